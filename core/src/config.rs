@@ -1,0 +1,612 @@
+//! Server configuration: the parameter table behind redis.conf, command-line flags,
+//! CONFIG GET and CONFIG SET — names, aliases, types, bounds, defaults and Redis's
+//! exact error texts. Loading a config file is pure string processing and lives here;
+//! reading the file is the backend's job.
+
+use crate::glob::glob_match;
+use crate::io::LogLevel;
+use crate::resp::splitargs::split_args;
+use crate::util::parse_i64;
+
+/// Who may run DEBUG (and other protected commands): Redis's `enable-*-command`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protected {
+    No,
+    Yes,
+    Local,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub port: i64,
+    pub bind: Vec<String>,
+    pub dir: String,
+    pub databases: i64,
+    pub hz: i64,
+    pub dynamic_hz: bool,
+    pub requirepass: Option<Vec<u8>>,
+    pub loglevel: LogLevel,
+    pub logfile: String,
+    pub pidfile: String,
+    pub daemonize: bool,
+    pub always_show_logo: bool,
+    pub timeout_secs: i64,
+    pub tcp_keepalive_secs: i64,
+    pub tcp_backlog: i64,
+    pub maxclients: i64,
+    pub proto_max_bulk_len: i64,
+    pub client_query_buffer_limit: i64,
+    pub slowlog_log_slower_than_us: i64,
+    pub slowlog_max_len: i64,
+    pub active_expire_effort: i64,
+    pub enable_debug_command: Protected,
+    pub lazyfree_lazy_user_flush: bool,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            port: 6379,
+            bind: vec!["*".into(), "-::*".into()],
+            dir: String::new(),
+            databases: 16,
+            hz: 10,
+            dynamic_hz: true,
+            requirepass: None,
+            loglevel: LogLevel::Notice,
+            logfile: String::new(),
+            pidfile: String::new(),
+            daemonize: false,
+            always_show_logo: false,
+            timeout_secs: 0,
+            tcp_keepalive_secs: 300,
+            tcp_backlog: 511,
+            maxclients: 10000,
+            proto_max_bulk_len: 512 * 1024 * 1024,
+            client_query_buffer_limit: 1024 * 1024 * 1024,
+            slowlog_log_slower_than_us: 10000,
+            slowlog_max_len: 128,
+            active_expire_effort: 1,
+            enable_debug_command: Protected::No,
+            lazyfree_lazy_user_flush: false,
+        }
+    }
+}
+
+/// Redis clamps `hz` into this range wherever it is set.
+pub const HZ_MIN: i64 = 1;
+pub const HZ_MAX: i64 = 500;
+
+const IMMUTABLE: u8 = 1 << 0;
+const SENSITIVE: u8 = 1 << 1;
+const MULTI_ARG: u8 = 1 << 2;
+
+type Getter = fn(&Config) -> String;
+type Setter = fn(&mut Config, &[Vec<u8>]) -> Result<(), String>;
+
+/// One configuration parameter.
+pub struct Param {
+    pub name: &'static str,
+    pub alias: Option<&'static str>,
+    flags: u8,
+    get: Getter,
+    set: Setter,
+}
+
+impl Param {
+    pub fn is_immutable(&self) -> bool {
+        self.flags & IMMUTABLE != 0
+    }
+}
+
+fn one_arg(args: &[Vec<u8>]) -> Result<&[u8], String> {
+    match args {
+        [one] => Ok(one),
+        _ => Err("wrong number of arguments".into()),
+    }
+}
+
+fn parse_bool(args: &[Vec<u8>]) -> Result<bool, String> {
+    let v = one_arg(args)?;
+    if v.eq_ignore_ascii_case(b"yes") {
+        Ok(true)
+    } else if v.eq_ignore_ascii_case(b"no") {
+        Ok(false)
+    } else {
+        Err("argument must be 'yes' or 'no'".into())
+    }
+}
+
+fn yes_no(b: bool) -> String {
+    if b { "yes" } else { "no" }.into()
+}
+
+/// Redis's `memtoull`: a number with an optional b/k/kb/m/mb/g/gb unit.
+pub fn parse_memory(v: &[u8]) -> Option<i64> {
+    let s = std::str::from_utf8(v).ok()?.to_ascii_lowercase();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '-'))
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let mul: i64 = match unit {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1024,
+        "m" => 1000 * 1000,
+        "mb" => 1024 * 1024,
+        "g" => 1000 * 1000 * 1000,
+        "gb" => 1024 * 1024 * 1024,
+        _ => return None,
+    };
+    // memtoull uses strtoull: leading digits only, no sign.
+    if num.is_empty() || !num.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    num.parse::<i64>().ok()?.checked_mul(mul)
+}
+
+fn parse_bounded(args: &[Vec<u8>], min: i64, max: i64, memory: bool) -> Result<i64, String> {
+    let v = one_arg(args)?;
+    let n = if memory {
+        parse_memory(v).ok_or_else(|| "argument must be a memory value".to_string())?
+    } else {
+        parse_i64(v).ok_or_else(|| "argument couldn't be parsed into an integer".to_string())?
+    };
+    if n < min || n > max {
+        return Err(format!(
+            "argument must be between {min} and {max} inclusive"
+        ));
+    }
+    Ok(n)
+}
+
+fn parse_string(args: &[Vec<u8>]) -> Result<String, String> {
+    Ok(String::from_utf8_lossy(one_arg(args)?).into_owned())
+}
+
+fn parse_enum<T: Copy>(args: &[Vec<u8>], names: &[(&str, T)]) -> Result<T, String> {
+    let v = one_arg(args)?;
+    for (name, value) in names {
+        if v.eq_ignore_ascii_case(name.as_bytes()) {
+            return Ok(*value);
+        }
+    }
+    let list: Vec<String> = names.iter().map(|(n, _)| format!("'{n}'")).collect();
+    Err(format!(
+        "argument(s) must be one of the following: {}",
+        list.join(", ")
+    ))
+}
+
+const LOGLEVELS: &[(&str, LogLevel)] = &[
+    ("debug", LogLevel::Debug),
+    ("verbose", LogLevel::Verbose),
+    ("notice", LogLevel::Notice),
+    ("warning", LogLevel::Warning),
+];
+
+const PROTECTED: &[(&str, Protected)] = &[
+    ("no", Protected::No),
+    ("yes", Protected::Yes),
+    ("local", Protected::Local),
+];
+
+fn enum_name<T: Copy + PartialEq>(names: &[(&'static str, T)], v: T) -> String {
+    names
+        .iter()
+        .find(|(_, x)| *x == v)
+        .map(|(n, _)| n.to_string())
+        .unwrap_or_default()
+}
+
+macro_rules! bool_param {
+    ($name:expr, $flags:expr, $field:ident) => {
+        Param {
+            name: $name,
+            alias: None,
+            flags: $flags,
+            get: |c| yes_no(c.$field),
+            set: |c, a| {
+                c.$field = parse_bool(a)?;
+                Ok(())
+            },
+        }
+    };
+}
+
+macro_rules! int_param {
+    ($name:expr, $flags:expr, $field:ident, $min:expr, $max:expr, $memory:expr) => {
+        Param {
+            name: $name,
+            alias: None,
+            flags: $flags,
+            get: |c| c.$field.to_string(),
+            set: |c, a| {
+                c.$field = parse_bounded(a, $min, $max, $memory)?;
+                Ok(())
+            },
+        }
+    };
+}
+
+const INT_MAX: i64 = i32::MAX as i64;
+const UINT_MAX: i64 = u32::MAX as i64;
+
+/// Every parameter cinnabar implements.
+pub static PARAMS: &[Param] = &[
+    int_param!("port", IMMUTABLE, port, 0, 65535, false),
+    Param {
+        name: "bind",
+        alias: None,
+        flags: IMMUTABLE | MULTI_ARG,
+        get: |c| c.bind.join(" "),
+        set: |c, a| {
+            if a.len() > 16 {
+                return Err("Too many bind addresses specified.".into());
+            }
+            c.bind = if a.len() == 1 && a[0].is_empty() {
+                Vec::new()
+            } else {
+                a.iter()
+                    .map(|s| String::from_utf8_lossy(s).into_owned())
+                    .collect()
+            };
+            Ok(())
+        },
+    },
+    Param {
+        name: "dir",
+        alias: None,
+        flags: IMMUTABLE,
+        get: |c| c.dir.clone(),
+        set: |c, a| {
+            c.dir = parse_string(a)?;
+            Ok(())
+        },
+    },
+    int_param!("databases", IMMUTABLE, databases, 1, INT_MAX, false),
+    Param {
+        name: "hz",
+        alias: None,
+        flags: 0,
+        get: |c| c.hz.to_string(),
+        set: |c, a| {
+            // Redis keeps the configured value and clamps the one it runs with.
+            c.hz = parse_bounded(a, 0, INT_MAX, false)?;
+            Ok(())
+        },
+    },
+    bool_param!("dynamic-hz", 0, dynamic_hz),
+    Param {
+        name: "requirepass",
+        alias: None,
+        flags: SENSITIVE,
+        get: |c| {
+            c.requirepass
+                .as_deref()
+                .map(|p| String::from_utf8_lossy(p).into_owned())
+                .unwrap_or_default()
+        },
+        set: |c, a| {
+            let v = one_arg(a)?;
+            c.requirepass = if v.is_empty() { None } else { Some(v.to_vec()) };
+            Ok(())
+        },
+    },
+    Param {
+        name: "loglevel",
+        alias: None,
+        flags: 0,
+        get: |c| enum_name(LOGLEVELS, c.loglevel),
+        set: |c, a| {
+            c.loglevel = parse_enum(a, LOGLEVELS)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "logfile",
+        alias: None,
+        flags: IMMUTABLE,
+        get: |c| c.logfile.clone(),
+        set: |c, a| {
+            c.logfile = parse_string(a)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "pidfile",
+        alias: None,
+        flags: IMMUTABLE,
+        get: |c| c.pidfile.clone(),
+        set: |c, a| {
+            c.pidfile = parse_string(a)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "daemonize",
+        alias: None,
+        flags: IMMUTABLE,
+        get: |c| yes_no(c.daemonize),
+        set: |c, a| {
+            // cinnabar never forks; run it under a supervisor instead.
+            if parse_bool(a)? {
+                return Err("daemonize is not supported: run cinnabar under a supervisor".into());
+            }
+            c.daemonize = false;
+            Ok(())
+        },
+    },
+    bool_param!("always-show-logo", IMMUTABLE, always_show_logo),
+    int_param!("timeout", 0, timeout_secs, 0, INT_MAX, false),
+    int_param!("tcp-keepalive", 0, tcp_keepalive_secs, 0, INT_MAX, false),
+    int_param!("tcp-backlog", IMMUTABLE, tcp_backlog, 0, INT_MAX, false),
+    int_param!("maxclients", 0, maxclients, 1, UINT_MAX, false),
+    int_param!(
+        "proto-max-bulk-len",
+        0,
+        proto_max_bulk_len,
+        1024 * 1024,
+        i64::MAX,
+        true
+    ),
+    int_param!(
+        "client-query-buffer-limit",
+        0,
+        client_query_buffer_limit,
+        1024 * 1024,
+        i64::MAX,
+        true
+    ),
+    int_param!(
+        "slowlog-log-slower-than",
+        0,
+        slowlog_log_slower_than_us,
+        -1,
+        i64::MAX,
+        false
+    ),
+    int_param!("slowlog-max-len", 0, slowlog_max_len, 0, i64::MAX, false),
+    int_param!(
+        "active-expire-effort",
+        0,
+        active_expire_effort,
+        1,
+        10,
+        false
+    ),
+    Param {
+        name: "enable-debug-command",
+        alias: None,
+        flags: IMMUTABLE,
+        get: |c| enum_name(PROTECTED, c.enable_debug_command),
+        set: |c, a| {
+            c.enable_debug_command = parse_enum(a, PROTECTED)?;
+            Ok(())
+        },
+    },
+    bool_param!("lazyfree-lazy-user-flush", 0, lazyfree_lazy_user_flush),
+];
+
+pub fn lookup(name: &[u8]) -> Option<&'static Param> {
+    PARAMS.iter().find(|p| {
+        name.eq_ignore_ascii_case(p.name.as_bytes())
+            || p.alias
+                .is_some_and(|a| name.eq_ignore_ascii_case(a.as_bytes()))
+    })
+}
+
+/// An error while loading configuration text, reported the way Redis does at startup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigFileError {
+    /// 1-based line number and the offending (trimmed) line, when the error has one.
+    pub line: Option<(usize, String)>,
+    pub message: String,
+}
+
+impl ConfigFileError {
+    /// The text Redis prints to stderr before exiting with status 1.
+    pub fn report(&self) -> String {
+        let mut s = format!(
+            "\n*** FATAL CONFIG FILE ERROR (Redis {}) ***\n",
+            crate::REDIS_VERSION
+        );
+        if let Some((n, text)) = &self.line {
+            s.push_str(&format!(
+                "Reading the configuration file, at line {n}\n>>> '{text}'\n"
+            ));
+        }
+        s.push_str(&self.message);
+        s.push('\n');
+        s
+    }
+}
+
+impl Config {
+    /// Apply redis.conf-syntax text (a file's contents with command-line options
+    /// appended), as Redis's `loadServerConfigFromString`.
+    pub fn load_from_string(&mut self, text: &str) -> Result<(), ConfigFileError> {
+        for (i, raw) in text.split('\n').enumerate() {
+            let line = raw.trim_matches(|c| c == ' ' || c == '\t' || c == '\r' || c == '\n');
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let fail = |message: String| ConfigFileError {
+                line: Some((i + 1, line.to_string())),
+                message,
+            };
+            let Some(mut argv) = split_args(line.as_bytes()) else {
+                return Err(fail("Unbalanced quotes in configuration line".into()));
+            };
+            if argv.is_empty() {
+                continue;
+            }
+            argv[0].make_ascii_lowercase();
+            let Some(param) = lookup(&argv[0]) else {
+                return Err(fail("Bad directive or wrong number of arguments".into()));
+            };
+            let mut args: Vec<Vec<u8>> = argv[1..].to_vec();
+            if param.flags & MULTI_ARG == 0 && args.len() != 1 {
+                return Err(fail("wrong number of arguments".into()));
+            }
+            if param.flags & MULTI_ARG != 0 && args.len() == 1 && !args[0].is_empty() {
+                // `--bind "a b"` on the command line arrives as one argument.
+                args = split_args(&args[0]).unwrap_or_default();
+            }
+            (param.set)(self, &args).map_err(fail)?;
+        }
+        // A config file's out-of-range hz is clamped for good, as Redis does.
+        self.hz = self.hz.clamp(HZ_MIN, HZ_MAX);
+        Ok(())
+    }
+
+    /// CONFIG GET: every (name, value) matching any of the patterns, each once.
+    pub fn get_matching(&self, patterns: &[&[u8]]) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        let add = |name: &str, p: &Param, out: &mut Vec<(String, String)>| {
+            if !out.iter().any(|(n, _)| n == name) {
+                out.push((name.to_string(), (p.get)(self)));
+            }
+        };
+        for pattern in patterns {
+            let is_glob = pattern.iter().any(|c| matches!(c, b'[' | b'*' | b'?'));
+            if !is_glob {
+                if let Some(p) = lookup(pattern) {
+                    add(&String::from_utf8_lossy(pattern), p, &mut out);
+                }
+                continue;
+            }
+            for p in PARAMS {
+                for name in std::iter::once(p.name).chain(p.alias) {
+                    if glob_match(pattern, name.as_bytes(), true) {
+                        add(name, p, &mut out);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// CONFIG SET name value [name value ...]: all or nothing. On error returns the
+    /// reply text Redis gives (without the `-ERR ` prefix).
+    pub fn set_many(&mut self, pairs: &[(&[u8], &[u8])]) -> Result<(), String> {
+        let mut seen: Vec<&'static str> = Vec::new();
+        let mut next = self.clone();
+        for (name, value) in pairs {
+            let Some(param) = lookup(name) else {
+                return Err(format!(
+                    "Unknown option or number of arguments for CONFIG SET - '{}'",
+                    String::from_utf8_lossy(name)
+                ));
+            };
+            let shown = String::from_utf8_lossy(name);
+            if param.is_immutable() {
+                return Err(format!(
+                    "CONFIG SET failed (possibly related to argument '{shown}') - can't set immutable config"
+                ));
+            }
+            if seen.contains(&param.name) {
+                return Err(format!("CONFIG SET failed (possibly related to argument '{shown}') - duplicate parameter"));
+            }
+            seen.push(param.name);
+            let args: Vec<Vec<u8>> = if param.flags & MULTI_ARG != 0 {
+                split_args(value).unwrap_or_default()
+            } else {
+                vec![value.to_vec()]
+            };
+            (param.set)(&mut next, &args).map_err(|e| {
+                format!("CONFIG SET failed (possibly related to argument '{shown}') - {e}")
+            })?;
+        }
+        *self = next;
+        Ok(())
+    }
+
+    /// The cron frequency actually used.
+    pub fn effective_hz(&self) -> u64 {
+        self.hz.clamp(HZ_MIN, HZ_MAX) as u64
+    }
+
+    pub fn is_sensitive(name: &[u8]) -> bool {
+        lookup(name).is_some_and(|p| p.flags & SENSITIVE != 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn load_config_text() {
+        let mut c = Config::default();
+        c.load_from_string(
+            "# comment\nport 7000\n\nhz 1000\nbind 127.0.0.1 ::1\nrequirepass \"s p\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.port, 7000);
+        assert_eq!(c.hz, HZ_MAX);
+        assert_eq!(c.bind, vec!["127.0.0.1", "::1"]);
+        assert_eq!(c.requirepass.as_deref(), Some(&b"s p"[..]));
+        let err = c.load_from_string("port 1\nnosuchthing 3\n").unwrap_err();
+        assert_eq!(err.line, Some((2, "nosuchthing 3".into())));
+        assert_eq!(err.message, "Bad directive or wrong number of arguments");
+        assert!(err
+            .report()
+            .contains("*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***"));
+        let err = c.load_from_string("port 70000").unwrap_err();
+        assert_eq!(
+            err.message,
+            "argument must be between 0 and 65535 inclusive"
+        );
+        let err = c.load_from_string("timeout 1 2").unwrap_err();
+        assert_eq!(err.message, "wrong number of arguments");
+    }
+
+    #[test]
+    fn config_set_is_atomic_with_redis_errors() {
+        let mut c = Config::default();
+        assert_eq!(c.set_many(&[(b"hz", b"20"), (b"timeout", b"5")]), Ok(()));
+        assert_eq!((c.hz, c.timeout_secs), (20, 5));
+        let err = c
+            .set_many(&[(b"hz", b"30"), (b"timeout", b"x")])
+            .unwrap_err();
+        assert_eq!(
+            err,
+            "CONFIG SET failed (possibly related to argument 'timeout') - argument couldn't be parsed into an integer"
+        );
+        assert_eq!(c.hz, 20, "a failed CONFIG SET changes nothing");
+        assert_eq!(
+            c.set_many(&[(b"port", b"1")]).unwrap_err(),
+            "CONFIG SET failed (possibly related to argument 'port') - can't set immutable config"
+        );
+        assert_eq!(
+            c.set_many(&[(b"nope", b"1")]).unwrap_err(),
+            "Unknown option or number of arguments for CONFIG SET - 'nope'"
+        );
+        assert_eq!(
+            c.set_many(&[(b"hz", b"1"), (b"HZ", b"2")]).unwrap_err(),
+            "CONFIG SET failed (possibly related to argument 'HZ') - duplicate parameter"
+        );
+        c.set_many(&[(b"client-query-buffer-limit", b"2mb")])
+            .unwrap();
+        assert_eq!(c.client_query_buffer_limit, 2 * 1024 * 1024);
+        assert_eq!(
+            c.set_many(&[(b"loglevel", b"loud")]).unwrap_err(),
+            "CONFIG SET failed (possibly related to argument 'loglevel') - argument(s) must be one of the following: 'debug', 'verbose', 'notice', 'warning'"
+        );
+    }
+
+    #[test]
+    fn config_get_globs() {
+        let c = Config::default();
+        let got = c.get_matching(&[b"*max*len", b"hz"]);
+        let names: Vec<&str> = got.iter().map(|(n, _)| n.as_str()).collect();
+        assert!(names.contains(&"proto-max-bulk-len"));
+        assert!(names.contains(&"slowlog-max-len"));
+        assert!(names.contains(&"hz"));
+        assert_eq!(
+            c.get_matching(&[b"HZ"]),
+            vec![("HZ".to_string(), "10".to_string())]
+        );
+    }
+}

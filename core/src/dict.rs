@@ -1,0 +1,549 @@
+//! Redis's hash table (`dict.c`), re-created: power-of-two bucket arrays with chaining,
+//! two tables during an incremental rehash, and the reverse-binary SCAN cursor that
+//! guarantees every element present for a whole scan is returned at least once, even
+//! while the table grows or shrinks between calls.
+//!
+//! Keys are byte strings; the hash is foldhash with a seed drawn from the core RNG, so
+//! bucket order (and so SCAN and RANDOMKEY) is a function of the seed.
+
+use crate::rng::CoreRng;
+use std::hash::BuildHasher;
+
+const INITIAL_SIZE: usize = 4;
+/// Below this fill percentage a table is shrunk (Redis's HASHTABLE_MIN_FILL).
+const MIN_FILL_PERCENT: usize = 10;
+/// Empty buckets one rehash step may visit per bucket it is asked to move.
+const EMPTY_VISITS_PER_STEP: usize = 10;
+
+type Link<V> = Option<Box<Entry<V>>>;
+
+#[derive(Debug)]
+pub struct Entry<V> {
+    key: Box<[u8]>,
+    pub value: V,
+    next: Link<V>,
+}
+
+impl<V> Entry<V> {
+    pub fn key(&self) -> &[u8] {
+        &self.key
+    }
+}
+
+#[derive(Debug)]
+struct Table<V> {
+    buckets: Vec<Link<V>>,
+    used: usize,
+}
+
+impl<V> Table<V> {
+    fn empty() -> Table<V> {
+        Table {
+            buckets: Vec::new(),
+            used: 0,
+        }
+    }
+
+    fn with_size(size: usize) -> Table<V> {
+        debug_assert!(size.is_power_of_two());
+        let mut buckets = Vec::with_capacity(size);
+        buckets.resize_with(size, || None);
+        Table { buckets, used: 0 }
+    }
+
+    fn mask(&self) -> usize {
+        self.buckets.len().wrapping_sub(1)
+    }
+}
+
+#[derive(Debug)]
+pub struct Dict<V> {
+    tables: [Table<V>; 2],
+    /// Next bucket of `tables[0]` to move into `tables[1]`; `None` when not rehashing.
+    rehash_idx: Option<usize>,
+    hasher: foldhash::fast::FixedState,
+}
+
+impl<V> Dict<V> {
+    pub fn new(seed: u64) -> Dict<V> {
+        Dict {
+            tables: [Table::empty(), Table::empty()],
+            rehash_idx: None,
+            hasher: foldhash::fast::FixedState::with_seed(seed),
+        }
+    }
+
+    fn hash(&self, key: &[u8]) -> usize {
+        self.hasher.hash_one(key) as usize
+    }
+
+    pub fn len(&self) -> usize {
+        self.tables[0].used + self.tables[1].used
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Total buckets across both tables (INFO/DEBUG HTSTATS style figure).
+    pub fn buckets(&self) -> usize {
+        self.tables[0].buckets.len() + self.tables[1].buckets.len()
+    }
+
+    pub fn is_rehashing(&self) -> bool {
+        self.rehash_idx.is_some()
+    }
+
+    pub fn get(&self, key: &[u8]) -> Option<&V> {
+        self.find(key).map(|e| &e.value)
+    }
+
+    pub fn contains_key(&self, key: &[u8]) -> bool {
+        self.find(key).is_some()
+    }
+
+    fn find(&self, key: &[u8]) -> Option<&Entry<V>> {
+        if self.is_empty() {
+            return None;
+        }
+        let h = self.hash(key);
+        for t in 0..2 {
+            let table = &self.tables[t];
+            if table.buckets.is_empty() {
+                continue;
+            }
+            let mut link = &table.buckets[h & table.mask()];
+            while let Some(entry) = link {
+                if *entry.key == *key {
+                    return Some(entry);
+                }
+                link = &entry.next;
+            }
+            if self.rehash_idx.is_none() {
+                break;
+            }
+        }
+        None
+    }
+
+    /// Which table and bucket hold `key`, if any.
+    fn locate(&self, key: &[u8]) -> Option<(usize, usize)> {
+        let h = self.hash(key);
+        for t in 0..2 {
+            let table = &self.tables[t];
+            if table.buckets.is_empty() {
+                continue;
+            }
+            let idx = h & table.mask();
+            let mut link = &table.buckets[idx];
+            while let Some(entry) = link {
+                if *entry.key == *key {
+                    return Some((t, idx));
+                }
+                link = &entry.next;
+            }
+            if self.rehash_idx.is_none() {
+                break;
+            }
+        }
+        None
+    }
+
+    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut V> {
+        if self.is_empty() {
+            return None;
+        }
+        self.rehash_step();
+        let (t, idx) = self.locate(key)?;
+        let mut cur = self.tables[t].buckets[idx].as_deref_mut();
+        while let Some(entry) = cur {
+            if *entry.key == *key {
+                return Some(&mut entry.value);
+            }
+            cur = entry.next.as_deref_mut();
+        }
+        unreachable!("locate found the key in this bucket")
+    }
+
+    /// Insert `key`, which must not be present (asserted in debug builds).
+    pub fn insert_new(&mut self, key: Box<[u8]>, value: V) {
+        debug_assert!(!self.contains_key(&key), "insert_new on a present key");
+        self.rehash_step();
+        self.expand_if_needed();
+        let h = self.hash(&key);
+        // New entries go to the new table while rehashing so the old one only drains.
+        let t = if self.rehash_idx.is_some() { 1 } else { 0 };
+        let table = &mut self.tables[t];
+        let idx = h & table.mask();
+        let next = table.buckets[idx].take();
+        table.buckets[idx] = Some(Box::new(Entry { key, value, next }));
+        table.used += 1;
+    }
+
+    /// Insert or overwrite; returns the previous value.
+    pub fn insert(&mut self, key: &[u8], value: V) -> Option<V> {
+        if let Some(slot) = self.get_mut(key) {
+            return Some(std::mem::replace(slot, value));
+        }
+        self.insert_new(key.into(), value);
+        None
+    }
+
+    pub fn remove(&mut self, key: &[u8]) -> Option<(Box<[u8]>, V)> {
+        if self.is_empty() {
+            return None;
+        }
+        self.rehash_step();
+        let h = self.hash(key);
+        let rehashing = self.rehash_idx.is_some();
+        for t in 0..2 {
+            if self.tables[t].buckets.is_empty() {
+                continue;
+            }
+            let mask = self.tables[t].mask();
+            let mut link = &mut self.tables[t].buckets[h & mask];
+            loop {
+                match link {
+                    None => break,
+                    Some(entry) if *entry.key == *key => {
+                        let mut removed = link.take().expect("matched Some");
+                        *link = removed.next.take();
+                        self.tables[t].used -= 1;
+                        let Entry { key, value, .. } = *removed;
+                        return Some((key, value));
+                    }
+                    Some(entry) => link = &mut entry.next,
+                }
+            }
+            if !rehashing {
+                break;
+            }
+        }
+        None
+    }
+
+    pub fn clear(&mut self) {
+        // Drop chains iteratively: a recursive Box drop of a long chain could overflow.
+        for t in &mut self.tables {
+            for bucket in &mut t.buckets {
+                let mut link = bucket.take();
+                while let Some(mut entry) = link {
+                    link = entry.next.take();
+                }
+            }
+        }
+        self.tables = [Table::empty(), Table::empty()];
+        self.rehash_idx = None;
+    }
+
+    fn expand_if_needed(&mut self) {
+        if self.rehash_idx.is_some() {
+            return;
+        }
+        if self.tables[0].buckets.is_empty() {
+            self.tables[0] = Table::with_size(INITIAL_SIZE);
+            return;
+        }
+        if self.tables[0].used >= self.tables[0].buckets.len() {
+            self.resize_to(self.tables[0].used + 1);
+        }
+    }
+
+    /// Shrink when the table is mostly empty (Redis does this from serverCron).
+    pub fn shrink_if_needed(&mut self) {
+        if self.rehash_idx.is_some() {
+            return;
+        }
+        let size = self.tables[0].buckets.len();
+        let used = self.tables[0].used;
+        if size > INITIAL_SIZE && used * 100 / size < MIN_FILL_PERCENT {
+            self.resize_to(used.max(INITIAL_SIZE));
+        }
+    }
+
+    fn resize_to(&mut self, min_size: usize) {
+        let size = min_size.max(INITIAL_SIZE).next_power_of_two();
+        if size == self.tables[0].buckets.len() {
+            return;
+        }
+        assert!(self.rehash_idx.is_none(), "resize while rehashing");
+        self.tables[1] = Table::with_size(size);
+        self.rehash_idx = Some(0);
+    }
+
+    fn rehash_step(&mut self) {
+        if self.rehash_idx.is_some() {
+            self.rehash(1);
+        }
+    }
+
+    /// Move up to `n` buckets from the old table to the new one. Returns true while
+    /// there is more to move.
+    pub fn rehash(&mut self, n: usize) -> bool {
+        let Some(mut idx) = self.rehash_idx else {
+            return false;
+        };
+        let mut empty_visits = n * EMPTY_VISITS_PER_STEP;
+        let mut moved = 0;
+        while moved < n && self.tables[0].used != 0 {
+            assert!(
+                idx < self.tables[0].buckets.len(),
+                "rehash index past the old table"
+            );
+            while self.tables[0].buckets[idx].is_none() {
+                idx += 1;
+                empty_visits -= 1;
+                if empty_visits == 0 {
+                    self.rehash_idx = Some(idx);
+                    return true;
+                }
+            }
+            let mut link = self.tables[0].buckets[idx].take();
+            let mask = self.tables[1].mask();
+            while let Some(mut entry) = link {
+                link = entry.next.take();
+                let h = self.hasher.hash_one(&*entry.key) as usize;
+                let dest = &mut self.tables[1].buckets[h & mask];
+                entry.next = dest.take();
+                *dest = Some(entry);
+                self.tables[0].used -= 1;
+                self.tables[1].used += 1;
+            }
+            idx += 1;
+            moved += 1;
+        }
+        if self.tables[0].used == 0 {
+            self.tables[0] = std::mem::replace(&mut self.tables[1], Table::empty());
+            self.rehash_idx = None;
+            return false;
+        }
+        self.rehash_idx = Some(idx);
+        true
+    }
+
+    /// One SCAN step: visit the bucket(s) under `cursor`, return the next cursor (0 when
+    /// the scan is complete). Redis's `dictScan`, including the walk over the larger
+    /// table's expansions of the smaller table's bucket during a rehash.
+    pub fn scan(&self, cursor: u64, mut visit: impl FnMut(&[u8], &V)) -> u64 {
+        if self.is_empty() {
+            return 0;
+        }
+        let mut v = cursor;
+        let emit = |table: &Table<V>, idx: usize, visit: &mut dyn FnMut(&[u8], &V)| {
+            let mut link = &table.buckets[idx];
+            while let Some(e) = link {
+                visit(&e.key, &e.value);
+                link = &e.next;
+            }
+        };
+        if self.rehash_idx.is_none() {
+            let t0 = &self.tables[0];
+            let m0 = t0.mask() as u64;
+            emit(t0, (v & m0) as usize, &mut visit);
+            v |= !m0;
+            v = v.reverse_bits().wrapping_add(1).reverse_bits();
+        } else {
+            let (small, large) = if self.tables[0].buckets.len() <= self.tables[1].buckets.len() {
+                (&self.tables[0], &self.tables[1])
+            } else {
+                (&self.tables[1], &self.tables[0])
+            };
+            let m0 = small.mask() as u64;
+            let m1 = large.mask() as u64;
+            emit(small, (v & m0) as usize, &mut visit);
+            loop {
+                emit(large, (v & m1) as usize, &mut visit);
+                v |= !m1;
+                v = v.reverse_bits().wrapping_add(1).reverse_bits();
+                if v & (m0 ^ m1) == 0 {
+                    break;
+                }
+            }
+        }
+        v
+    }
+
+    /// A random entry, as Redis's `dictGetRandomKey`: a random non-empty bucket, then a
+    /// random element of its chain.
+    pub fn random_entry(&self, rng: &mut CoreRng) -> Option<(&[u8], &V)> {
+        if self.is_empty() {
+            return None;
+        }
+        let bucket = loop {
+            let link = match self.rehash_idx {
+                Some(start) => {
+                    let s0 = self.tables[0].buckets.len();
+                    let s1 = self.tables[1].buckets.len();
+                    // Buckets below `start` in the old table are already empty.
+                    let i = start + rng.index(s0 + s1 - start);
+                    if i >= s0 {
+                        &self.tables[1].buckets[i - s0]
+                    } else {
+                        &self.tables[0].buckets[i]
+                    }
+                }
+                None => {
+                    let t = &self.tables[0];
+                    &t.buckets[rng.index(t.buckets.len())]
+                }
+            };
+            if let Some(e) = link {
+                break e;
+            }
+        };
+        let bucket: &Entry<V> = bucket;
+        let mut len = 0;
+        let mut link = Some(bucket);
+        while let Some(e) = link {
+            len += 1;
+            link = e.next.as_deref();
+        }
+        let mut pick = rng.index(len);
+        let mut e = bucket;
+        while pick > 0 {
+            e = e.next.as_deref().expect("chain length counted above");
+            pick -= 1;
+        }
+        Some((&e.key, &e.value))
+    }
+
+    pub fn iter(&self) -> Iter<'_, V> {
+        Iter {
+            dict: self,
+            table: 0,
+            bucket: 0,
+            link: None,
+        }
+    }
+}
+
+impl<V> Drop for Dict<V> {
+    fn drop(&mut self) {
+        self.clear();
+    }
+}
+
+pub struct Iter<'a, V> {
+    dict: &'a Dict<V>,
+    table: usize,
+    bucket: usize,
+    link: Option<&'a Entry<V>>,
+}
+
+impl<'a, V> Iterator for Iter<'a, V> {
+    type Item = (&'a [u8], &'a V);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(e) = self.link {
+                self.link = e.next.as_deref();
+                return Some((&e.key, &e.value));
+            }
+            if self.table >= 2 {
+                return None;
+            }
+            let t = &self.dict.tables[self.table];
+            if self.bucket >= t.buckets.len() {
+                self.table += 1;
+                self.bucket = 0;
+                continue;
+            }
+            self.link = t.buckets[self.bucket].as_deref();
+            self.bucket += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::util::FastSet;
+
+    fn key(i: usize) -> Vec<u8> {
+        format!("key:{i}").into_bytes()
+    }
+
+    #[test]
+    fn insert_get_remove_across_rehash() {
+        let mut d: Dict<usize> = Dict::new(1);
+        for i in 0..1000 {
+            d.insert_new(key(i).into(), i);
+            assert_eq!(d.get(&key(i)), Some(&i));
+        }
+        assert_eq!(d.len(), 1000);
+        for i in 0..1000 {
+            assert_eq!(d.get(&key(i)), Some(&i), "lost key {i}");
+        }
+        for i in (0..1000).step_by(2) {
+            assert_eq!(d.remove(&key(i)).map(|(_, v)| v), Some(i));
+        }
+        assert_eq!(d.len(), 500);
+        assert!(d.remove(&key(0)).is_none());
+        for _ in 0..10 {
+            d.shrink_if_needed();
+            while d.rehash(100) {}
+        }
+        for i in (1..1000).step_by(2) {
+            assert_eq!(d.get(&key(i)), Some(&i));
+        }
+        assert_eq!(d.iter().count(), 500);
+        *d.get_mut(&key(1)).unwrap() = 42;
+        assert_eq!(d.insert(&key(1), 43), Some(42));
+    }
+
+    #[test]
+    fn scan_returns_every_stable_key_despite_resizes() {
+        let mut rng = CoreRng::from_seed(3);
+        for round in 0..20 {
+            let mut d: Dict<()> = Dict::new(round);
+            for i in 0..200 {
+                d.insert_new(key(i).into(), ());
+            }
+            let mut seen = FastSet::default();
+            let mut cursor = 0;
+            let mut churn = 1000;
+            loop {
+                cursor = d.scan(cursor, |k, _| {
+                    seen.insert(k.to_vec());
+                });
+                // Grow or shrink the table between calls, never touching keys 0..200.
+                for _ in 0..rng.index(50) {
+                    if rng.below(2) == 0 {
+                        d.insert(&key(churn), ());
+                        churn += 1;
+                    } else if churn > 1000 {
+                        churn -= 1;
+                        d.remove(&key(churn));
+                    }
+                }
+                if rng.below(3) == 0 {
+                    d.shrink_if_needed();
+                }
+                if cursor == 0 {
+                    break;
+                }
+            }
+            for i in 0..200 {
+                assert!(seen.contains(&key(i)), "round {round}: scan missed key {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn random_entry_reaches_everything() {
+        let mut rng = CoreRng::from_seed(9);
+        let mut d: Dict<usize> = Dict::new(5);
+        for i in 0..20 {
+            d.insert_new(key(i).into(), i);
+        }
+        let mut seen = [false; 20];
+        for _ in 0..2000 {
+            let (_, v) = d.random_entry(&mut rng).unwrap();
+            seen[*v] = true;
+        }
+        assert!(seen.iter().all(|s| *s));
+        let empty: Dict<usize> = Dict::new(0);
+        assert!(empty.random_entry(&mut rng).is_none());
+        assert_eq!(empty.scan(0, |_, _| {}), 0);
+    }
+}

@@ -1,0 +1,291 @@
+//! Request intake and command dispatch: turn a client's query buffer into requests
+//! (Redis's processInputBuffer), then refuse or run each one in processCommand's
+//! fixed order — existence, arity, protected commands, authentication — and account
+//! for it (commandstats, errorstats, slowlog) as Redis's `call()` does.
+
+use super::Server;
+use crate::client::ReplyMode;
+use crate::command::spec::{CMD_NO_AUTH, CMD_PROTECTED, CMD_SKIP_SLOWLOG};
+use crate::command::table::Entry;
+use crate::command::{Ctx, Lookup};
+use crate::config::Protected;
+use crate::io::{ConnId, LogLevel};
+use crate::resp::{Args, Parse, ParseLimits, ReplyBuf};
+use bytes::Buf;
+
+impl Server {
+    /// Parse and run every complete request buffered for `conn`.
+    pub(crate) fn process_input(&mut self, conn: ConnId) {
+        loop {
+            let suspended = self.suspended.is_some();
+            let auth_required = self.config.requirepass.is_some();
+            let proto_max_bulk_len = self.config.proto_max_bulk_len;
+            let Some(client) = self.clients.get_mut(&conn) else {
+                return;
+            };
+            if client.close_after_reply || client.close_asap || client.query.is_empty() {
+                break;
+            }
+            if suspended {
+                client.pending_input = true;
+                break;
+            }
+            let limits = ParseLimits {
+                proto_max_bulk_len,
+                auth_required: auth_required && !client.authenticated,
+            };
+            match client.parser.parse(&client.query, limits) {
+                Parse::Incomplete => break,
+                Parse::Empty { consumed } => {
+                    client.query.advance(consumed);
+                    client.parser.reset();
+                }
+                Parse::Error(message) => {
+                    client.reply.error(&message);
+                    client.close_after_reply = true;
+                    client.query.clear();
+                    client.parser.reset();
+                    let errors = client.reply.take_errors();
+                    let peer = client.peer;
+                    for e in errors {
+                        self.stats.count_error(e);
+                    }
+                    self.log(
+                        LogLevel::Verbose,
+                        format!("Protocol error ({message}) from client: addr={peer}"),
+                    );
+                    self.mark_pending_write(conn);
+                    break;
+                }
+                Parse::Ready { consumed, inline } => {
+                    // Move the buffers out so the command can borrow the whole server.
+                    let query = std::mem::take(&mut client.query);
+                    let parser = std::mem::take(&mut client.parser);
+                    let placeholder = ReplyBuf::new(client.protocol == 3);
+                    let mut reply = std::mem::replace(&mut client.reply, placeholder);
+                    let args = parser.args(&query, inline);
+                    self.process_command(conn, args, &mut reply);
+                    let client = self
+                        .clients
+                        .get_mut(&conn)
+                        .expect("clients are never removed while one of their commands runs");
+                    // Anything written to the client meanwhile (e.g. by a command it ran
+                    // on itself) follows the command's own reply.
+                    let meanwhile = std::mem::replace(&mut client.reply, reply);
+                    if !meanwhile.is_empty() {
+                        client.reply.raw(meanwhile.as_bytes());
+                    }
+                    client.query = query;
+                    client.parser = parser;
+                    client.query.advance(consumed);
+                    client.parser.reset();
+                }
+            }
+        }
+        self.enforce_query_buffer_limit(conn);
+        if self
+            .clients
+            .get(&conn)
+            .is_some_and(|c| !c.reply.is_empty() || c.close_after_reply)
+        {
+            self.mark_pending_write(conn);
+        }
+    }
+
+    fn enforce_query_buffer_limit(&mut self, conn: ConnId) {
+        let limit = self.config.client_query_buffer_limit;
+        let Some(client) = self.clients.get(&conn) else {
+            return;
+        };
+        if (client.query.len() as i64) > limit {
+            let (id, peer) = (client.id, client.peer);
+            self.stats.client_qbuf_limit_disconnections += 1;
+            self.log(
+                LogLevel::Warning,
+                format!("Closing client that reached max query buffer length: id={id} addr={peer}"),
+            );
+            self.close_client_asap(conn);
+        }
+    }
+
+    /// processCommand: look the command up, refuse it in Redis's order, or run it.
+    fn process_command(&mut self, conn: ConnId, args: Args<'_>, reply: &mut ReplyBuf) {
+        debug_assert!(!args.is_empty());
+        let entry = match self.commands.lookup(args.get(0), args.try_get(1)) {
+            Lookup::Found(entry) => entry,
+            Lookup::UnknownSubcommand => {
+                let container = String::from_utf8_lossy(args.get(0)).to_uppercase();
+                let sub = truncate_lossy(args.get(1), 128);
+                self.reject(
+                    conn,
+                    reply,
+                    None,
+                    &format!("unknown subcommand '{sub}'. Try {container} HELP."),
+                );
+                return;
+            }
+            Lookup::Unknown => {
+                let mut listed = String::new();
+                for a in args.iter().skip(1) {
+                    if listed.len() >= 128 {
+                        break;
+                    }
+                    let room = 128 - listed.len();
+                    listed.push_str(&format!("'{}' ", truncate_lossy(a, room)));
+                }
+                let name = truncate_lossy(args.get(0), 128);
+                self.reject(
+                    conn,
+                    reply,
+                    None,
+                    &format!("unknown command '{name}', with args beginning with: {listed}"),
+                );
+                return;
+            }
+        };
+        let spec = entry.spec;
+        if !spec.arity_ok(args.len()) {
+            self.reject(
+                conn,
+                reply,
+                Some(entry),
+                &format!("wrong number of arguments for '{}' command", spec.fullname),
+            );
+            return;
+        }
+        if spec.has(CMD_PROTECTED) && !self.protected_allowed(conn) {
+            self.reject(
+                conn,
+                reply,
+                Some(entry),
+                "DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.",
+            );
+            return;
+        }
+        let authenticated = self.clients.get(&conn).is_some_and(|c| c.authenticated);
+        if !authenticated && self.config.requirepass.is_some() && !spec.has(CMD_NO_AUTH) {
+            self.reject(conn, reply, Some(entry), "-NOAUTH Authentication required.");
+            return;
+        }
+        self.call(conn, entry, args, reply);
+    }
+
+    fn protected_allowed(&self, conn: ConnId) -> bool {
+        match self.config.enable_debug_command {
+            Protected::Yes => true,
+            Protected::No => false,
+            Protected::Local => self
+                .clients
+                .get(&conn)
+                .is_some_and(|c| c.peer.ip().is_loopback()),
+        }
+    }
+
+    /// Refuse a command (Redis's rejectCommand): an error reply, counted as rejected.
+    fn reject(&mut self, conn: ConnId, reply: &mut ReplyBuf, entry: Option<Entry>, message: &str) {
+        let mark = reply.len();
+        reply.error(message);
+        for e in reply.take_errors() {
+            self.stats.count_error(e);
+        }
+        if let Some(entry) = entry {
+            self.stats.command(entry.spec.fullname).rejected_calls += 1;
+        }
+        self.apply_reply_mode(conn, reply, mark);
+    }
+
+    /// Run a command and account for it (Redis's `call()`).
+    fn call(&mut self, conn: ConnId, entry: Entry, args: Args<'_>, reply: &mut ReplyBuf) {
+        let handler = entry
+            .handler
+            .expect("dispatch only resolves commands that have handlers");
+        let spec = entry.spec;
+        let db = self.clients.get(&conn).map_or(0, |c| c.db);
+        let mark = reply.len();
+        let started_ns = self.probe.elapsed_ns();
+        if let Some(c) = self.clients.get_mut(&conn) {
+            c.argv_bytes = args.byte_len();
+            if c.reply_mode == ReplyMode::SkipNext {
+                c.reply_mode = ReplyMode::Skipping;
+            }
+        }
+        let mut ctx = Ctx {
+            conn,
+            args,
+            reply,
+            db,
+            spec,
+        };
+        handler(self, &mut ctx);
+        let new_db = ctx.db;
+        let duration_us = self.probe.elapsed_ns().saturating_sub(started_ns) / 1000;
+        debug_assert!(
+            new_db < self.dbs.len(),
+            "a command selected a database that does not exist"
+        );
+
+        let errors = reply.take_errors();
+        let failed = !errors.is_empty();
+        for e in errors {
+            self.stats.count_error(e);
+        }
+        let stats = self.stats.command(spec.fullname);
+        stats.calls += 1;
+        stats.usec += duration_us;
+        if failed {
+            stats.failed_calls += 1;
+        }
+        self.stats.total_commands_processed += 1;
+
+        if let Some(c) = self.clients.get_mut(&conn) {
+            c.db = new_db;
+            c.last_command = Some(spec.fullname);
+            c.argv_bytes = 0;
+        }
+        if !spec.has(CMD_SKIP_SLOWLOG) {
+            self.maybe_slowlog(conn, args, duration_us);
+        }
+        self.apply_reply_mode(conn, reply, mark);
+    }
+
+    /// CLIENT REPLY OFF|SKIP: drop what the command just wrote.
+    fn apply_reply_mode(&mut self, conn: ConnId, reply: &mut ReplyBuf, mark: usize) {
+        let Some(c) = self.clients.get_mut(&conn) else {
+            return;
+        };
+        match c.reply_mode {
+            ReplyMode::On | ReplyMode::SkipNext => {}
+            ReplyMode::Off => reply.truncate(mark),
+            ReplyMode::Skipping => {
+                reply.truncate(mark);
+                c.reply_mode = ReplyMode::On;
+            }
+        }
+    }
+
+    fn maybe_slowlog(&mut self, conn: ConnId, args: Args<'_>, duration_us: u64) {
+        let threshold = self.config.slowlog_log_slower_than_us;
+        if threshold < 0 || (duration_us as i64) < threshold {
+            return;
+        }
+        let (peer, name) = match self.clients.get(&conn) {
+            Some(c) => (c.peer.to_string(), c.name.clone().unwrap_or_default()),
+            None => (String::new(), Vec::new()),
+        };
+        let argv: Vec<&[u8]> = args.iter().collect();
+        let max_len = usize::try_from(self.config.slowlog_max_len).unwrap_or(usize::MAX);
+        self.slowlog.push(
+            &argv,
+            self.now.wall.secs(),
+            duration_us,
+            peer,
+            name,
+            max_len,
+        );
+    }
+}
+
+/// At most `max` bytes of `s`, shown as Redis's `%.*s` would.
+fn truncate_lossy(s: &[u8], max: usize) -> String {
+    String::from_utf8_lossy(&s[..s.len().min(max)]).into_owned()
+}

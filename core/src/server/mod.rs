@@ -1,0 +1,383 @@
+//! `Server`: the state machine. It owns the databases, the clients, the config, the
+//! RNG, the timers and the stats, consumes [`Event`]s and produces [`Effect`]s.
+//!
+//! Sub-modules split the work the way Redis's `server.c`/`networking.c` do:
+//! `dispatch` (request parsing and processCommand's checks), `keyspace` (expiry-aware
+//! key access), `cron` (serverCron, active expiry, the before-sleep hook).
+
+mod cron;
+mod dispatch;
+mod keyspace;
+
+use crate::client::Client;
+use crate::cmd;
+use crate::command::CommandTable;
+use crate::config::Config;
+use crate::db::Db;
+use crate::io::{ConnId, Effect, Event, HostInfo, HostProbe, LogLevel, MonoNs, Now, Signal};
+use crate::rng::CoreRng;
+use crate::slowlog::Slowlog;
+use crate::stats::Stats;
+use crate::util::FastMap;
+use bytes::Bytes;
+use std::collections::VecDeque;
+
+pub use cron::CronState;
+
+/// Why processing of all clients is suspended (DEBUG SLEEP): until this instant, input
+/// is buffered and no replies leave, exactly as if Redis's thread were blocked.
+#[derive(Debug, Clone, Copy)]
+struct Suspension {
+    until: MonoNs,
+}
+
+pub struct Server {
+    pub config: Config,
+    pub dbs: Vec<Db>,
+    pub clients: FastMap<ConnId, Client>,
+    pub rng: CoreRng,
+    /// Time of the input being handled.
+    pub now: Now,
+    /// When the server started (uptime, LRU clock origin).
+    pub started: Now,
+    pub stats: Stats,
+    pub slowlog: Slowlog,
+    pub commands: CommandTable,
+    pub host: HostInfo,
+    pub probe: Box<dyn HostProbe>,
+    pub run_id: String,
+    /// Write commands executed since start (Redis's `server.dirty`, later reset by saves).
+    pub dirty: u64,
+    pub cron: CronState,
+    next_client_id: u64,
+    effects: VecDeque<Effect>,
+    pending_write: Vec<ConnId>,
+    pending_close: Vec<ConnId>,
+    suspended: Option<Suspension>,
+    shutting_down: bool,
+    /// Inputs arrived since the last drain: the before-sleep hook must run.
+    needs_before_sleep: bool,
+}
+
+impl Server {
+    /// Build a server. `seed` drives every random choice the core makes.
+    pub fn new(
+        config: Config,
+        seed: u64,
+        host: HostInfo,
+        probe: Box<dyn HostProbe>,
+        now: Now,
+    ) -> Server {
+        let mut rng = CoreRng::from_seed(seed);
+        let databases = usize::try_from(config.databases).expect("databases is at least 1");
+        assert!(databases >= 1);
+        let dbs = (0..databases).map(|i| Db::new(i, rng.next_u64())).collect();
+        let run_id = host.run_id.clone().unwrap_or_else(|| rng.hex40());
+        let cron = CronState::new(now.mono, config.effective_hz());
+        Server {
+            config,
+            dbs,
+            clients: FastMap::default(),
+            rng,
+            now,
+            started: now,
+            stats: Stats::default(),
+            slowlog: Slowlog::default(),
+            commands: CommandTable::new(&cmd::all_handlers()),
+            host,
+            probe,
+            run_id,
+            dirty: 0,
+            cron,
+            next_client_id: 1,
+            effects: VecDeque::new(),
+            pending_write: Vec::new(),
+            pending_close: Vec::new(),
+            suspended: None,
+            shutting_down: false,
+            needs_before_sleep: true,
+        }
+    }
+
+    fn advance_clock(&mut self, now: Now) {
+        assert!(
+            now.mono >= self.now.mono,
+            "monotonic clock went backwards: {:?} -> {:?}",
+            self.now.mono,
+            now.mono
+        );
+        self.now = now;
+        self.needs_before_sleep = true;
+    }
+
+    /// Feed one event.
+    pub fn handle(&mut self, now: Now, event: Event<'_>) {
+        self.advance_clock(now);
+        match event {
+            Event::Accepted {
+                conn,
+                peer,
+                local,
+                fd,
+            } => self.accept(conn, peer, local, fd),
+            Event::Received { conn, data } => self.receive(conn, data),
+            Event::Closed { conn } => self.peer_closed(conn),
+            Event::Signal(signal) => self.signal(signal),
+        }
+    }
+
+    /// Run the timers due at `now` (call when `poll_timeout`'s deadline has passed;
+    /// calling early is harmless).
+    pub fn handle_timeout(&mut self, now: Now) {
+        self.advance_clock(now);
+        if let Some(s) = self.suspended {
+            if now.mono >= s.until {
+                self.resume();
+            } else {
+                return;
+            }
+        }
+        self.run_due_timers();
+    }
+
+    /// Next effect to carry out; drain until `None` after every input.
+    #[must_use]
+    pub fn poll_effect(&mut self) -> Option<Effect> {
+        if self.needs_before_sleep {
+            self.needs_before_sleep = false;
+            self.before_sleep();
+        }
+        self.effects.pop_front()
+    }
+
+    /// When `handle_timeout` must be called next.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<MonoNs> {
+        if self.shutting_down {
+            return None;
+        }
+        if let Some(s) = self.suspended {
+            return Some(s.until);
+        }
+        Some(self.cron.next_deadline())
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Emit a log line if the configured level lets it through.
+    pub fn log(&mut self, level: LogLevel, message: impl Into<String>) {
+        if level >= self.config.loglevel {
+            self.effects.push_back(Effect::Log {
+                level,
+                message: message.into(),
+            });
+        }
+    }
+
+    pub fn db_count(&self) -> usize {
+        self.dbs.len()
+    }
+
+    pub fn client(&self, conn: ConnId) -> Option<&Client> {
+        self.clients.get(&conn)
+    }
+
+    pub fn client_mut(&mut self, conn: ConnId) -> Option<&mut Client> {
+        self.clients.get_mut(&conn)
+    }
+
+    pub fn is_suspended(&self) -> bool {
+        self.suspended.is_some()
+    }
+
+    /// Freeze every client until `until` (DEBUG SLEEP): buffered input waits, nothing is
+    /// sent, timers hold — the observable behaviour of Redis's blocked thread.
+    pub fn suspend_until(&mut self, until: MonoNs) {
+        self.suspended = Some(Suspension { until });
+    }
+
+    fn resume(&mut self) {
+        self.suspended = None;
+        let waiting: Vec<ConnId> = self
+            .clients
+            .iter()
+            .filter(|(_, c)| c.pending_input)
+            .map(|(id, _)| *id)
+            .collect();
+        let mut waiting = waiting;
+        waiting.sort_by_key(|conn| self.clients[conn].id);
+        for conn in waiting {
+            if let Some(c) = self.clients.get_mut(&conn) {
+                c.pending_input = false;
+            }
+            self.process_input(conn);
+        }
+    }
+
+    fn accept(
+        &mut self,
+        conn: ConnId,
+        peer: std::net::SocketAddr,
+        local: std::net::SocketAddr,
+        fd: i64,
+    ) {
+        assert!(
+            !self.clients.contains_key(&conn),
+            "connection id {conn:?} reused while open"
+        );
+        self.stats.total_connections_received += 1;
+        if self.clients.len() as i64 >= self.config.maxclients {
+            self.stats.rejected_connections += 1;
+            self.effects.push_back(Effect::Send {
+                conn,
+                data: Bytes::from_static(b"-ERR max number of clients reached\r\n"),
+            });
+            self.effects.push_back(Effect::Close { conn });
+            return;
+        }
+        let id = self.next_client_id;
+        self.next_client_id += 1;
+        let mut client = Client::new(id, conn, peer, local, fd, self.now.mono);
+        client.authenticated = self.config.requirepass.is_none();
+        self.clients.insert(conn, client);
+        self.log(LogLevel::Debug, format!("Accepted {peer}"));
+    }
+
+    fn receive(&mut self, conn: ConnId, data: &[u8]) {
+        let suspended = self.suspended.is_some();
+        let Some(client) = self.clients.get_mut(&conn) else {
+            // Bytes for a connection we already closed: the backend raced us; drop them.
+            return;
+        };
+        if client.close_after_reply || client.close_asap {
+            return;
+        }
+        self.stats.total_net_input_bytes += data.len() as u64;
+        self.stats.io_reads_processed += 1;
+        client.query.extend_from_slice(data);
+        client.last_interaction = self.now.mono;
+        if suspended {
+            client.pending_input = true;
+            return;
+        }
+        self.process_input(conn);
+    }
+
+    fn peer_closed(&mut self, conn: ConnId) {
+        if self.clients.remove(&conn).is_some() {
+            self.log(LogLevel::Debug, "Client closed connection");
+        }
+        self.pending_write.retain(|c| *c != conn);
+        self.pending_close.retain(|c| *c != conn);
+    }
+
+    fn signal(&mut self, signal: Signal) {
+        let name = match signal {
+            Signal::Interrupt => "SIGINT",
+            Signal::Terminate => "SIGTERM",
+        };
+        self.log(
+            LogLevel::Warning,
+            format!("Received {name} scheduling shutdown..."),
+        );
+        self.shutdown(0);
+    }
+
+    /// Stop the server: flush what clients are owed, then ask the backend to exit.
+    pub fn shutdown(&mut self, exit_code: i32) {
+        if self.shutting_down {
+            return;
+        }
+        self.shutting_down = true;
+        self.log(LogLevel::Warning, "User requested shutdown...");
+        self.log(LogLevel::Warning, "Redis is now ready to exit, bye bye...");
+        self.flush_replies();
+        self.effects.push_back(Effect::Exit { code: exit_code });
+    }
+
+    /// Queue a client for the next flush of replies.
+    pub(crate) fn mark_pending_write(&mut self, conn: ConnId) {
+        if let Some(c) = self.clients.get_mut(&conn) {
+            if !c.pending_write {
+                c.pending_write = true;
+                self.pending_write.push(conn);
+            }
+        }
+    }
+
+    /// Close a client at the next flush, without sending what it is still owed
+    /// (Redis's freeClientAsync).
+    pub fn close_client_asap(&mut self, conn: ConnId) {
+        if let Some(c) = self.clients.get_mut(&conn) {
+            if !c.close_asap {
+                c.close_asap = true;
+                self.pending_close.push(conn);
+            }
+        }
+    }
+
+    /// Turn pending replies into `Send` effects and carry out pending closes.
+    fn flush_replies(&mut self) {
+        if self.suspended.is_some() && !self.shutting_down {
+            return;
+        }
+        let pending = std::mem::take(&mut self.pending_write);
+        for conn in pending {
+            let Some(c) = self.clients.get_mut(&conn) else {
+                continue;
+            };
+            c.pending_write = false;
+            if c.close_asap {
+                continue;
+            }
+            if !c.reply.is_empty() {
+                let data = c.reply.take_bytes();
+                self.stats.total_net_output_bytes += data.len() as u64;
+                self.stats.io_writes_processed += 1;
+                self.effects.push_back(Effect::Send {
+                    conn,
+                    data: Bytes::from(data),
+                });
+            }
+            if c.close_after_reply {
+                self.clients.remove(&conn);
+                self.effects.push_back(Effect::Close { conn });
+            }
+        }
+        let closing = std::mem::take(&mut self.pending_close);
+        for conn in closing {
+            if self.clients.remove(&conn).is_some() {
+                self.effects.push_back(Effect::Close { conn });
+            }
+        }
+    }
+
+    /// Milliseconds of wall-clock time, as command code sees it (Redis's mstime()).
+    pub fn wall_ms(&self) -> i64 {
+        self.now.wall.ms()
+    }
+
+    /// The 24-bit LRU clock in seconds (Redis's LRU_CLOCK at 1s resolution), driven
+    /// by the monotonic clock so wall-clock jumps cannot distort idle times.
+    pub fn lru_clock(&self) -> u32 {
+        ((self.now.mono.0 / 1_000_000_000) & LRU_CLOCK_MAX as u64) as u32
+    }
+
+    /// OBJECT IDLETIME for an object last touched at `lru`, in seconds.
+    pub fn idle_secs(&self, lru: u32) -> u64 {
+        let now = self.lru_clock();
+        if now >= lru {
+            (now - lru) as u64
+        } else {
+            (LRU_CLOCK_MAX - lru) as u64 + now as u64
+        }
+    }
+
+    pub fn uptime_secs(&self) -> u64 {
+        self.now.mono.secs_since(self.started.mono)
+    }
+}
+
+pub const LRU_CLOCK_MAX: u32 = (1 << 24) - 1;
