@@ -266,8 +266,19 @@ impl Server {
     }
 
     fn peer_closed(&mut self, conn: ConnId) {
-        if self.clients.remove(&conn).is_some() {
+        if let Some(mut client) = self.clients.remove(&conn) {
             self.log(LogLevel::Debug, "Client closed connection");
+            // Replies already produced still go out (the peer may have only half-closed),
+            // then the backend may drop the connection.
+            if !client.reply.is_empty() && !client.close_asap {
+                let data = client.reply.take_bytes();
+                self.stats.total_net_output_bytes += data.len() as u64;
+                self.effects.push_back(Effect::Send {
+                    conn,
+                    data: Bytes::from(data),
+                });
+            }
+            self.effects.push_back(Effect::Close { conn });
         }
         self.pending_write.retain(|c| *c != conn);
         self.pending_close.retain(|c| *c != conn);

@@ -1,0 +1,268 @@
+//! The event loop that carries out the core's contract on tokio: accepted streams and
+//! bytes read become events; `Send`/`Close`/`Log`/`Exit` effects become writes, closes,
+//! log lines and the loop's exit; `poll_timeout` becomes a sleep.
+//!
+//! Every connection gets one task that reads into a buffer and forwards each read to
+//! the loop, and writes whatever the loop hands it, in order. The loop handles every
+//! event already queued before draining effects, so pipelined requests from many
+//! clients are answered with one write per client per iteration.
+
+use bytes::{Bytes, BytesMut};
+use cinnabar_core::{ConnId, Effect, Event, LogLevel, MonoNs, Now, Server, Signal, UnixUs};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+/// Bytes requested from the socket per read (Redis's PROTO_IOBUF_LEN).
+const READ_CHUNK_BYTES: usize = 16 * 1024;
+/// Events handled before effects are drained, bounding the latency of one iteration.
+const EVENTS_PER_ITERATION_MAX: usize = 1024;
+/// How long connections get to flush their last replies when the server exits.
+const EXIT_FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The wall clock, as a function of the monotonic reading. Real time uses the system
+/// clock; the simulator adds its own offsets to make time jump.
+pub trait WallClock {
+    fn wall(&self, mono: MonoNs) -> UnixUs;
+}
+
+/// The system's wall clock.
+pub struct SystemWallClock;
+
+impl WallClock for SystemWallClock {
+    fn wall(&self, _mono: MonoNs) -> UnixUs {
+        let since_epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or(Duration::ZERO);
+        UnixUs(since_epoch.as_micros() as i64)
+    }
+}
+
+/// Where log lines go.
+pub trait LogSink {
+    fn write(&mut self, level: LogLevel, message: &str, wall: UnixUs);
+}
+
+/// A connection handed to the loop by an acceptor.
+pub struct Incoming<S> {
+    pub stream: S,
+    pub peer: SocketAddr,
+    pub local: SocketAddr,
+    pub fd: i64,
+}
+
+enum NetEvent {
+    Data(ConnId, Bytes),
+    Closed(ConnId),
+}
+
+enum Outbound {
+    Data(Bytes),
+    Close,
+}
+
+/// What made the loop stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// The core asked to exit with this code.
+    Exit(i32),
+    /// Every input channel closed (only in tests and simulations).
+    InputsClosed,
+}
+
+/// The loop's clock: tokio's monotonic time (real or simulated) plus a wall clock.
+pub struct Clock<W> {
+    origin: Instant,
+    wall: W,
+}
+
+impl<W: WallClock> Clock<W> {
+    /// Monotonic readings start at one second so that zero never appears as a time.
+    pub fn new(wall: W) -> Clock<W> {
+        Clock {
+            origin: Instant::now() - Duration::from_secs(1),
+            wall,
+        }
+    }
+
+    pub fn now(&self) -> Now {
+        let mono = MonoNs(self.origin.elapsed().as_nanos() as u64);
+        Now {
+            mono,
+            wall: self.wall.wall(mono),
+        }
+    }
+
+    pub fn instant_at(&self, mono: MonoNs) -> Instant {
+        self.origin + Duration::from_nanos(mono.0)
+    }
+
+    pub fn wall_clock(&self) -> &W {
+        &self.wall
+    }
+}
+
+/// Run `server` until it exits. `incoming` delivers accepted connections, `signals`
+/// process signals. Connection tasks are spawned with `spawn_local`, so this must run
+/// inside a `LocalSet` (turmoil hosts already do).
+pub async fn run<S, W, L>(
+    mut server: Server,
+    clock: Clock<W>,
+    mut incoming: mpsc::Receiver<Incoming<S>>,
+    mut signals: mpsc::Receiver<Signal>,
+    log: &mut L,
+) -> Stopped
+where
+    S: AsyncRead + AsyncWrite + 'static,
+    W: WallClock,
+    L: LogSink,
+{
+    let (net_tx, mut net_rx) = mpsc::unbounded_channel::<NetEvent>();
+    let mut conns: HashMap<ConnId, mpsc::UnboundedSender<Outbound>> = HashMap::new();
+    let mut tasks = Vec::new();
+    let mut next_conn = 1u64;
+    let mut incoming_open = true;
+    let mut signals_open = true;
+
+    loop {
+        while let Some(effect) = server.poll_effect() {
+            match effect {
+                Effect::Send { conn, data } => {
+                    if let Some(tx) = conns.get(&conn) {
+                        // A send to a connection whose task already ended is moot.
+                        let _ = tx.send(Outbound::Data(data));
+                    }
+                }
+                Effect::Close { conn } => {
+                    if let Some(tx) = conns.remove(&conn) {
+                        let _ = tx.send(Outbound::Close);
+                    }
+                }
+                Effect::Log { level, message } => log.write(level, &message, clock.now().wall),
+                Effect::Exit { code } => {
+                    for (_, tx) in conns.drain() {
+                        let _ = tx.send(Outbound::Close);
+                    }
+                    let flush = async {
+                        for t in tasks {
+                            let _ = t.await;
+                        }
+                    };
+                    let _ = tokio::time::timeout(EXIT_FLUSH_TIMEOUT, flush).await;
+                    return Stopped::Exit(code);
+                }
+            }
+        }
+        tasks.retain(|t: &tokio::task::JoinHandle<()>| !t.is_finished());
+        if !incoming_open && !signals_open && conns.is_empty() {
+            return Stopped::InputsClosed;
+        }
+        let deadline = server.poll_timeout().map(|m| clock.instant_at(m));
+        let sleep = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            sig = signals.recv(), if signals_open => match sig {
+                Some(sig) => server.handle(clock.now(), Event::Signal(sig)),
+                None => signals_open = false,
+            },
+            ev = net_rx.recv() => {
+                let Some(ev) = ev else { continue };
+                handle_net(&mut server, clock.now(), ev);
+                for _ in 0..EVENTS_PER_ITERATION_MAX {
+                    match net_rx.try_recv() {
+                        Ok(ev) => handle_net(&mut server, clock.now(), ev),
+                        Err(_) => break,
+                    }
+                }
+            }
+            inc = incoming.recv(), if incoming_open => match inc {
+                Some(inc) => {
+                    let conn = ConnId(next_conn);
+                    next_conn += 1;
+                    let (out_tx, out_rx) = mpsc::unbounded_channel();
+                    conns.insert(conn, out_tx);
+                    server.handle(
+                        clock.now(),
+                        Event::Accepted { conn, peer: inc.peer, local: inc.local, fd: inc.fd },
+                    );
+                    tasks.push(tokio::task::spawn_local(connection_task(conn, inc.stream, net_tx.clone(), out_rx)));
+                }
+                None => incoming_open = false,
+            },
+            _ = sleep => server.handle_timeout(clock.now()),
+        }
+    }
+}
+
+fn handle_net(server: &mut Server, now: Now, ev: NetEvent) {
+    match ev {
+        NetEvent::Data(conn, data) => server.handle(now, Event::Received { conn, data: &data }),
+        NetEvent::Closed(conn) => server.handle(now, Event::Closed { conn }),
+    }
+}
+
+/// Read and write one connection until the core closes it or the peer goes away.
+async fn connection_task<S>(
+    conn: ConnId,
+    stream: S,
+    events: mpsc::UnboundedSender<NetEvent>,
+    mut outbound: mpsc::UnboundedReceiver<Outbound>,
+) where
+    S: AsyncRead + AsyncWrite + 'static,
+{
+    let (mut reader, mut writer) = tokio::io::split(stream);
+    let read_events = events.clone();
+    let read_loop = async move {
+        let mut buf = BytesMut::with_capacity(READ_CHUNK_BYTES);
+        loop {
+            if buf.capacity() - buf.len() < READ_CHUNK_BYTES / 4 {
+                buf.reserve(READ_CHUNK_BYTES);
+            }
+            match reader.read_buf(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    if read_events
+                        .send(NetEvent::Data(conn, buf.split().freeze()))
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            }
+        }
+        let _ = read_events.send(NetEvent::Closed(conn));
+    };
+    let write_loop = async move {
+        while let Some(out) = outbound.recv().await {
+            match out {
+                Outbound::Data(data) => {
+                    if writer.write_all(&data).await.is_err() {
+                        return;
+                    }
+                }
+                Outbound::Close => {
+                    let _ = writer.flush().await;
+                    let _ = writer.shutdown().await;
+                    return;
+                }
+            }
+        }
+    };
+    tokio::pin!(read_loop, write_loop);
+    tokio::select! {
+        // The peer stopped sending: keep writing until the core closes the connection
+        // (it answers what was already asked first).
+        _ = &mut read_loop => write_loop.await,
+        // The core closed the connection, or writing failed.
+        _ = &mut write_loop => {}
+    }
+    let _ = events.send(NetEvent::Closed(conn));
+}

@@ -1,0 +1,12 @@
+//! cinnabar-io-real: runs the deterministic core on real TCP sockets with tokio.
+//!
+//! `driver` is the one event loop, generic over the stream type and the wall clock so
+//! that `cinnabar-io-sim` runs the very same loop on turmoil's simulated network.
+//! The rest is what only a real process needs: command-line and config-file loading
+//! (`args`), listening sockets (`listen`), log lines (`log`) and host readings (`probe`).
+
+pub mod args;
+pub mod driver;
+pub mod listen;
+pub mod log;
+pub mod probe;
