@@ -104,7 +104,7 @@ mod tests {
         assert_eq!(format_timestamp(UnixUs(0)), "01 Jan 1970 00:00:00.000");
         // 2026-11-24T19:21:56.123Z
         assert_eq!(
-            format_timestamp(UnixUs(1_796_066_516_123_000)),
+            format_timestamp(UnixUs(1_795_548_116_123_000)),
             "24 Nov 2026 19:21:56.123"
         );
         assert_eq!(
