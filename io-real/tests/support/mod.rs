@@ -1,0 +1,156 @@
+//! Shared helpers for integration tests: start the real `cinnabar-server` binary (or a
+//! real `redis-server` for differential tests) on a free port, talk raw RESP to it, and
+//! stop it on drop.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct ServerProcess {
+    pub port: u16,
+    child: Child,
+    pub name: &'static str,
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    l.local_addr().expect("local addr").port()
+}
+
+impl ServerProcess {
+    /// Start cinnabar-server with extra `--name value` arguments.
+    pub fn cinnabar(extra: &[&str]) -> ServerProcess {
+        Self::start("cinnabar", env!("CARGO_BIN_EXE_cinnabar-server"), extra)
+    }
+
+    /// Start Debian's redis-server 7, if installed. In CI it must be: a missing
+    /// reference server fails the run instead of silently skipping.
+    pub fn redis(extra: &[&str]) -> Option<ServerProcess> {
+        let found = Command::new("redis-server").arg("--version").output().is_ok();
+        if !found {
+            assert!(std::env::var("CI").is_err(), "redis-server is required in CI (apt-get install redis-server)");
+            eprintln!("redis-server not installed: skipping the differential comparison");
+            return None;
+        }
+        let mut args = vec!["--save", "", "--appendonly", "no"];
+        args.extend_from_slice(extra);
+        Some(Self::start("redis", "redis-server", &args))
+    }
+
+    fn start(name: &'static str, program: &str, extra: &[&str]) -> ServerProcess {
+        for _ in 0..5 {
+            let port = free_port();
+            let mut cmd = Command::new(program);
+            cmd.arg("--port").arg(port.to_string()).arg("--bind").arg("127.0.0.1");
+            cmd.args(extra).stdout(Stdio::null()).stderr(Stdio::null());
+            let mut child = cmd.spawn().unwrap_or_else(|e| panic!("start {program}: {e}"));
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return ServerProcess { port, child, name };
+                }
+                if let Ok(Some(_)) = child.try_wait() {
+                    break; // port taken or bad config: retry on another port
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("could not start {program}");
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    pub fn client(&self) -> redis::Connection {
+        redis::Client::open(self.url()).expect("client").get_connection().expect("connect")
+    }
+
+    pub fn raw(&self) -> RawConn {
+        RawConn::connect(self.port)
+    }
+
+    /// Wait for the process to exit on its own (e.g. after SHUTDOWN or a signal).
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A raw TCP connection speaking RESP by hand.
+pub struct RawConn {
+    pub stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl RawConn {
+    pub fn connect(port: u16) -> RawConn {
+        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+        stream.set_nodelay(true).expect("nodelay");
+        RawConn { stream, buf: Vec::new() }
+    }
+
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("write");
+    }
+
+    pub fn send_cmd(&mut self, args: &[&[u8]]) {
+        self.send(&cinnabar_core::testing::encode_command(args));
+    }
+
+    /// Read one complete reply frame, as raw bytes.
+    pub fn read_reply(&mut self) -> Vec<u8> {
+        loop {
+            if let Some((_, used)) = cinnabar_core::testing::decode(&self.buf) {
+                return self.buf.drain(..used).collect();
+            }
+            let mut chunk = [0u8; 65536];
+            let n = self.stream.read(&mut chunk).expect("read a reply");
+            assert!(n > 0, "connection closed while waiting for a reply; got so far: {:?}", String::from_utf8_lossy(&self.buf));
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    pub fn cmd(&mut self, args: &[&str]) -> Vec<u8> {
+        let raw: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        self.send_cmd(&raw);
+        self.read_reply()
+    }
+
+    /// Read until the server closes the connection; returns everything received.
+    pub fn read_to_close(&mut self) -> Vec<u8> {
+        let mut out = std::mem::take(&mut self.buf);
+        let mut chunk = [0u8; 65536];
+        loop {
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return out,
+                Ok(n) => out.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return out,
+                Err(e) => panic!("read until close: {e}"),
+            }
+        }
+    }
+}
