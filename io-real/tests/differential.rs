@@ -12,7 +12,9 @@ use cinnabar_core::resp::splitargs::split_args;
 use support::{RawConn, ServerProcess};
 
 fn run_script(name: &str, text: &str) {
-    let Some(redis) = ServerProcess::redis(&["--enable-debug-command", "yes"]) else { return };
+    let Some(redis) = ServerProcess::redis(&["--enable-debug-command", "yes"]) else {
+        return;
+    };
     let ours = ServerProcess::cinnabar(&["--enable-debug-command", "yes"]);
     let mut a = ours.raw();
     let mut b = redis.raw();
@@ -23,7 +25,9 @@ fn run_script(name: &str, text: &str) {
             continue;
         }
         if let Some(ms) = line.strip_prefix("@sleep ") {
-            std::thread::sleep(std::time::Duration::from_millis(ms.trim().parse().expect("@sleep <ms>")));
+            std::thread::sleep(std::time::Duration::from_millis(
+                ms.trim().parse().expect("@sleep <ms>"),
+            ));
             continue;
         }
         let line = match line {
@@ -31,7 +35,8 @@ fn run_script(name: &str, text: &str) {
             "@resp2" => "HELLO 2",
             other => other,
         };
-        let args = split_args(line.as_bytes()).unwrap_or_else(|| panic!("{name}:{}: bad quoting", n + 1));
+        let args =
+            split_args(line.as_bytes()).unwrap_or_else(|| panic!("{name}:{}: bad quoting", n + 1));
         let args: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
         let got = exchange(&mut a, &args);
         let want = exchange(&mut b, &args);
@@ -47,7 +52,12 @@ fn run_script(name: &str, text: &str) {
             ));
         }
     }
-    assert!(failures.is_empty(), "{} differences:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} differences:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 fn exchange(conn: &mut RawConn, args: &[&[u8]]) -> Vec<u8> {
@@ -58,7 +68,10 @@ fn exchange(conn: &mut RawConn, args: &[&[u8]]) -> Vec<u8> {
 #[test]
 fn differential_scripts_match_redis() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/differential");
-    let mut entries: Vec<_> = std::fs::read_dir(&dir).expect("scripts dir").filter_map(|e| e.ok()).collect();
+    let mut entries: Vec<_> = std::fs::read_dir(&dir)
+        .expect("scripts dir")
+        .filter_map(|e| e.ok())
+        .collect();
     entries.sort_by_key(|e| e.path());
     let mut ran = 0;
     for e in entries {

@@ -10,7 +10,11 @@ use support::ServerProcess;
 fn redis_crate_round_trip() {
     let server = ServerProcess::cinnabar(&[]);
     let mut con = server.client();
-    let () = redis::cmd("SET").arg("greeting").arg("hello").query(&mut con).unwrap();
+    let () = redis::cmd("SET")
+        .arg("greeting")
+        .arg("hello")
+        .query(&mut con)
+        .unwrap();
     let v: String = redis::cmd("GET").arg("greeting").query(&mut con).unwrap();
     assert_eq!(v, "hello");
     let missing: Option<String> = redis::cmd("GET").arg("nope").query(&mut con).unwrap();
@@ -25,7 +29,11 @@ fn pipelined_requests_in_one_write_get_all_replies() {
     let mut raw = server.raw();
     let mut batch = Vec::new();
     for i in 0..1000 {
-        batch.extend(cinnabar_core::testing::encode_command(&[b"SET", format!("k{i}").as_bytes(), b"v"]));
+        batch.extend(cinnabar_core::testing::encode_command(&[
+            b"SET",
+            format!("k{i}").as_bytes(),
+            b"v",
+        ]));
     }
     batch.extend_from_slice(b"PING\r\n");
     raw.send(&batch);
@@ -49,20 +57,40 @@ fn pipelined_requests_in_one_write_get_all_replies() {
 fn protocol_errors_reply_then_close() {
     let server = ServerProcess::cinnabar(&[]);
     let cases: &[(&[u8], &[u8])] = &[
-        (b"*1\r\n$4\r\nPING\r\n*x\r\n", b"+PONG\r\n-ERR Protocol error: invalid multibulk length\r\n"),
-        (b"*1\r\n$-5\r\n", b"-ERR Protocol error: invalid bulk length\r\n"),
-        (b"*1\r\nfoo\r\n", b"-ERR Protocol error: expected '$', got 'f'\r\n"),
-        (b"SET \"a b\r\n", b"-ERR Protocol error: unbalanced quotes in request\r\n"),
+        (
+            b"*1\r\n$4\r\nPING\r\n*x\r\n",
+            b"+PONG\r\n-ERR Protocol error: invalid multibulk length\r\n",
+        ),
+        (
+            b"*1\r\n$-5\r\n",
+            b"-ERR Protocol error: invalid bulk length\r\n",
+        ),
+        (
+            b"*1\r\nfoo\r\n",
+            b"-ERR Protocol error: expected '$', got 'f'\r\n",
+        ),
+        (
+            b"SET \"a b\r\n",
+            b"-ERR Protocol error: unbalanced quotes in request\r\n",
+        ),
     ];
     for (input, expected) in cases {
         let mut raw = server.raw();
         raw.send(input);
-        assert_eq!(raw.read_to_close(), *expected, "input {:?}", String::from_utf8_lossy(input));
+        assert_eq!(
+            raw.read_to_close(),
+            *expected,
+            "input {:?}",
+            String::from_utf8_lossy(input)
+        );
     }
     // A huge declared bulk length is refused without the server allocating it.
     let mut raw = server.raw();
     raw.send(b"*1\r\n$536870913\r\n");
-    assert_eq!(raw.read_to_close(), b"-ERR Protocol error: invalid bulk length\r\n");
+    assert_eq!(
+        raw.read_to_close(),
+        b"-ERR Protocol error: invalid bulk length\r\n"
+    );
     // The server is still fine.
     assert_eq!(server.raw().cmd(&["PING"]), b"+PONG\r\n");
 }
@@ -99,7 +127,9 @@ fn sigterm_stops_the_server_cleanly() {
     let mut server = ServerProcess::cinnabar(&[]);
     // SAFETY: kill(2) with a pid we own and a valid signal number.
     unsafe { libc::kill(server.pid() as i32, libc::SIGTERM) };
-    let status = server.wait_exit(Duration::from_secs(5)).expect("server exits after SIGTERM");
+    let status = server
+        .wait_exit(Duration::from_secs(5))
+        .expect("server exits after SIGTERM");
     assert!(status.success(), "exit status {status:?}");
 }
 
@@ -111,7 +141,13 @@ fn unknown_config_refused_at_startup() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***"), "{err}");
+    assert!(
+        err.contains("*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***"),
+        "{err}"
+    );
     assert!(err.contains(">>> 'no-such-option \"1\"'"), "{err}");
-    assert!(err.contains("Bad directive or wrong number of arguments"), "{err}");
+    assert!(
+        err.contains("Bad directive or wrong number of arguments"),
+        "{err}"
+    );
 }

@@ -275,3 +275,104 @@ impl Server {
         self.stats.expired_stale_perc = current * 0.05 + self.stats.expired_stale_perc * 0.95;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{Frame, TestServer};
+
+    fn set_with_deadline(t: &mut TestServer, key: &str, in_ms: i64) {
+        assert_eq!(t.cmd(&["SET", key, "v"]), Frame::ok());
+        let when = t.server.wall_ms() + in_ms;
+        t.server.set_expire(0, key.as_bytes(), when);
+    }
+
+    #[test]
+    fn active_expiry_removes_untouched_keys() {
+        let mut t = TestServer::new();
+        for i in 0..200 {
+            set_with_deadline(&mut t, &format!("short{i}"), 100);
+        }
+        for i in 0..50 {
+            set_with_deadline(&mut t, &format!("long{i}"), 1_000_000);
+        }
+        assert_eq!(t.server.dbs[0].len(), 250);
+        // Nothing reads the keys: only the cron's sampling can remove them.
+        for _ in 0..50 {
+            t.advance_ms(100);
+        }
+        assert_eq!(t.server.dbs[0].len(), 50);
+        assert_eq!(t.server.stats.expired_keys, 200);
+        assert!(t.server.dbs[0].avg_ttl_ms > 0);
+    }
+
+    #[test]
+    fn lazy_expiry_on_access() {
+        let mut t = TestServer::new();
+        set_with_deadline(&mut t, "k", 10);
+        t.now.wall.0 += 20_000; // wall clock only: no timer fires
+        assert_eq!(t.cmd(&["GET", "k"]), Frame::Null);
+        assert_eq!(t.server.stats.expired_keys, 1);
+        assert_eq!(t.server.dbs[0].len(), 0);
+    }
+
+    #[test]
+    fn timers_survive_wall_clock_jumps() {
+        let mut t = TestServer::new();
+        let before = t.server.cron.cronloops;
+        t.jump_wall_ms(-3_600_000);
+        for _ in 0..10 {
+            t.advance_ms(100);
+        }
+        t.jump_wall_ms(7 * 24 * 3_600_000);
+        for _ in 0..10 {
+            t.advance_ms(100);
+        }
+        t.jump_wall_ms(i64::MIN / 4_000);
+        t.advance_ms(100);
+        assert_eq!(
+            t.server.cron.cronloops,
+            before + 21,
+            "cron fires once per period whatever the wall clock does"
+        );
+        assert_eq!(t.cmd(&["PING"]), Frame::Simple("PONG".into()));
+    }
+
+    #[test]
+    fn a_long_stall_runs_cron_once_not_a_storm() {
+        let mut t = TestServer::new();
+        let before = t.server.cron.cronloops;
+        t.now.mono = t.now.mono.add_ms(3_600_000);
+        t.fire_timers();
+        assert_eq!(t.server.cron.cronloops, before + 1);
+        let next = t.server.poll_timeout().unwrap();
+        assert_eq!(next, t.now.mono.add_ms(100));
+    }
+
+    #[test]
+    fn idle_clients_are_closed_after_timeout() {
+        let config = crate::Config {
+            timeout_secs: 2,
+            ..Default::default()
+        };
+        let mut t = TestServer::with_config(config);
+        let idle = t.connect();
+        let busy = t.connect();
+        // Redis closes a client idle for more than `timeout` whole seconds.
+        for _ in 0..35 {
+            t.advance_ms(100);
+            assert_eq!(t.cmd_on(busy, &["PING"]), Frame::Simple("PONG".into()));
+        }
+        assert!(t.closed.contains(&idle));
+        assert!(!t.closed.contains(&busy));
+    }
+
+    #[test]
+    fn dynamic_hz_rises_with_many_clients() {
+        let mut t = TestServer::new();
+        for _ in 0..2500 {
+            t.connect();
+        }
+        t.advance_ms(100);
+        assert_eq!(t.server.cron.hz, 20);
+    }
+}

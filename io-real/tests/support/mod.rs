@@ -29,9 +29,15 @@ impl ServerProcess {
     /// Start Debian's redis-server 7, if installed. In CI it must be: a missing
     /// reference server fails the run instead of silently skipping.
     pub fn redis(extra: &[&str]) -> Option<ServerProcess> {
-        let found = Command::new("redis-server").arg("--version").output().is_ok();
+        let found = Command::new("redis-server")
+            .arg("--version")
+            .output()
+            .is_ok();
         if !found {
-            assert!(std::env::var("CI").is_err(), "redis-server is required in CI (apt-get install redis-server)");
+            assert!(
+                std::env::var("CI").is_err(),
+                "redis-server is required in CI (apt-get install redis-server)"
+            );
             eprintln!("redis-server not installed: skipping the differential comparison");
             return None;
         }
@@ -44,9 +50,14 @@ impl ServerProcess {
         for _ in 0..5 {
             let port = free_port();
             let mut cmd = Command::new(program);
-            cmd.arg("--port").arg(port.to_string()).arg("--bind").arg("127.0.0.1");
+            cmd.arg("--port")
+                .arg(port.to_string())
+                .arg("--bind")
+                .arg("127.0.0.1");
             cmd.args(extra).stdout(Stdio::null()).stderr(Stdio::null());
-            let mut child = cmd.spawn().unwrap_or_else(|e| panic!("start {program}: {e}"));
+            let mut child = cmd
+                .spawn()
+                .unwrap_or_else(|e| panic!("start {program}: {e}"));
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
                 if TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -68,7 +79,10 @@ impl ServerProcess {
     }
 
     pub fn client(&self) -> redis::Connection {
-        redis::Client::open(self.url()).expect("client").get_connection().expect("connect")
+        redis::Client::open(self.url())
+            .expect("client")
+            .get_connection()
+            .expect("connect")
     }
 
     pub fn raw(&self) -> RawConn {
@@ -108,9 +122,14 @@ pub struct RawConn {
 impl RawConn {
     pub fn connect(port: u16) -> RawConn {
         let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-        stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
         stream.set_nodelay(true).expect("nodelay");
-        RawConn { stream, buf: Vec::new() }
+        RawConn {
+            stream,
+            buf: Vec::new(),
+        }
     }
 
     pub fn send(&mut self, bytes: &[u8]) {
@@ -129,7 +148,11 @@ impl RawConn {
             }
             let mut chunk = [0u8; 65536];
             let n = self.stream.read(&mut chunk).expect("read a reply");
-            assert!(n > 0, "connection closed while waiting for a reply; got so far: {:?}", String::from_utf8_lossy(&self.buf));
+            assert!(
+                n > 0,
+                "connection closed while waiting for a reply; got so far: {:?}",
+                String::from_utf8_lossy(&self.buf)
+            );
             self.buf.extend_from_slice(&chunk[..n]);
         }
     }
