@@ -35,6 +35,7 @@ pub mod dict;
 pub mod digest;
 pub mod glob;
 pub mod io;
+pub mod longdouble;
 pub mod object;
 pub mod resp;
 pub mod rng;
