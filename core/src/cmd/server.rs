@@ -1,11 +1,5 @@
-//! Server commands: INFO, CONFIG, COMMAND, TIME, SLOWLOG, DEBUG, SHUTDOWN, DBSIZE.
+//! Server commands: INFO, CONFIG, TIME, SLOWLOG, DEBUG, SHUTDOWN.
 
-use crate::command::{Ctx, Handler};
-use crate::server::Server;
+use crate::command::Handler;
 
-pub const HANDLERS: &[(&str, Handler)] = &[("dbsize", dbsize)];
-
-fn dbsize(srv: &mut Server, ctx: &mut Ctx<'_>) {
-    let n = srv.dbs[ctx.db].len();
-    ctx.reply.int(n as i64);
-}
+pub const HANDLERS: &[(&str, Handler)] = &[];

@@ -237,7 +237,7 @@ impl ReplyBuf {
             self.simple(line);
         }
         self.simple("HELP");
-        self.simple("    Print this help.");
+        self.simple("    Prints this help.");
     }
 }
 
