@@ -61,8 +61,8 @@ impl LongDouble {
         if lower == "inf" || lower == "infinity" {
             return Some(LongDouble::Inf { neg });
         }
-        if lower.starts_with("0x") {
-            return parse_hex(neg, &lower[2..]);
+        if let Some(hex) = lower.strip_prefix("0x") {
+            return parse_hex(neg, hex);
         }
         let (mantissa, exponent) = match lower.find('e') {
             Some(i) => (&lower[..i], Some(&lower[i + 1..])),
@@ -127,7 +127,7 @@ impl LongDouble {
     }
 
     /// Exact sum, rounded once.
-    pub fn add(self, other: LongDouble) -> LongDouble {
+    pub fn plus(self, other: LongDouble) -> LongDouble {
         match (self, other) {
             (LongDouble::Inf { neg: a }, LongDouble::Inf { neg: b }) if a != b => {
                 LongDouble::Inf { neg: a }
@@ -171,7 +171,7 @@ impl LongDouble {
     }
 
     /// Is the sum of these two a NaN (inf + -inf)?
-    pub fn add_is_nan(self, other: LongDouble) -> bool {
+    pub fn plus_is_nan(self, other: LongDouble) -> bool {
         matches!((self, other), (LongDouble::Inf { neg: a }, LongDouble::Inf { neg: b }) if a != b)
     }
 
@@ -314,7 +314,7 @@ mod tests {
     fn incr(a: &str, b: &str) -> String {
         LongDouble::parse(a.as_bytes())
             .unwrap()
-            .add(LongDouble::parse(b.as_bytes()).unwrap())
+            .plus(LongDouble::parse(b.as_bytes()).unwrap())
             .to_human_string()
     }
 
@@ -365,7 +365,7 @@ mod tests {
     #[test]
     fn huge_values_overflow_to_infinity() {
         let big = LongDouble::parse(b"1e4932").unwrap();
-        assert!(big.add(big).to_human_string() == "inf");
+        assert!(big.plus(big).to_human_string() == "inf");
         assert_eq!(LongDouble::from_i64(-42).to_human_string(), "-42");
     }
 }

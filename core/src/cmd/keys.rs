@@ -151,7 +151,7 @@ fn expire_generic(srv: &mut Server, ctx: &mut Ctx<'_>, base_ms: i64, seconds: bo
         ))
     };
     if seconds {
-        if when > i64::MAX / 1000 || when < i64::MIN / 1000 {
+        if !(i64::MIN / 1000..=i64::MAX / 1000).contains(&when) {
             invalid(ctx);
             return;
         }

@@ -293,10 +293,8 @@ fn getex(srv: &mut Server, ctx: &mut Ctx<'_>) {
             srv.set_expire(ctx.db, key, when);
             srv.mark_dirty(1);
         }
-        None if ext.flags & FLAG_PERSIST != 0 => {
-            if srv.dbs[ctx.db].remove_expire(key) {
-                srv.mark_dirty(1);
-            }
+        None if ext.flags & FLAG_PERSIST != 0 && srv.dbs[ctx.db].remove_expire(key) => {
+            srv.mark_dirty(1)
         }
         None => {}
     }
@@ -333,7 +331,7 @@ fn mget(srv: &mut Server, ctx: &mut Ctx<'_>) {
 }
 
 fn mset_generic(srv: &mut Server, ctx: &mut Ctx<'_>, nx: bool) {
-    if ctx.argc() % 2 == 0 {
+    if ctx.argc().is_multiple_of(2) {
         ctx.reply.error(&format!(
             "wrong number of arguments for '{}' command",
             ctx.spec.fullname
@@ -596,8 +594,8 @@ fn incrbyfloat(srv: &mut Server, ctx: &mut Ctx<'_>) {
         ctx.reply.error(super::ERR_NOT_FLOAT);
         return;
     };
-    let sum = value.add(incr);
-    if value.add_is_nan(incr) || !sum.is_finite() {
+    let sum = value.plus(incr);
+    if value.plus_is_nan(incr) || !sum.is_finite() {
         ctx.reply.error("increment would produce NaN or Infinity");
         return;
     }
