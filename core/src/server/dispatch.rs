@@ -205,6 +205,7 @@ impl Server {
         let started_ns = self.probe.elapsed_ns();
         if let Some(c) = self.clients.get_mut(&conn) {
             c.argv_bytes = args.byte_len();
+            c.last_command = Some(spec.fullname);
             if c.reply_mode == ReplyMode::SkipNext {
                 c.reply_mode = ReplyMode::Skipping;
             }
@@ -239,7 +240,6 @@ impl Server {
 
         if let Some(c) = self.clients.get_mut(&conn) {
             c.db = new_db;
-            c.last_command = Some(spec.fullname);
             c.argv_bytes = 0;
         }
         if !spec.has(CMD_SKIP_SLOWLOG) {
