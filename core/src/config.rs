@@ -171,7 +171,7 @@ fn parse_enum<T: Copy>(args: &[Vec<u8>], names: &[(&str, T)]) -> Result<T, Strin
             return Ok(*value);
         }
     }
-    let list: Vec<String> = names.iter().map(|(n, _)| format!("'{n}'")).collect();
+    let list: Vec<&str> = names.iter().map(|(n, _)| *n).collect();
     Err(format!(
         "argument(s) must be one of the following: {}",
         list.join(", ")
@@ -592,7 +592,7 @@ mod tests {
         assert_eq!(c.client_query_buffer_limit, 2 * 1024 * 1024);
         assert_eq!(
             c.set_many(&[(b"loglevel", b"loud")]).unwrap_err(),
-            "CONFIG SET failed (possibly related to argument 'loglevel') - argument(s) must be one of the following: 'debug', 'verbose', 'notice', 'warning'"
+            "CONFIG SET failed (possibly related to argument 'loglevel') - argument(s) must be one of the following: debug, verbose, notice, warning"
         );
     }
 

@@ -119,6 +119,10 @@ pub struct HostInfo {
     pub executable: String,
     pub config_file: String,
     pub run_id: Option<String>,
+    /// Physical memory of the machine in bytes (INFO total_system_memory).
+    pub total_system_memory: u64,
+    /// Name of the allocator (INFO mem_allocator).
+    pub mem_allocator: String,
 }
 
 /// CPU time the process has used, in microseconds.

@@ -92,6 +92,16 @@ pub fn decode(buf: &[u8]) -> Option<(Frame, usize)> {
                 }
             }
         }
+        b'|' => {
+            // An attribute: decode and drop it, then the frame it annotates.
+            let mut skipped = pos;
+            for _ in 0..2 * n() {
+                let (_, used) = decode(&buf[skipped..])?;
+                skipped += used;
+            }
+            let (frame, used) = decode(&buf[skipped..])?;
+            return Some((frame, skipped + used));
+        }
         b'*' | b'~' | b'>' | b'%' => {
             let len = n();
             if len < 0 {

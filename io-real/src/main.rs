@@ -228,6 +228,8 @@ async fn serve(config: Config, config_file: Option<String>, logger: &mut Logger,
             })
             .unwrap_or_default(),
         run_id: None,
+        total_system_memory: total_system_memory(),
+        mem_allocator: "libc".into(),
     };
     let pidfile = config.pidfile.clone();
     let server = Server::new(
@@ -291,4 +293,20 @@ fn os_string() -> String {
         field(&u.release),
         field(&u.machine)
     )
+}
+
+fn total_system_memory() -> u64 {
+    // /proc/meminfo: "MemTotal:  24576000 kB"
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| {
+                    l.split_whitespace()
+                        .nth(1)
+                        .and_then(|v| v.parse::<u64>().ok())
+                })
+        })
+        .map_or(0, |kb| kb * 1024)
 }

@@ -62,7 +62,13 @@ fn run_script(name: &str, text: &str) {
 
 fn exchange(conn: &mut RawConn, args: &[&[u8]]) -> Vec<u8> {
     conn.send_cmd(args);
-    conn.read_reply()
+    // A RESP3 push frame precedes the reply it accompanies: keep them together.
+    let mut out = conn.read_reply();
+    if out.starts_with(b">") {
+        let reply = conn.read_reply();
+        out.extend_from_slice(&reply);
+    }
+    out
 }
 
 #[test]

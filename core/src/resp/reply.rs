@@ -168,6 +168,12 @@ impl ReplyBuf {
         self.header(if self.resp3 { b'~' } else { b'*' }, n as i64);
     }
 
+    /// A RESP3 attribute map of `n` pairs (callers only emit it to RESP3 clients).
+    pub fn attribute(&mut self, n: usize) {
+        debug_assert!(self.resp3);
+        self.header(b'|', n as i64);
+    }
+
     pub fn push(&mut self, n: usize) {
         self.header(if self.resp3 { b'>' } else { b'*' }, n as i64);
     }

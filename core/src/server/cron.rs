@@ -114,7 +114,12 @@ impl Server {
 
     /// Redis's serverCron.
     fn server_cron(&mut self) {
+        if self.cron_paused {
+            return;
+        }
         self.cron.cronloops += 1;
+        let used = self.probe.used_memory();
+        self.used_memory_peak = self.used_memory_peak.max(used);
         self.adjust_dynamic_hz();
         if self.now.mono.ms_since(self.cron.last_metric_sample) >= METRIC_PERIOD_MS {
             let now = self.now.mono;
@@ -130,7 +135,9 @@ impl Server {
                 .sample(now, self.stats.total_net_output_bytes);
         }
         self.clients_cron();
-        self.active_expire_cycle(ExpireCycle::Slow);
+        if self.active_expire_enabled {
+            self.active_expire_cycle(ExpireCycle::Slow);
+        }
         for db in &mut self.dbs {
             db.cron_maintenance(CRON_REHASH_STEPS);
         }
@@ -173,7 +180,7 @@ impl Server {
     /// The before-sleep hook: a fast expire cycle when the slow one fell behind, then
     /// the replies of everything handled since the last drain.
     pub(super) fn before_sleep(&mut self) {
-        if self.suspended.is_none() {
+        if self.suspended.is_none() && self.active_expire_enabled {
             self.active_expire_cycle(ExpireCycle::Fast);
         }
         self.flush_replies();

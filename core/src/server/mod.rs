@@ -22,7 +22,7 @@ use crate::util::FastMap;
 use bytes::Bytes;
 use std::collections::VecDeque;
 
-pub use cron::CronState;
+pub use cron::{CronState, Metric};
 
 /// Why processing of all clients is suspended (DEBUG SLEEP): until this instant, input
 /// is buffered and no replies leave, exactly as if Redis's thread were blocked.
@@ -49,6 +49,16 @@ pub struct Server {
     /// Write commands executed since start (Redis's `server.dirty`, later reset by saves).
     pub dirty: u64,
     pub cron: CronState,
+    /// DEBUG SET-ACTIVE-EXPIRE: background expiry on or off.
+    pub active_expire_enabled: bool,
+    /// DEBUG PAUSE-CRON: serverCron does nothing while set.
+    pub cron_paused: bool,
+    /// Memory in use once the server was built (INFO used_memory_startup).
+    pub used_memory_startup: u64,
+    /// Highest used_memory seen by cron or INFO (INFO used_memory_peak).
+    pub used_memory_peak: u64,
+    /// The replication id a master advertises (INFO master_replid).
+    pub replid: String,
     next_client_id: u64,
     effects: VecDeque<Effect>,
     pending_write: Vec<ConnId>,
@@ -74,6 +84,8 @@ impl Server {
         let dbs = (0..databases).map(|i| Db::new(i, rng.next_u64())).collect();
         let run_id = host.run_id.clone().unwrap_or_else(|| rng.hex40());
         let cron = CronState::new(now.mono, config.effective_hz());
+        let replid = rng.hex40();
+        let used_memory_startup = probe.used_memory();
         Server {
             config,
             dbs,
@@ -89,6 +101,11 @@ impl Server {
             run_id,
             dirty: 0,
             cron,
+            active_expire_enabled: true,
+            cron_paused: false,
+            used_memory_startup,
+            used_memory_peak: used_memory_startup,
+            replid,
             next_client_id: 1,
             effects: VecDeque::new(),
             pending_write: Vec::new(),

@@ -15,9 +15,20 @@ pub struct ServerProcess {
     pub name: &'static str,
 }
 
+/// A port no other server started by this test process has been given, and that is
+/// free right now. Handing out distinct ports avoids two parallel tests racing for the
+/// same ephemeral port (the loser would then talk to the winner's server).
 fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    l.local_addr().expect("local addr").port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let base = 20_000 + (std::process::id() % 2_000) * 16;
+    loop {
+        let candidate = base + NEXT.fetch_add(1, Ordering::Relaxed) % 30_000;
+        let port = (candidate % 45_000 + 20_000) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 impl ServerProcess {
