@@ -150,7 +150,7 @@ def arg(a, ind):
     sub = args(a.get("arguments", []), ind + 4)
     pad = " " * ind
     return (f"{pad}ArgSpec {{ name: {lit(a['name'])}, kind: ArgType::{ARG_TYPES[a['type']]}, "
-            f"key_spec_index: {a.get('key_spec_index', -1)}, token: {rs_str(a.get('token'))}, "
+            f"key_spec_index: {a.get('key_spec_index', -1)}, token: {rs_str(a.get('token').upper() if a.get('token') else None)}, "
             f"summary: {rs_str(a.get('summary'))}, since: {rs_str(a.get('since'))}, "
             f"deprecated_since: {rs_str(a.get('deprecated_since'))}, "
             f"flags: {' | '.join(flags) if flags else '0'}, subargs: {sub} }}")

@@ -5,6 +5,7 @@
 //! A command is in the table only if it has a handler: COMMAND COUNT and COMMAND INFO
 //! report what actually works.
 
+pub mod keys;
 pub mod spec;
 pub mod specs;
 pub mod table;

@@ -33,6 +33,14 @@ impl<'a> Args<'a> {
         self.spans.len()
     }
 
+    /// The arguments after the first `n` (COMMAND GETKEYS looks at an embedded request).
+    pub fn skip(&self, n: usize) -> Args<'a> {
+        Args {
+            data: self.data,
+            spans: &self.spans[n.min(self.spans.len())..],
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.spans.is_empty()
     }
