@@ -46,6 +46,28 @@ pub trait LogSink {
     fn write(&mut self, level: LogLevel, message: &str, wall: UnixUs);
 }
 
+/// Sees, in order, every input the loop hands the core (with the `Now` it was stamped
+/// with) and every effect the core asks for. The simulator records these to hash a run
+/// and to replay it through a reference model; the real binary uses [`NoObserver`].
+/// Observers only watch: they cannot change what the loop does.
+pub trait Observer {
+    /// An event, just before `Server::handle` receives it.
+    fn on_event(&mut self, now: Now, event: &Event<'_>);
+    /// A timer deadline, just before `Server::handle_timeout` runs.
+    fn on_timeout(&mut self, now: Now);
+    /// An effect, just before the loop carries it out.
+    fn on_effect(&mut self, effect: &Effect);
+}
+
+/// The observer of the real binary: watches nothing.
+pub struct NoObserver;
+
+impl Observer for NoObserver {
+    fn on_event(&mut self, _now: Now, _event: &Event<'_>) {}
+    fn on_timeout(&mut self, _now: Now) {}
+    fn on_effect(&mut self, _effect: &Effect) {}
+}
+
 /// A connection handed to the loop by an acceptor.
 pub struct Incoming<S> {
     pub stream: S,
@@ -109,16 +131,34 @@ impl<W: WallClock> Clock<W> {
 /// process signals. Connection tasks are spawned with `spawn_local`, so this must run
 /// inside a `LocalSet` (turmoil hosts already do).
 pub async fn run<S, W, L>(
-    mut server: Server,
+    server: Server,
     clock: Clock<W>,
-    mut incoming: mpsc::Receiver<Incoming<S>>,
-    mut signals: mpsc::Receiver<Signal>,
+    incoming: mpsc::Receiver<Incoming<S>>,
+    signals: mpsc::Receiver<Signal>,
     log: &mut L,
 ) -> Stopped
 where
     S: AsyncRead + AsyncWrite + 'static,
     W: WallClock,
     L: LogSink,
+{
+    run_observed(server, clock, incoming, signals, log, &mut NoObserver).await
+}
+
+/// [`run`], showing every input and effect to `observer` as it happens.
+pub async fn run_observed<S, W, L, O>(
+    mut server: Server,
+    clock: Clock<W>,
+    mut incoming: mpsc::Receiver<Incoming<S>>,
+    mut signals: mpsc::Receiver<Signal>,
+    log: &mut L,
+    observer: &mut O,
+) -> Stopped
+where
+    S: AsyncRead + AsyncWrite + 'static,
+    W: WallClock,
+    L: LogSink,
+    O: Observer + ?Sized,
 {
     let (net_tx, mut net_rx) = mpsc::unbounded_channel::<NetEvent>();
     let mut conns: HashMap<ConnId, mpsc::UnboundedSender<Outbound>> = HashMap::new();
@@ -129,6 +169,7 @@ where
 
     loop {
         while let Some(effect) = server.poll_effect() {
+            observer.on_effect(&effect);
             match effect {
                 Effect::Send { conn, data } => {
                     if let Some(tx) = conns.get(&conn) {
@@ -143,7 +184,10 @@ where
                 }
                 Effect::Log { level, message } => log.write(level, &message, clock.now().wall),
                 Effect::Exit { code } => {
-                    for (_, tx) in conns.drain() {
+                    // In connection order, so that a simulated run stays replayable.
+                    let mut open: Vec<_> = conns.drain().collect();
+                    open.sort_unstable_by_key(|(conn, _)| *conn);
+                    for (_, tx) in open {
                         let _ = tx.send(Outbound::Close);
                     }
                     let flush = async {
@@ -170,15 +214,20 @@ where
         tokio::select! {
             biased;
             sig = signals.recv(), if signals_open => match sig {
-                Some(sig) => server.handle(clock.now(), Event::Signal(sig)),
+                Some(sig) => {
+                    let now = clock.now();
+                    let event = Event::Signal(sig);
+                    observer.on_event(now, &event);
+                    server.handle(now, event);
+                }
                 None => signals_open = false,
             },
             ev = net_rx.recv() => {
                 let Some(ev) = ev else { continue };
-                handle_net(&mut server, clock.now(), ev);
+                handle_net(&mut server, clock.now(), ev, observer);
                 for _ in 0..EVENTS_PER_ITERATION_MAX {
                     match net_rx.try_recv() {
-                        Ok(ev) => handle_net(&mut server, clock.now(), ev),
+                        Ok(ev) => handle_net(&mut server, clock.now(), ev, observer),
                         Err(_) => break,
                     }
                 }
@@ -189,24 +238,30 @@ where
                     next_conn += 1;
                     let (out_tx, out_rx) = mpsc::unbounded_channel();
                     conns.insert(conn, out_tx);
-                    server.handle(
-                        clock.now(),
-                        Event::Accepted { conn, peer: inc.peer, local: inc.local, fd: inc.fd },
-                    );
+                    let now = clock.now();
+                    let event = Event::Accepted { conn, peer: inc.peer, local: inc.local, fd: inc.fd };
+                    observer.on_event(now, &event);
+                    server.handle(now, event);
                     tasks.push(tokio::task::spawn_local(connection_task(conn, inc.stream, net_tx.clone(), out_rx)));
                 }
                 None => incoming_open = false,
             },
-            _ = sleep => server.handle_timeout(clock.now()),
+            _ = sleep => {
+                let now = clock.now();
+                observer.on_timeout(now);
+                server.handle_timeout(now);
+            }
         }
     }
 }
 
-fn handle_net(server: &mut Server, now: Now, ev: NetEvent) {
-    match ev {
-        NetEvent::Data(conn, data) => server.handle(now, Event::Received { conn, data: &data }),
-        NetEvent::Closed(conn) => server.handle(now, Event::Closed { conn }),
-    }
+fn handle_net<O: Observer + ?Sized>(server: &mut Server, now: Now, ev: NetEvent, observer: &mut O) {
+    let event = match &ev {
+        NetEvent::Data(conn, data) => Event::Received { conn: *conn, data },
+        NetEvent::Closed(conn) => Event::Closed { conn: *conn },
+    };
+    observer.on_event(now, &event);
+    server.handle(now, event);
 }
 
 /// Read and write one connection until the core closes it or the peer goes away.
@@ -258,6 +313,9 @@ async fn connection_task<S>(
     };
     tokio::pin!(read_loop, write_loop);
     tokio::select! {
+        // Polled in a fixed order: an unbiased select draws from tokio's unseeded RNG,
+        // which would make simulated runs differ from one another.
+        biased;
         // The peer stopped sending: keep writing until the core closes the connection
         // (it answers what was already asked first).
         _ = &mut read_loop => write_loop.await,
