@@ -60,9 +60,10 @@ impl Db {
         self.expires.get(key).copied()
     }
 
-    /// Has the key a deadline at or before `now_ms`? (Redis's keyIsExpired.)
+    /// Has the key's deadline passed, i.e. is `now_ms` after it? (Redis's keyIsExpired:
+    /// `now > when`, so a key is still visible during the millisecond of its deadline.)
     pub fn is_expired(&self, key: &[u8], now_ms: i64) -> bool {
-        self.get_expire(key).is_some_and(|when| when <= now_ms)
+        self.get_expire(key).is_some_and(|when| now_ms > when)
     }
 
     /// Set the deadline of an existing key.
@@ -153,8 +154,8 @@ mod tests {
         let mut db = Db::new(0, 1);
         db.set(b"k", s("v"), false, 0);
         db.set_expire(b"k", 100);
-        assert!(db.is_expired(b"k", 100));
-        assert!(!db.is_expired(b"k", 99));
+        assert!(db.is_expired(b"k", 101));
+        assert!(!db.is_expired(b"k", 100));
         db.set(b"k", s("w"), true, 0);
         assert_eq!(db.get_expire(b"k"), Some(100));
         db.set(b"k", s("x"), false, 0);

@@ -239,10 +239,11 @@ impl Server {
                         break;
                     };
                     let (key, when) = (key.to_vec(), *when);
-                    if when <= now_ms {
+                    // activeExpireCycleTryExpire: `now > when`, as lazy expiry.
+                    if now_ms > when {
                         db.delete(&key);
                         expired += 1;
-                    } else {
+                    } else if when > now_ms {
                         ttl_sum += when - now_ms;
                         ttl_samples += 1;
                     }
