@@ -1,0 +1,250 @@
+//! Checks a finished run: both ends of every connection agree byte for byte, every
+//! request got exactly one reply, and every reply is what the reference model predicts
+//! when the server's trace is replayed in the order the server handled it.
+
+use crate::client::ClientLog;
+use crate::model::{Dbsize, Model};
+use crate::resp::{self, split_replies, take_request, Request};
+use cinnabar_core::{ConnId, MonoNs};
+use cinnabar_io_sim::{Trace, TraceEntry};
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Requests shown before a failing one, for context.
+const HISTORY_LEN: usize = 16;
+/// Earlier requests naming one of the failing request's arguments, for context.
+const KEY_HISTORY_LEN: usize = 12;
+/// Timer lateness tolerated beyond one period: turmoil advances time in 1 ms ticks.
+const TIMER_SLACK_NS: u64 = 2_000_000;
+
+/// What a check went through.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckStats {
+    pub requests: usize,
+    pub connections: usize,
+    pub timeouts: usize,
+    /// Keys left at the end, and how many of them the model was unsure about.
+    pub keys: usize,
+    pub uncertain_keys: usize,
+}
+
+struct ConnState {
+    name: String,
+    input: Vec<u8>,
+    replies: VecDeque<Vec<u8>>,
+    /// The final checker's DBSIZE must see every expired key gone.
+    final_check: bool,
+}
+
+/// Check `trace` against the clients' logs. `final_client` is the name of the client
+/// whose DBSIZE is the liveness check (active expiry must have removed every key past
+/// its deadline by then). `cron_period` is the server's 1/hz: its timers must keep
+/// firing at that pace whatever the wall clock does.
+pub fn check(
+    trace: &Trace,
+    clients: &[ClientLog],
+    final_client: &str,
+    cron_period: Duration,
+) -> Result<CheckStats, String> {
+    let mut stats = CheckStats::default();
+    check_timer_pace(trace, cron_period)?;
+    let by_addr: BTreeMap<SocketAddr, &ClientLog> = clients
+        .iter()
+        .filter_map(|c| c.local.map(|a| (a, c)))
+        .collect();
+    for c in clients {
+        if !c.finished {
+            return Err(format!("{} did not finish its program", c.name));
+        }
+        if c.requests != c.replies {
+            return Err(format!(
+                "{} sent {} requests but got {} replies",
+                c.name, c.requests, c.replies
+            ));
+        }
+    }
+
+    // Both ends of each connection.
+    let mut conns: BTreeMap<ConnId, ConnState> = BTreeMap::new();
+    for e in &trace.entries {
+        if let TraceEntry::Accepted { conn, peer, .. } = e {
+            let client = by_addr
+                .get(peer)
+                .ok_or_else(|| format!("connection {conn:?} from unknown peer {peer}"))?;
+            let received: Vec<u8> = trace
+                .entries
+                .iter()
+                .filter_map(|e| match e {
+                    TraceEntry::Received { conn: c, data, .. } if c == conn => Some(data.to_vec()),
+                    _ => None,
+                })
+                .flatten()
+                .collect();
+            if received != client.written {
+                return Err(format!(
+                    "{}: the server received {} bytes, the client wrote {}",
+                    client.name,
+                    received.len(),
+                    client.written.len()
+                ));
+            }
+            let sent = trace.sent_to(*conn);
+            if sent != client.read {
+                return Err(format!(
+                    "{}: the server sent {}, the client read {}",
+                    client.name,
+                    resp::show(&sent),
+                    resp::show(&client.read)
+                ));
+            }
+            let replies = split_replies(&sent).map_err(|e| format!("{}: {e}", client.name))?;
+            if replies.len() != client.replies {
+                return Err(format!(
+                    "{}: {} replies sent for {} requests",
+                    client.name,
+                    replies.len(),
+                    client.requests
+                ));
+            }
+            conns.insert(
+                *conn,
+                ConnState {
+                    name: client.name.clone(),
+                    input: Vec::new(),
+                    replies: replies.into(),
+                    final_check: client.name == final_client,
+                },
+            );
+        }
+    }
+    if conns.len() != clients.len() {
+        return Err(format!(
+            "{} clients but {} accepted connections",
+            clients.len(),
+            conns.len()
+        ));
+    }
+    stats.connections = conns.len();
+
+    // Replay in the server's order.
+    let mut model = Model::new();
+    let mut history: VecDeque<String> = VecDeque::new();
+    let mut by_arg: BTreeMap<Vec<u8>, Vec<String>> = BTreeMap::new();
+    for e in &trace.entries {
+        let wall_ms = e.now().wall.ms();
+        match e {
+            TraceEntry::Received { conn, data, .. } => {
+                let state = conns.get_mut(conn).expect("accepted before data");
+                state.input.extend_from_slice(data);
+                while let Some((request, used)) = take_request(&state.input)? {
+                    state.input.drain(..used);
+                    let reply = state.replies.pop_front().ok_or_else(|| {
+                        format!(
+                            "{}: no reply to {}",
+                            state.name,
+                            resp::show_request(&request)
+                        )
+                    })?;
+                    let mode = if state.final_check {
+                        Dbsize::ExpiredGone
+                    } else {
+                        Dbsize::Lenient
+                    };
+                    stats.requests += 1;
+                    let line = describe(&state.name, wall_ms, &request, &reply);
+                    if let Err(why) = model.exec(wall_ms, &request, &reply, mode) {
+                        let mut report = String::from("model check failed\n  recent requests:\n");
+                        for h in &history {
+                            report.push_str(&format!("    {h}\n"));
+                        }
+                        for arg in request.iter().skip(1) {
+                            let Some(lines) = by_arg.get(arg) else {
+                                continue;
+                            };
+                            report.push_str(&format!(
+                                "  earlier requests naming {}:\n",
+                                resp::show(arg)
+                            ));
+                            for l in lines.iter().rev().take(KEY_HISTORY_LEN).rev() {
+                                report.push_str(&format!("    {l}\n"));
+                            }
+                        }
+                        report.push_str(&format!("  failing: {line}\n  {why}"));
+                        return Err(report);
+                    }
+                    for arg in request.iter().skip(1) {
+                        by_arg.entry(arg.clone()).or_default().push(line.clone());
+                    }
+                    if history.len() == HISTORY_LEN {
+                        history.pop_front();
+                    }
+                    history.push_back(line);
+                }
+                model.after_input(wall_ms);
+            }
+            TraceEntry::Timeout { .. } => {
+                stats.timeouts += 1;
+                model.after_input(wall_ms);
+            }
+            TraceEntry::Accepted { .. } | TraceEntry::Closed { .. } | TraceEntry::Signal { .. } => {
+                model.after_input(wall_ms);
+            }
+            TraceEntry::Send { .. }
+            | TraceEntry::Close { .. }
+            | TraceEntry::Log { .. }
+            | TraceEntry::Exit { .. } => {}
+        }
+    }
+    for state in conns.values() {
+        if !state.input.is_empty() {
+            return Err(format!(
+                "{}: a partial request was left: {}",
+                state.name,
+                resp::show(&state.input)
+            ));
+        }
+        if !state.replies.is_empty() {
+            return Err(format!("{}: replies without requests", state.name));
+        }
+    }
+    (stats.keys, stats.uncertain_keys) = model.summary();
+    Ok(stats)
+}
+
+/// serverCron reschedules itself one period after each run, on the monotonic clock: a
+/// longer silence means a timer was lost or tied to the wall clock.
+fn check_timer_pace(trace: &Trace, cron_period: Duration) -> Result<(), String> {
+    let allowed_ns = 2 * cron_period.as_nanos() as u64 + TIMER_SLACK_NS;
+    let mut last: Option<MonoNs> = None;
+    for e in &trace.entries {
+        let mono = e.now().mono;
+        if let Some(before) = last {
+            let gap = mono.0 - before.0;
+            if gap > allowed_ns {
+                return Err(format!(
+                    "no timer ran for {}ms (from mono {}ms to {}ms), cron period {}ms",
+                    gap / 1_000_000,
+                    before.0 / 1_000_000,
+                    mono.0 / 1_000_000,
+                    cron_period.as_millis()
+                ));
+            }
+        }
+        if let TraceEntry::Timeout { .. } = e {
+            last = Some(mono);
+        }
+    }
+    if last.is_none() {
+        return Err("the server's timers never ran".into());
+    }
+    Ok(())
+}
+
+fn describe(name: &str, wall_ms: i64, request: &Request, reply: &[u8]) -> String {
+    format!(
+        "{name} @{wall_ms}ms: {} -> {}",
+        resp::show_request(request),
+        resp::show(reply)
+    )
+}

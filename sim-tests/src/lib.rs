@@ -1,0 +1,23 @@
+//! cinnabar-sim-tests: seeded simulations of a cinnabar server and its clients inside
+//! turmoil, checked against a reference model of the commands.
+//!
+//! One `u64` seed decides everything: the [`scenario`] (how many clients, network
+//! latencies, keyspace, TTL use, wall-clock jumps), every client's [`workload`], and
+//! the seeds handed to turmoil and to the core. [`runner`] builds the simulation from
+//! it (the server is `cinnabar-io-sim`, the production loop on simulated TCP) and
+//! collects the server's trace and what each [`client`] sent and received. [`checker`]
+//! then replays the trace through the [`model`]: the server is single-threaded, so the
+//! order in which it handled inputs is the order of truth.
+//!
+//! A failure names its seed and the command that replays it (see `README.md`).
+
+pub mod checker;
+pub mod client;
+pub mod gen;
+pub mod glob;
+pub mod model;
+pub mod numbers;
+pub mod resp;
+pub mod runner;
+pub mod scenario;
+pub mod workload;

@@ -1,0 +1,201 @@
+//! A run's scenario, drawn entirely from its seed: how many clients, the network's
+//! latencies, the keyspace, how often TTLs are used, the server's `hz`, the wall-clock
+//! jumps and when they happen, every client's program, and the seeds of turmoil and of
+//! the core.
+
+use crate::gen::Gen;
+use crate::workload::{self, Program, Step, WorkloadShape};
+use std::fmt;
+use std::time::Duration;
+
+/// Limits of the scenario space, kept small enough for a run to take well under a
+/// second of real time in release builds.
+const CLIENTS_MIN: u64 = 2;
+const CLIENTS_MAX: u64 = 5;
+const KEYS_MIN: u64 = 8;
+const KEYS_MAX: u64 = 20;
+const REQUESTS_PER_CLIENT_MIN: u64 = 40;
+const REQUESTS_PER_CLIENT_MAX: u64 = 300;
+const LATENCY_MS_MAX: u64 = 25;
+const JUMPS_MAX: u64 = 6;
+/// Wall-clock jumps go up to "a few minutes" either way.
+const JUMP_MS_MAX: i64 = 180_000;
+
+/// A step of the wall clock, applied when the simulation has run `at` long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Jump {
+    pub at: Duration,
+    pub delta_ms: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub seed: u64,
+    pub latency_min: Duration,
+    pub latency_max: Duration,
+    pub shape: WorkloadShape,
+    /// The server's `hz` (cron and active-expiry frequency).
+    pub hz: u32,
+    /// The server's `active-expire-effort` (1..=10).
+    pub active_expire_effort: u32,
+    pub jumps: Vec<Jump>,
+    /// Unix time at which the simulation starts (turmoil's epoch).
+    pub epoch_secs: u64,
+    pub turmoil_seed: u64,
+    pub server_seed: u64,
+    pub programs: Vec<Program>,
+    /// A guess at how long the workload runs, in simulated time.
+    pub expected_duration: Duration,
+}
+
+impl Scenario {
+    pub fn from_seed(seed: u64) -> Scenario {
+        let mut g = Gen::new(seed);
+        let clients = g.range(CLIENTS_MIN, CLIENTS_MAX) as usize;
+        let latency_min_ms = g.range(0, 5);
+        let latency_max_ms = g.range(latency_min_ms, LATENCY_MS_MAX);
+        let key_count = g.range(KEYS_MIN, KEYS_MAX);
+        let prefixes = ["k:", "user:", "s"];
+        let keys: Vec<Vec<u8>> = (0..key_count)
+            .map(|i| format!("{}{}", prefixes[i as usize % prefixes.len()], i).into_bytes())
+            .collect();
+        let patterns: Vec<Vec<u8>> = ["*", "k:*", "user:?", "*1*", "s[0-9]", "k:[^1]*", "none*"]
+            .iter()
+            .map(|p| p.as_bytes().to_vec())
+            .collect();
+        let shape = WorkloadShape {
+            keys,
+            patterns,
+            requests_per_client: g.range(REQUESTS_PER_CLIENT_MIN, REQUESTS_PER_CLIENT_MAX) as usize,
+            pipeline_max: g.range(1, 6) as usize,
+            ttl_probability: *g.pick(&[0.0, 0.05, 0.2, 0.4, 0.6]),
+            long_pause_probability: *g.pick(&[0.0, 0.01, 0.03]),
+            long_pause_ms_max: *g.pick(&[300, 1500, 3000]),
+            split_probability: *g.pick(&[0.0, 0.05, 0.2]),
+        };
+        let hz = *g.pick(&[10, 10, 25, 50]);
+        let active_expire_effort = *g.pick(&[1, 1, 4, 10]);
+        let epoch_secs = 1_000_000_000 + g.below(1_000_000_000);
+        let turmoil_seed = g.u64();
+        let server_seed = g.u64();
+        let programs: Vec<Program> = (0..clients)
+            .map(|_| workload::program(&mut g, &shape))
+            .collect();
+
+        // The longest program, each round trip taking the mean of the latency bounds
+        // both ways: about how long the workload runs, so the jumps land inside it.
+        let round_trip = Duration::from_millis(latency_min_ms + latency_max_ms + 1);
+        let expected_duration = programs
+            .iter()
+            .map(|p| {
+                p.iter()
+                    .map(|s| match s {
+                        Step::Sleep(d) => *d,
+                        Step::Batch {
+                            split_permille: Some(_),
+                            ..
+                        } => round_trip + Duration::from_millis(1),
+                        Step::Batch { .. } => round_trip,
+                        Step::ScanAll { .. } => round_trip * 3,
+                    })
+                    .sum::<Duration>()
+            })
+            .max()
+            .unwrap_or_default();
+
+        let mut jumps: Vec<Jump> = (0..g.range(0, JUMPS_MAX))
+            .map(|_| {
+                let at =
+                    Duration::from_millis(g.range(1, expected_duration.as_millis() as u64 + 1));
+                let magnitude = if g.chance(0.5) {
+                    g.range_i64(1, 3000)
+                } else {
+                    g.range_i64(1000, JUMP_MS_MAX)
+                };
+                Jump {
+                    at,
+                    delta_ms: if g.chance(0.5) { -magnitude } else { magnitude },
+                }
+            })
+            .collect();
+        jumps.sort_by_key(|j| j.at);
+
+        Scenario {
+            seed,
+            latency_min: Duration::from_millis(latency_min_ms),
+            latency_max: Duration::from_millis(latency_max_ms),
+            shape,
+            hz,
+            active_expire_effort,
+            jumps,
+            epoch_secs,
+            turmoil_seed,
+            server_seed,
+            programs,
+            expected_duration,
+        }
+    }
+
+    pub fn clients(&self) -> usize {
+        self.programs.len()
+    }
+}
+
+impl fmt::Display for Scenario {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let jumps: Vec<String> = self
+            .jumps
+            .iter()
+            .map(|j| format!("{:+}ms@{}ms", j.delta_ms, j.at.as_millis()))
+            .collect();
+        write!(
+            f,
+            "clients={} requests/client={} pipeline<={} keys={} ttl_p={} latency={}..{}ms hz={} effort={} \
+             long_pause_p={} (<={}ms) split_p={} jumps=[{}] epoch={}",
+            self.clients(),
+            self.shape.requests_per_client,
+            self.shape.pipeline_max,
+            self.shape.keys.len(),
+            self.shape.ttl_probability,
+            self.latency_min.as_millis(),
+            self.latency_max.as_millis(),
+            self.hz,
+            self.active_expire_effort,
+            self.shape.long_pause_probability,
+            self.shape.long_pause_ms_max,
+            self.shape.split_probability,
+            jumps.join(" "),
+            self.epoch_secs,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scenarios_are_a_function_of_the_seed() {
+        let a = Scenario::from_seed(11);
+        let b = Scenario::from_seed(11);
+        assert_eq!(a.to_string(), b.to_string());
+        assert_eq!(a.programs, b.programs);
+        assert_ne!(a.to_string(), Scenario::from_seed(12).to_string());
+    }
+
+    #[test]
+    fn scenarios_stay_within_their_limits() {
+        for seed in 0..50 {
+            let s = Scenario::from_seed(seed);
+            assert!((2..=5).contains(&s.clients()));
+            assert!((8..=20).contains(&s.shape.keys.len()));
+            assert!(s.latency_min <= s.latency_max);
+            assert!(s.jumps.len() <= JUMPS_MAX as usize);
+            assert!(s.jumps.windows(2).all(|w| w[0].at <= w[1].at));
+            assert!(s
+                .jumps
+                .iter()
+                .all(|j| j.delta_ms != 0 && j.delta_ms.abs() <= JUMP_MS_MAX));
+        }
+    }
+}

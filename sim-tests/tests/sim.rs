@@ -1,0 +1,131 @@
+//! The model-checked simulation suite for string and keyspace commands.
+//!
+//! `strings_and_keys` runs every seed in [`SEEDS`], then fresh random seeds until
+//! `SIM_TIME_BUDGET_SECS` (default 20) have passed; `SIM_SEED=<n>` runs that one seed
+//! only. `determinism` runs one seed twice and compares the trace digests.
+
+use cinnabar_sim_tests::runner::{self, Failure, Report};
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Seeds that always run (add any seed that ever failed, once it is fixed).
+const SEEDS: &[u64] = &[
+    0,
+    1,
+    2,
+    3,
+    42,
+    1234,
+    0xdead_beef,
+    0x5eed_0000_0000_0001,
+    17_446_744_073_709_551_615,
+];
+const TIME_BUDGET_SECS_DEFAULT: u64 = 20;
+
+fn seed_from_env() -> Option<u64> {
+    let raw = std::env::var("SIM_SEED").ok()?;
+    Some(
+        raw.trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("SIM_SEED must be a u64, got {raw:?}")),
+    )
+}
+
+fn time_budget() -> Duration {
+    let secs = std::env::var("SIM_TIME_BUDGET_SECS")
+        .ok()
+        .map(|s| {
+            s.trim()
+                .parse()
+                .unwrap_or_else(|_| panic!("SIM_TIME_BUDGET_SECS must be a number, got {s:?}"))
+        })
+        .unwrap_or(TIME_BUDGET_SECS_DEFAULT);
+    Duration::from_secs(secs)
+}
+
+/// A seed from the OS: the only non-replayable choice, printed before it is used.
+fn fresh_seed() -> u64 {
+    let mut h = RandomState::new().build_hasher();
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    h.write_u128(nanos);
+    h.finish()
+}
+
+fn run(seed: u64, test_name: &str) -> Result<Report, String> {
+    println!("sim seed={seed} ...");
+    match runner::run_seed(seed) {
+        Ok(report) => {
+            println!("{}", report.line());
+            Ok(report)
+        }
+        Err(failure) => {
+            let report = failure.report(test_name);
+            eprintln!("{report}");
+            Err(report)
+        }
+    }
+}
+
+#[test]
+fn strings_and_keys() {
+    const NAME: &str = "strings_and_keys";
+    if let Some(seed) = seed_from_env() {
+        if let Err(report) = run(seed, NAME) {
+            panic!("{report}");
+        }
+        return;
+    }
+    let started = Instant::now();
+    let mut failures: Vec<String> = Vec::new();
+    for &seed in SEEDS {
+        if let Err(r) = run(seed, NAME) {
+            failures.push(r);
+        }
+    }
+    let fixed = started.elapsed();
+    let budget = time_budget();
+    let batch_started = Instant::now();
+    let mut fresh = 0;
+    while batch_started.elapsed() < budget {
+        if let Err(r) = run(fresh_seed(), NAME) {
+            failures.push(r);
+        }
+        fresh += 1;
+    }
+    println!(
+        "sim: {} fixed seeds in {:.1}s, {fresh} fresh seeds in {:.1}s (budget {}s), {} failed",
+        SEEDS.len(),
+        fixed.as_secs_f64(),
+        batch_started.elapsed().as_secs_f64(),
+        budget.as_secs(),
+        failures.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} seed(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn determinism() {
+    const NAME: &str = "determinism";
+    let seed = seed_from_env().unwrap_or(SEEDS[4]);
+    let first = runner::run_seed(seed).map_err(|f: Failure| f.report(NAME));
+    let second = runner::run_seed(seed).map_err(|f: Failure| f.report(NAME));
+    let (first, second) = match (first, second) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => panic!("{e}"),
+    };
+    println!("{}\n{}", first.line(), second.line());
+    assert_eq!(
+        (first.digest, first.trace_entries, first.stats.clone()),
+        (second.digest, second.trace_entries, second.stats.clone()),
+        "seed {seed} ran differently twice in one process; replay: {}",
+        runner::replay_command(seed, NAME)
+    );
+}
