@@ -51,8 +51,9 @@ pub async fn serve(options: ServerOptions) -> turmoil::Result {
     tokio::task::spawn_local(async move {
         let mut fd = FIRST_FD;
         loop {
+            // turmoil's accept fails only when the host is going away.
             let Ok((stream, peer)) = listener.accept().await else {
-                continue;
+                return;
             };
             let local = stream.local_addr().unwrap_or(bind);
             let incoming = Incoming {
@@ -94,5 +95,123 @@ pub async fn serve(options: ServerOptions) -> turmoil::Result {
     match stopped {
         Stopped::Exit(0) | Stopped::InputsClosed => Ok(()),
         Stopped::Exit(code) => Err(format!("server exited with status {code}").into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::TraceEntry;
+    use std::time::{Duration, UNIX_EPOCH};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    const EPOCH_SECS: u64 = 1_700_000_000;
+
+    fn sim<'a>(wall: &WallOffset, recorder: &Recorder) -> turmoil::Sim<'a> {
+        let mut sim = turmoil::Builder::new()
+            .rng_seed(7)
+            .epoch(UNIX_EPOCH + Duration::from_secs(EPOCH_SECS))
+            .build();
+        let options = ServerOptions {
+            config: Config::default(),
+            seed: 7,
+            wall: wall.clone(),
+            recorder: recorder.clone(),
+        };
+        sim.host("server", move || serve(options.clone()));
+        sim
+    }
+
+    /// Send one request and read until `reply_len` bytes came back.
+    async fn ask(
+        stream: &mut turmoil::net::TcpStream,
+        request: &[u8],
+        reply_len: usize,
+    ) -> Vec<u8> {
+        stream.write_all(request).await.unwrap();
+        let mut reply = vec![0u8; reply_len];
+        stream.read_exact(&mut reply).await.unwrap();
+        reply
+    }
+
+    #[test]
+    fn serves_resp_and_records_the_trace() {
+        let (wall, recorder) = (WallOffset::new(), Recorder::new());
+        let mut sim = sim(&wall, &recorder);
+        sim.client("client", async {
+            let mut s = turmoil::net::TcpStream::connect(("server", SERVER_PORT)).await?;
+            assert_eq!(ask(&mut s, b"*1\r\n$4\r\nPING\r\n", 7).await, b"+PONG\r\n");
+            Ok(())
+        });
+        sim.run().unwrap();
+        let trace = recorder.snapshot();
+        let conn = trace
+            .entries
+            .iter()
+            .find_map(|e| match e {
+                TraceEntry::Accepted { conn, local, .. } => {
+                    assert_eq!(local.port(), SERVER_PORT);
+                    Some(*conn)
+                }
+                _ => None,
+            })
+            .expect("the connection was accepted");
+        assert_eq!(trace.sent_to(conn), b"+PONG\r\n");
+        assert!(trace
+            .entries
+            .iter()
+            .any(|e| matches!(e, TraceEntry::Received { data, .. } if data.as_ref() == b"*1\r\n$4\r\nPING\r\n")));
+        let wall_ms = trace.entries[0].now().wall.ms();
+        assert!(
+            (wall_ms / 1000).abs_diff(EPOCH_SECS as i64) <= 2,
+            "wall clock starts at the epoch"
+        );
+    }
+
+    async fn read_line(s: &mut turmoil::net::TcpStream) -> Vec<u8> {
+        let mut line = Vec::new();
+        while !line.ends_with(b"\r\n") {
+            line.push(s.read_u8().await.unwrap());
+        }
+        line.truncate(line.len() - 2);
+        line
+    }
+
+    /// TIME's seconds, from a fresh request.
+    async fn server_time_secs(s: &mut turmoil::net::TcpStream) -> i64 {
+        s.write_all(b"*1\r\n$4\r\nTIME\r\n").await.unwrap();
+        assert_eq!(read_line(s).await, b"*2");
+        let mut fields = Vec::new();
+        for _ in 0..2 {
+            let header = read_line(s).await;
+            assert_eq!(header[0], b'$');
+            fields.push(read_line(s).await);
+        }
+        std::str::from_utf8(&fields[0]).unwrap().parse().unwrap()
+    }
+
+    #[test]
+    fn wall_clock_jumps_reach_the_server_but_not_its_timers() {
+        let (wall, recorder) = (WallOffset::new(), Recorder::new());
+        let mut sim = sim(&wall, &recorder);
+        let jumper = wall.clone();
+        sim.client("client", async move {
+            let mut s = turmoil::net::TcpStream::connect(("server", SERVER_PORT)).await?;
+            let before = server_time_secs(&mut s).await;
+            jumper.jump_ms(-3_600_000);
+            let after = server_time_secs(&mut s).await;
+            assert!((before - 3600 - after).abs() <= 1, "{before} -> {after}");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            Ok(())
+        });
+        sim.run().unwrap();
+        // Timers ran at hz 10 throughout, jump or not.
+        let timer_runs = recorder
+            .snapshot()
+            .entries
+            .iter()
+            .filter(|e| matches!(e, TraceEntry::Timeout { .. }))
+            .count();
+        assert!(timer_runs >= 9, "{timer_runs} timer runs in over a second");
     }
 }
