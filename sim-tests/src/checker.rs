@@ -158,7 +158,9 @@ pub fn check(
                         for h in &history {
                             report.push_str(&format!("    {h}\n"));
                         }
-                        for arg in request.iter().skip(1) {
+                        let mut named: Vec<&Vec<u8>> = request.iter().skip(1).collect();
+                        named.dedup();
+                        for arg in named {
                             let Some(lines) = by_arg.get(arg) else {
                                 continue;
                             };
@@ -173,7 +175,10 @@ pub fn check(
                         report.push_str(&format!("  failing: {line}\n  {why}"));
                         return Err(report);
                     }
-                    for arg in request.iter().skip(1) {
+                    let mut named: Vec<&Vec<u8>> = request.iter().skip(1).collect();
+                    named.sort();
+                    named.dedup();
+                    for arg in named {
                         by_arg.entry(arg.clone()).or_default().push(line.clone());
                     }
                     if history.len() == HISTORY_LEN {

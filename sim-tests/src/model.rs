@@ -155,7 +155,7 @@ impl Model {
             .filter(|&n| n <= COMBINATIONS_MAX)
             .ok_or_else(|| {
                 format!(
-                    "model limitation: too many possible states for {}",
+                    "model limitation: too many possible states for {} keys",
                     keys.len()
                 )
             })?;
@@ -182,7 +182,15 @@ impl Model {
             expected.insert(reply);
         }
         if !matched {
-            return Err(mismatch(&expected, actual));
+            let mut why = mismatch(&expected, actual);
+            for (k, c) in keys.iter().zip(&choices) {
+                why.push_str(&format!(
+                    "\n  model of {}: {}",
+                    resp::show(k),
+                    show_slots(c)
+                ));
+            }
+            return Err(why);
         }
         for (k, slots) in keys.into_iter().zip(learned) {
             self.store(k, slots);
@@ -252,18 +260,18 @@ impl Model {
             }
             if !possible.contains(k) {
                 return Err(format!(
-                    "{what} returned {}, which cannot be visible (model: {:?})",
+                    "{what} returned {}, which cannot be visible (model: {})",
                     resp::show(k),
-                    self.keys.get(k)
+                    show_slots(&self.slots(k))
                 ));
             }
         }
         if complete {
             if let Some(missing) = certain.iter().find(|k| !seen.contains(*k)) {
                 return Err(format!(
-                    "{what} left out {}, which is certainly visible (model: {:?})",
+                    "{what} left out {}, which is certainly visible (model: {})",
                     resp::show(missing),
-                    self.keys.get(missing)
+                    show_slots(&self.slots(missing))
                 ));
             }
         }
@@ -376,6 +384,25 @@ impl Model {
         self.keys.clear();
         Ok(())
     }
+}
+
+/// A key's possible states, as `absent | "v" until 1700000000123 | "w"`.
+fn show_slots(slots: &[Slot]) -> String {
+    let shown: Vec<String> = slots
+        .iter()
+        .map(|s| match s {
+            None => "absent".to_string(),
+            Some(Entry {
+                value,
+                deadline_ms: None,
+            }) => format!("\"{}\"", resp::show(value)),
+            Some(Entry {
+                value,
+                deadline_ms: Some(d),
+            }) => format!("\"{}\" until {d}", resp::show(value)),
+        })
+        .collect();
+    shown.join(" | ")
 }
 
 fn decode(actual: &[u8]) -> Result<Reply, String> {
@@ -576,33 +603,41 @@ fn expire_deadline(name: &str, raw: &[u8], flags: u32, wall_ms: i64) -> Result<i
 
 /// One command on one combination of key states: the reply Redis gives.
 fn apply(name: &str, req: &[Vec<u8>], v: &mut View) -> Result<Vec<u8>, String> {
-    Ok(match apply_inner(name, req, v) {
-        Ok(reply) | Err(reply) => reply?,
-    })
+    match apply_inner(name, req, v) {
+        Ok(reply) | Err(Stop::Reply(reply)) => Ok(reply),
+        Err(Stop::Limitation(why)) => Err(why),
+    }
 }
 
-/// `Err` carries an error reply (or a model limitation), so `?` can stop a command
-/// the way Redis's `return` after `addReplyError` does.
-type Step = Result<Result<Vec<u8>, String>, Result<Vec<u8>, String>>;
-
-fn fail(reply: Vec<u8>) -> Step {
-    Err(Ok(reply))
+/// Why a command's evaluation ended before its last line: Redis replied early (an
+/// error, or a short-cut like NX refusing), or the model cannot compute the answer.
+/// As an `Err`, it lets `?` stop a command the way Redis's `return` after
+/// `addReply*` does.
+enum Stop {
+    Reply(Vec<u8>),
+    Limitation(String),
 }
 
-fn done(reply: Vec<u8>) -> Step {
-    Ok(Ok(reply))
+type Eval = Result<Vec<u8>, Stop>;
+
+fn fail(reply: Vec<u8>) -> Eval {
+    Err(Stop::Reply(reply))
 }
 
-fn apply_inner(name: &str, req: &[Vec<u8>], v: &mut View) -> Step {
+fn done(reply: Vec<u8>) -> Eval {
+    Ok(reply)
+}
+
+fn apply_inner(name: &str, req: &[Vec<u8>], v: &mut View) -> Eval {
     let w = v.wall_ms;
     let key = req[1].as_slice();
-    let int = |raw: &[u8]| integer_arg(raw).map_err(Ok);
+    let int = |raw: &[u8]| integer_arg(raw).map_err(Stop::Reply);
     match name {
         "get" => done(v.get(key).map_or_else(resp::nil, |x| resp::bulk(&x))),
         "set" | "setnx" | "setex" | "psetex" => {
             let (flags, expire, value) = match name {
                 "set" => {
-                    let (f, e) = parse_string_options(&req[3..], true).map_err(Ok)?;
+                    let (f, e) = parse_string_options(&req[3..], true).map_err(Stop::Reply)?;
                     (f, e, &req[2])
                 }
                 "setnx" => (NX, None, &req[2]),
@@ -610,7 +645,7 @@ fn apply_inner(name: &str, req: &[Vec<u8>], v: &mut View) -> Step {
                 _ => (PX, Some(req[2].as_slice()), &req[3]),
             };
             let deadline = match expire {
-                Some(raw) => Some(expire_deadline(name, raw, flags, w).map_err(Ok)?),
+                Some(raw) => Some(expire_deadline(name, raw, flags, w).map_err(Stop::Reply)?),
                 None => None,
             };
             let mut reply = Vec::new();
@@ -651,12 +686,12 @@ fn apply_inner(name: &str, req: &[Vec<u8>], v: &mut View) -> Step {
             done(reply)
         }
         "getex" => {
-            let (flags, expire) = parse_string_options(&req[2..], false).map_err(Ok)?;
+            let (flags, expire) = parse_string_options(&req[2..], false).map_err(Stop::Reply)?;
             let Some(value) = v.get(key) else {
                 return done(resp::nil());
             };
             let deadline = match expire {
-                Some(raw) => Some(expire_deadline(name, raw, flags, w).map_err(Ok)?),
+                Some(raw) => Some(expire_deadline(name, raw, flags, w).map_err(Stop::Reply)?),
                 None => None,
             };
             let entry = v.lookup(key).expect("looked up above");
@@ -842,10 +877,12 @@ fn apply_inner(name: &str, req: &[Vec<u8>], v: &mut View) -> Step {
         "incrbyfloat" => {
             let float = |raw: &[u8]| match numbers::parse_long_double(raw) {
                 Ok(x) => Ok(x),
-                Err(FloatParse::Invalid) => Err(Ok(resp::err("value is not a valid float"))),
-                Err(FloatParse::Unsupported(what)) => {
-                    Err(Err(format!("model limitation: INCRBYFLOAT on {what}")))
+                Err(FloatParse::Invalid) => {
+                    Err(Stop::Reply(resp::err("value is not a valid float")))
                 }
+                Err(FloatParse::Unsupported(what)) => Err(Stop::Limitation(format!(
+                    "model limitation: INCRBYFLOAT on {what}"
+                ))),
             };
             let (old, deadline) = match v.lookup(key) {
                 Some(e) => (float(&e.value)?, e.deadline_ms),
@@ -952,12 +989,14 @@ fn apply_inner(name: &str, req: &[Vec<u8>], v: &mut View) -> Step {
             v.put(dst, entry);
             done(resp::int(1))
         }
-        other => Err(Err(format!("model limitation: no model of {other}"))),
+        other => Err(Stop::Limitation(format!(
+            "model limitation: no model of {other}"
+        ))),
     }
 }
 
 /// Redis's expireGenericCommand.
-fn expire_command(name: &str, req: &[Vec<u8>], v: &mut View) -> Step {
+fn expire_command(name: &str, req: &[Vec<u8>], v: &mut View) -> Eval {
     let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
     for opt in &req[3..] {
         match opt.to_ascii_lowercase().as_slice() {
@@ -983,7 +1022,7 @@ fn expire_command(name: &str, req: &[Vec<u8>], v: &mut View) -> Step {
             "GT and LT options at the same time are not compatible",
         ));
     }
-    let mut when = integer_arg(&req[2]).map_err(Ok)?;
+    let mut when = integer_arg(&req[2]).map_err(Stop::Reply)?;
     if name == "expire" || name == "expireat" {
         if !(i64::MIN / 1000..=i64::MAX / 1000).contains(&when) {
             return fail(invalid_expire(name));
