@@ -27,6 +27,8 @@ pub struct CheckStats {
     /// Keys left at the end, and how many of them the model was unsure about.
     pub keys: usize,
     pub uncertain_keys: usize,
+    /// Replies checked against more than one possible state of a key.
+    pub uncertain_checks: usize,
 }
 
 struct ConnState {
@@ -214,6 +216,7 @@ pub fn check(
         }
     }
     (stats.keys, stats.uncertain_keys) = model.summary();
+    stats.uncertain_checks = model.uncertain_checks;
     Ok(stats)
 }
 

@@ -63,6 +63,9 @@ pub struct Model {
     /// Keys with at least one present state. Sorted, deduplicated, never empty; a key
     /// not in the map is certainly absent.
     keys: BTreeMap<Key, Vec<Slot>>,
+    /// Commands checked while one of their keys had several possible states: proof
+    /// that the uncertain paths (expiry racing a backward jump) really happen.
+    pub uncertain_checks: usize,
 }
 
 impl Model {
@@ -149,6 +152,9 @@ impl Model {
             }
         }
         let choices: Vec<Vec<Slot>> = keys.iter().map(|k| self.slots(k)).collect();
+        if choices.iter().any(|c| c.len() > 1) {
+            self.uncertain_checks += 1;
+        }
         let total = choices
             .iter()
             .try_fold(1usize, |acc, c| acc.checked_mul(c.len()))

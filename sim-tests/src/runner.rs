@@ -232,13 +232,15 @@ pub fn run_seed(seed: u64) -> Result<Report, Failure> {
 impl Report {
     pub fn line(&self) -> String {
         format!(
-            "sim seed={} ok: {} requests on {} connections, {} timer runs, {} jumps, {} keys left \
-             ({} uncertain), {} trace entries, digest {:016x}, {:.1}s simulated in {}ms",
+            "sim seed={} ok: {} requests on {} connections, {} timer runs, {} jumps, {} replies \
+             checked against uncertain keys, {} keys left ({} uncertain), {} trace entries, \
+             digest {:016x}, {:.1}s simulated in {}ms",
             self.seed,
             self.stats.requests,
             self.stats.connections,
             self.stats.timeouts,
             self.jumps_applied,
+            self.stats.uncertain_checks,
             self.stats.keys,
             self.stats.uncertain_keys,
             self.trace_entries,
