@@ -46,6 +46,8 @@ thread_local! {
     /// Panics on this thread (simulations run on the test's thread; a panic in a task
     /// tokio catches would otherwise go unnoticed).
     static PANICS: Cell<usize> = const { Cell::new(0) };
+    /// The first panic's message and location since the last reset.
+    static FIRST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
 fn count_panics() {
@@ -54,6 +56,9 @@ fn count_panics() {
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
             PANICS.with(|p| p.set(p.get() + 1));
+            FIRST_PANIC.with(|f| {
+                f.borrow_mut().get_or_insert_with(|| info.to_string());
+            });
             previous(info);
         }));
     });
@@ -63,12 +68,16 @@ fn count_panics() {
 pub fn simulate(sc: &Scenario) -> Result<Outcome, String> {
     count_panics();
     let panics_before = PANICS.with(|p| p.get());
+    FIRST_PANIC.with(|f| f.borrow_mut().take());
     let result = panic::catch_unwind(AssertUnwindSafe(|| simulate_inner(sc)));
     let panics = PANICS.with(|p| p.get()) - panics_before;
+    let first = FIRST_PANIC
+        .with(|f| f.borrow_mut().take())
+        .unwrap_or_default();
     match result {
-        Ok(_) | Err(_) if panics > 0 => {
-            Err(format!("{panics} panic(s) during the run (see above)"))
-        }
+        Ok(_) | Err(_) if panics > 0 => Err(format!(
+            "{panics} panic(s) during the run, the first: {first}"
+        )),
         Ok(outcome) => outcome,
         Err(_) => Err("the simulation panicked".into()),
     }
