@@ -91,7 +91,16 @@ impl Model {
     /// Record that active expiry may have run at wall time `wall_ms` (after any input
     /// the server handled): every key past its deadline may now be gone.
     pub fn after_input(&mut self, wall_ms: i64) {
-        for slots in self.keys.values_mut() {
+        self.walked_past_expired(wall_ms, None);
+    }
+
+    /// A command that walks the keyspace (RANDOMKEY, SCAN) deletes the expired keys
+    /// it happens upon: any key matching `pattern` that is past its deadline may be gone.
+    fn walked_past_expired(&mut self, wall_ms: i64, pattern: Option<&[u8]>) {
+        for (k, slots) in self.keys.iter_mut() {
+            if pattern.is_some_and(|p| !glob::matches(p, k)) {
+                continue;
+            }
             let stale = slots
                 .iter()
                 .any(|s| s.as_ref().is_some_and(|e| !e.visible_at(wall_ms)));
@@ -222,10 +231,20 @@ impl Model {
             .count() as i64;
         match decode(actual)? {
             Reply::Int(n) if (at_least..=at_most).contains(&n) => Ok(()),
-            _ => Err(format!(
-                "expected DBSIZE in {at_least}..={at_most} ({mode:?}), got {}",
-                resp::show(actual)
-            )),
+            _ => {
+                let mut why = format!(
+                    "expected DBSIZE in {at_least}..={at_most} ({mode:?}), got {}",
+                    resp::show(actual)
+                );
+                for (k, slots) in &self.keys {
+                    why.push_str(&format!(
+                        "\n  model of {}: {}",
+                        resp::show(k),
+                        show_slots(slots)
+                    ));
+                }
+                Err(why)
+            }
         }
     }
 
@@ -339,6 +358,7 @@ impl Model {
         }
         let complete = from_start && cursor == b"0";
         self.check_key_list(wall_ms, pattern, &returned, complete, "SCAN")?;
+        self.walked_past_expired(wall_ms, pattern);
         if complete {
             // A scan of the whole table deleted every matching key past its deadline.
             let returned: BTreeSet<Key> = returned.into_iter().collect();
@@ -369,7 +389,11 @@ impl Model {
                 self.keys.clear();
                 Ok(())
             }
-            Reply::Bulk(k) => self.check_key_list(wall_ms, None, &[k], false, "RANDOMKEY"),
+            Reply::Bulk(k) => {
+                self.check_key_list(wall_ms, None, &[k], false, "RANDOMKEY")?;
+                self.walked_past_expired(wall_ms, None);
+                Ok(())
+            }
             _ => Err(format!("RANDOMKEY replied {}", resp::show(actual))),
         }
     }
@@ -1157,6 +1181,18 @@ mod tests {
         assert!(run(&mut m2, 1005, &["DBSIZE"], b":2\r\n").is_err());
         run(&mut m2, 1005, &["GET", "k"], b"$-1\r\n").unwrap();
         run(&mut m2, 1005, &["DBSIZE"], b":0\r\n").unwrap();
+    }
+
+    #[test]
+    fn randomkey_may_delete_expired_keys_it_draws() {
+        let mut m = Model::new();
+        run(&mut m, 0, &["SET", "gone", "v", "PX", "5"], b"+OK\r\n").unwrap();
+        run(&mut m, 0, &["SET", "k", "v"], b"+OK\r\n").unwrap();
+        // No input since the deadline passed: the expired key must still be counted...
+        run(&mut m, 10, &["DBSIZE"], b":2\r\n").unwrap();
+        // ...until RANDOMKEY may have drawn and deleted it.
+        run(&mut m, 10, &["RANDOMKEY"], b"$1\r\nk\r\n").unwrap();
+        run(&mut m, 10, &["DBSIZE"], b":1\r\n").unwrap();
     }
 
     #[test]

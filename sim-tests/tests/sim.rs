@@ -20,6 +20,8 @@ const SEEDS: &[u64] = &[
     0xdead_beef,
     0x5eed_0000_0000_0001,
     17_446_744_073_709_551_615,
+    // RANDOMKEY deleted an expired key it drew: the model must allow for it.
+    7_646_011_739_000_364_307,
 ];
 const TIME_BUDGET_SECS_DEFAULT: u64 = 20;
 
