@@ -56,11 +56,17 @@ fn fresh_seed() -> u64 {
     h.finish()
 }
 
-fn run(seed: u64, test_name: &str) -> Result<Report, String> {
-    println!("sim seed={seed} ...");
+/// Run one seed; `verbose` prints its progress and summary line (fresh seeds in the
+/// batch run quietly, so a two-minute batch does not bury its failures in output).
+fn run(seed: u64, test_name: &str, verbose: bool) -> Result<Report, String> {
+    if verbose {
+        println!("sim seed={seed} ...");
+    }
     match runner::run_seed(seed) {
         Ok(report) => {
-            println!("{}", report.line());
+            if verbose {
+                println!("{}", report.line());
+            }
             Ok(report)
         }
         Err(failure) => {
@@ -75,7 +81,7 @@ fn run(seed: u64, test_name: &str) -> Result<Report, String> {
 fn strings_and_keys() {
     const NAME: &str = "strings_and_keys";
     if let Some(seed) = seed_from_env() {
-        if let Err(report) = run(seed, NAME) {
+        if let Err(report) = run(seed, NAME, true) {
             panic!("{report}");
         }
         return;
@@ -84,7 +90,7 @@ fn strings_and_keys() {
     let mut failures: Vec<String> = Vec::new();
     let (mut jumps, mut uncertain_checks) = (0, 0);
     for &seed in SEEDS {
-        match run(seed, NAME) {
+        match run(seed, NAME, true) {
             Ok(report) => {
                 jumps += report.jumps_applied;
                 uncertain_checks += report.stats.uncertain_checks;
@@ -106,7 +112,7 @@ fn strings_and_keys() {
     let batch_started = Instant::now();
     let mut fresh = 0;
     while batch_started.elapsed() < budget {
-        if let Err(r) = run(fresh_seed(), NAME) {
+        if let Err(r) = run(fresh_seed(), NAME, false) {
             failures.push(r);
         }
         fresh += 1;
