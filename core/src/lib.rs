@@ -35,6 +35,7 @@ pub mod dict;
 pub mod digest;
 pub mod glob;
 pub mod io;
+pub mod listpack;
 pub mod longdouble;
 pub mod object;
 pub mod resp;
