@@ -41,6 +41,8 @@ pub struct Config {
     pub active_expire_effort: i64,
     pub enable_debug_command: Protected,
     pub lazyfree_lazy_user_flush: bool,
+    pub hash_max_listpack_entries: i64,
+    pub hash_max_listpack_value: i64,
 }
 
 impl Default for Config {
@@ -69,6 +71,8 @@ impl Default for Config {
             active_expire_effort: 1,
             enable_debug_command: Protected::No,
             lazyfree_lazy_user_flush: false,
+            hash_max_listpack_entries: 512,
+            hash_max_listpack_value: 64,
         }
     }
 }
@@ -216,9 +220,12 @@ macro_rules! bool_param {
 
 macro_rules! int_param {
     ($name:expr, $flags:expr, $field:ident, $min:expr, $max:expr, $memory:expr) => {
+        int_param!($name, None, $flags, $field, $min, $max, $memory)
+    };
+    ($name:expr, $alias:expr, $flags:expr, $field:ident, $min:expr, $max:expr, $memory:expr) => {
         Param {
             name: $name,
-            alias: None,
+            alias: $alias,
             flags: $flags,
             get: |c| c.$field.to_string(),
             set: |c, a| {
@@ -386,6 +393,24 @@ pub static PARAMS: &[Param] = &[
         },
     },
     bool_param!("lazyfree-lazy-user-flush", 0, lazyfree_lazy_user_flush),
+    int_param!(
+        "hash-max-listpack-entries",
+        Some("hash-max-ziplist-entries"),
+        0,
+        hash_max_listpack_entries,
+        0,
+        i64::MAX,
+        false
+    ),
+    int_param!(
+        "hash-max-listpack-value",
+        Some("hash-max-ziplist-value"),
+        0,
+        hash_max_listpack_value,
+        0,
+        i64::MAX,
+        true
+    ),
 ];
 
 pub fn lookup(name: &[u8]) -> Option<&'static Param> {

@@ -417,6 +417,21 @@ impl<V> Dict<V> {
     }
 }
 
+impl<V: Clone> Clone for Dict<V> {
+    /// A copy with the same hash seed, so it iterates and scans like the original.
+    fn clone(&self) -> Dict<V> {
+        let mut copy = Dict {
+            tables: [Table::empty(), Table::empty()],
+            rehash_idx: None,
+            hasher: self.hasher.clone(),
+        };
+        for (k, v) in self.iter() {
+            copy.insert_new(k.into(), v.clone());
+        }
+        copy
+    }
+}
+
 impl<V> Drop for Dict<V> {
     fn drop(&mut self) {
         self.clear();

@@ -31,6 +31,7 @@ fn mix_digest(digest: &mut Digest20, data: &[u8]) {
 fn type_id(value: &Value) -> u32 {
     match value {
         Value::Str(_) => 0,
+        Value::Hash(_) => 4,
     }
 }
 
@@ -39,6 +40,15 @@ pub fn object_digest(digest: &mut Digest20, obj: &Object, has_expire: bool) {
     mix_digest(digest, &type_id(&obj.value).to_be_bytes());
     match &obj.value {
         Value::Str(s) => mix_digest(digest, &s.as_bytes()),
+        // Unordered collections XOR one digest per element, so order cannot matter.
+        Value::Hash(h) => {
+            for (field, value) in h.iter() {
+                let mut element = [0u8; 20];
+                mix_digest(&mut element, &field);
+                mix_digest(&mut element, &value);
+                xor_digest(digest, &element);
+            }
+        }
     }
     if has_expire {
         xor_digest(digest, b"!!expire!!");

@@ -44,6 +44,7 @@ pub mod server;
 pub mod slowlog;
 pub mod stats;
 pub mod testing;
+pub mod types;
 pub mod util;
 
 pub use config::Config;

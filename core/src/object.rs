@@ -2,6 +2,7 @@
 //! stored without its digits), `embstr` (short, at most 44 bytes, immutable in place)
 //! or `raw` (growable); `OBJECT ENCODING` reports exactly these.
 
+use crate::types::hash::Hash;
 use crate::util::{fmt_i64, parse_i64};
 use std::borrow::Cow;
 
@@ -110,9 +111,10 @@ impl StrValue {
 }
 
 /// Every value type a key can hold.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Value {
     Str(StrValue),
+    Hash(Hash),
 }
 
 impl Value {
@@ -120,24 +122,28 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Str(_) => "string",
+            Value::Hash(_) => "hash",
         }
     }
 
     pub fn encoding_name(&self) -> &'static str {
         match self {
             Value::Str(s) => s.encoding_name(),
+            Value::Hash(h) => h.encoding_name(),
         }
     }
 
     pub fn as_str(&self) -> Option<&StrValue> {
         match self {
             Value::Str(s) => Some(s),
+            _ => None,
         }
     }
 
     pub fn as_str_mut(&mut self) -> Option<&mut StrValue> {
         match self {
             Value::Str(s) => Some(s),
+            _ => None,
         }
     }
 
@@ -153,7 +159,7 @@ impl Value {
 
 /// A value plus the per-key metadata Redis keeps in `robj`: the access clock used by
 /// OBJECT IDLETIME (and later LRU/LFU eviction).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Object {
     pub value: Value,
     /// Seconds on the core's monotonic LRU clock when the key was last accessed.

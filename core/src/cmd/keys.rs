@@ -268,7 +268,7 @@ fn keys(srv: &mut Server, ctx: &mut Ctx<'_>) {
 /// SCAN cursor, as Redis's parseScanCursorOrReply: C's `strtoul` in base 10, so an
 /// optional sign (a minus wraps around), no leading space, nothing after the digits,
 /// no overflow; an empty string reads as 0.
-fn parse_cursor(raw: &[u8]) -> Option<u64> {
+pub(crate) fn parse_cursor(raw: &[u8]) -> Option<u64> {
     if raw.first().is_some_and(|c| c.is_ascii_whitespace()) {
         return None;
     }

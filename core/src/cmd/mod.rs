@@ -3,6 +3,8 @@
 
 pub mod command;
 pub mod connection;
+pub mod elemscan;
+pub mod hashes;
 pub mod keys;
 pub mod server;
 pub mod strings;
@@ -16,6 +18,7 @@ pub fn all_handlers() -> Vec<(&'static str, Handler)> {
     let mut all = Vec::new();
     all.extend_from_slice(command::HANDLERS);
     all.extend_from_slice(connection::HANDLERS);
+    all.extend_from_slice(hashes::HANDLERS);
     all.extend_from_slice(keys::HANDLERS);
     all.extend_from_slice(server::HANDLERS);
     all.extend_from_slice(strings::HANDLERS);
