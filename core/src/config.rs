@@ -43,6 +43,13 @@ pub struct Config {
     pub lazyfree_lazy_user_flush: bool,
     pub hash_max_listpack_entries: i64,
     pub hash_max_listpack_value: i64,
+    pub list_max_listpack_size: i64,
+    pub list_compress_depth: i64,
+    pub set_max_intset_entries: i64,
+    pub set_max_listpack_entries: i64,
+    pub set_max_listpack_value: i64,
+    pub zset_max_listpack_entries: i64,
+    pub zset_max_listpack_value: i64,
 }
 
 impl Default for Config {
@@ -73,6 +80,13 @@ impl Default for Config {
             lazyfree_lazy_user_flush: false,
             hash_max_listpack_entries: 512,
             hash_max_listpack_value: 64,
+            list_max_listpack_size: -2,
+            list_compress_depth: 0,
+            set_max_intset_entries: 512,
+            set_max_listpack_entries: 128,
+            set_max_listpack_value: 64,
+            zset_max_listpack_entries: 128,
+            zset_max_listpack_value: 64,
         }
     }
 }
@@ -407,6 +421,38 @@ pub static PARAMS: &[Param] = &[
         Some("hash-max-ziplist-value"),
         0,
         hash_max_listpack_value,
+        0,
+        i64::MAX,
+        true
+    ),
+    int_param!(
+        "list-max-listpack-size",
+        Some("list-max-ziplist-size"),
+        0,
+        list_max_listpack_size,
+        i32::MIN as i64,
+        INT_MAX,
+        false
+    ),
+    int_param!("list-compress-depth", 0, list_compress_depth, 0, INT_MAX, false),
+    int_param!("set-max-intset-entries", 0, set_max_intset_entries, 0, i64::MAX, false),
+    // Redis 7.2's listpack-encoded sets (see ARCHITECTURE.md, "Encodings").
+    int_param!("set-max-listpack-entries", 0, set_max_listpack_entries, 0, i64::MAX, false),
+    int_param!("set-max-listpack-value", 0, set_max_listpack_value, 0, i64::MAX, true),
+    int_param!(
+        "zset-max-listpack-entries",
+        Some("zset-max-ziplist-entries"),
+        0,
+        zset_max_listpack_entries,
+        0,
+        i64::MAX,
+        false
+    ),
+    int_param!(
+        "zset-max-listpack-value",
+        Some("zset-max-ziplist-value"),
+        0,
+        zset_max_listpack_value,
         0,
         i64::MAX,
         true
