@@ -44,7 +44,9 @@ impl SetLimits {
 pub enum Set {
     Intset(Intset),
     Listpack(Listpack),
-    Table(Dict<()>),
+    /// Boxed, as Redis's robj points at its dict: the table's header stays out of
+    /// every small set's (and every key's) inline size.
+    Table(Box<Dict<()>>),
 }
 
 /// Decimal digits of `v` including the minus sign (Redis's sdigits10).
@@ -79,7 +81,7 @@ impl Set {
         } else if size_hint <= limits.max_listpack_entries {
             Set::new_listpack()
         } else {
-            Set::Table(Dict::new(seed))
+            Set::Table(Box::new(Dict::new(seed)))
         }
     }
 
@@ -269,7 +271,7 @@ impl Set {
             d.insert_new(m.as_bytes().into(), ());
         }
         debug_assert_eq!(d.len(), self.len(), "a compact set held a duplicate");
-        *self = Set::Table(d);
+        *self = Set::Table(Box::new(d));
     }
 
     /// An intset becomes a listpack of the same integers, in the same order.
@@ -496,7 +498,7 @@ mod tests {
         }
         set.maybe_convert_to_intset(LIMITS);
         assert_eq!(set.encoding_name(), "intset");
-        let mut big = Set::Table(Dict::new(1));
+        let mut big = Set::Table(Box::new(Dict::new(1)));
         for v in 0..9 {
             big.add(s(v.to_string().as_bytes()), LIMITS, 1);
         }
