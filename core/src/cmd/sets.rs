@@ -273,6 +273,8 @@ fn spop_with_count(srv: &mut Server, ctx: &mut Ctx<'_>) {
 
     // Case 1: everything goes; the reply is SUNION of the one set.
     if count >= size {
+        // Redis serves this through SUNION, whose read lookup counts a keyspace hit.
+        srv.lookup_read(db, key);
         let all = union_diff(
             &[Some(peek_set(&srv.dbs[db], key))],
             SetOp::Union,
