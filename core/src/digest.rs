@@ -31,6 +31,7 @@ fn mix_digest(digest: &mut Digest20, data: &[u8]) {
 fn type_id(value: &Value) -> u32 {
     match value {
         Value::Str(_) => 0,
+        Value::Set(_) => 2,
         Value::Hash(_) => 4,
     }
 }
@@ -47,6 +48,11 @@ pub fn object_digest(digest: &mut Digest20, obj: &Object, has_expire: bool) {
                 mix_digest(&mut element, &field);
                 mix_digest(&mut element, &value);
                 xor_digest(digest, &element);
+            }
+        }
+        Value::Set(set) => {
+            for member in set.iter() {
+                xor_digest(digest, &member.as_bytes());
             }
         }
     }

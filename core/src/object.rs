@@ -3,6 +3,7 @@
 //! or `raw` (growable); `OBJECT ENCODING` reports exactly these.
 
 use crate::types::hash::Hash;
+use crate::types::set::Set;
 use crate::util::{fmt_i64, parse_i64};
 use std::borrow::Cow;
 
@@ -115,6 +116,7 @@ impl StrValue {
 pub enum Value {
     Str(StrValue),
     Hash(Hash),
+    Set(Set),
 }
 
 impl Value {
@@ -123,6 +125,7 @@ impl Value {
         match self {
             Value::Str(_) => "string",
             Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
         }
     }
 
@@ -130,6 +133,7 @@ impl Value {
         match self {
             Value::Str(s) => s.encoding_name(),
             Value::Hash(h) => h.encoding_name(),
+            Value::Set(s) => s.encoding_name(),
         }
     }
 

@@ -4,3 +4,4 @@
 //! the thresholds from the config at the moment of each write.
 
 pub mod hash;
+pub mod set;
