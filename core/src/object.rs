@@ -184,6 +184,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn values_stay_small_inline() {
+        // Every key pays for the inline size of the largest variant: big encodings'
+        // tables live behind a pointer so small values do not carry their headers.
+        let (value, object) = (std::mem::size_of::<Value>(), std::mem::size_of::<Object>());
+        assert!(value <= 40, "Value grew to {value} bytes");
+        assert!(object <= 48, "Object grew to {object} bytes");
+    }
+
+    #[test]
     fn encodings_follow_redis_rules() {
         assert_eq!(StrValue::from_bytes(b"12345").encoding_name(), "int");
         assert_eq!(
