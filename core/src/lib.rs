@@ -37,6 +37,7 @@ pub mod glob;
 pub mod io;
 pub mod listpack;
 pub mod longdouble;
+pub mod lzf;
 pub mod object;
 pub mod resp;
 pub mod rng;
