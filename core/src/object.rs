@@ -3,6 +3,7 @@
 //! or `raw` (growable); `OBJECT ENCODING` reports exactly these.
 
 use crate::types::hash::Hash;
+use crate::types::list::List;
 use crate::util::{fmt_i64, parse_i64};
 use std::borrow::Cow;
 
@@ -115,6 +116,7 @@ impl StrValue {
 pub enum Value {
     Str(StrValue),
     Hash(Hash),
+    List(List),
 }
 
 impl Value {
@@ -123,6 +125,7 @@ impl Value {
         match self {
             Value::Str(_) => "string",
             Value::Hash(_) => "hash",
+            Value::List(_) => "list",
         }
     }
 
@@ -130,6 +133,17 @@ impl Value {
         match self {
             Value::Str(s) => s.encoding_name(),
             Value::Hash(h) => h.encoding_name(),
+            Value::List(l) => l.encoding_name(),
+        }
+    }
+
+    /// The value's listpack, when it is listpack-encoded (DEBUG LISTPACK).
+    pub fn as_listpack(&self) -> Option<&crate::listpack::Listpack> {
+        match self {
+            Value::Str(_) => None,
+            Value::Hash(Hash::Listpack(lp)) => Some(lp),
+            Value::Hash(Hash::Table(_)) => None,
+            Value::List(l) => l.as_listpack(),
         }
     }
 
