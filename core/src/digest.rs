@@ -32,6 +32,7 @@ fn type_id(value: &Value) -> u32 {
     match value {
         Value::Str(_) => 0,
         Value::Set(_) => 2,
+        Value::List(_) => 1,
         Value::Hash(_) => 4,
     }
 }
@@ -41,6 +42,11 @@ pub fn object_digest(digest: &mut Digest20, obj: &Object, has_expire: bool) {
     mix_digest(digest, &type_id(&obj.value).to_be_bytes());
     match &obj.value {
         Value::Str(s) => mix_digest(digest, &s.as_bytes()),
+        // Lists are ordered: every element mixed in turn, as its string form.
+        Value::List(l) => l.walk(0, false, |e| {
+            mix_digest(digest, &e.as_bytes());
+            true
+        }),
         // Unordered collections XOR one digest per element, so order cannot matter.
         Value::Hash(h) => {
             for (field, value) in h.iter() {

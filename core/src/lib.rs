@@ -38,6 +38,7 @@ pub mod intset;
 pub mod io;
 pub mod listpack;
 pub mod longdouble;
+pub mod lzf;
 pub mod object;
 pub mod resp;
 pub mod rng;

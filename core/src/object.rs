@@ -3,6 +3,7 @@
 //! or `raw` (growable); `OBJECT ENCODING` reports exactly these.
 
 use crate::types::hash::Hash;
+use crate::types::list::List;
 use crate::types::set::Set;
 use crate::util::{fmt_i64, parse_i64};
 use std::borrow::Cow;
@@ -117,6 +118,7 @@ pub enum Value {
     Str(StrValue),
     Hash(Hash),
     Set(Set),
+    List(List),
 }
 
 impl Value {
@@ -126,6 +128,7 @@ impl Value {
             Value::Str(_) => "string",
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
+            Value::List(_) => "list",
         }
     }
 
@@ -134,6 +137,19 @@ impl Value {
             Value::Str(s) => s.encoding_name(),
             Value::Hash(h) => h.encoding_name(),
             Value::Set(s) => s.encoding_name(),
+            Value::List(l) => l.encoding_name(),
+        }
+    }
+
+    /// The value's listpack, when it is listpack-encoded (DEBUG LISTPACK).
+    pub fn as_listpack(&self) -> Option<&crate::listpack::Listpack> {
+        match self {
+            Value::Str(_) => None,
+            Value::Hash(Hash::Listpack(lp)) => Some(lp),
+            Value::Hash(Hash::Table(_)) => None,
+            Value::List(l) => l.as_listpack(),
+            Value::Set(Set::Listpack(lp)) => Some(lp),
+            Value::Set(_) => None,
         }
     }
 

@@ -6,6 +6,7 @@ pub mod connection;
 pub mod elemscan;
 pub mod hashes;
 pub mod keys;
+pub mod lists;
 pub mod server;
 pub mod sets;
 pub mod strings;
@@ -21,6 +22,7 @@ pub fn all_handlers() -> Vec<(&'static str, Handler)> {
     all.extend_from_slice(connection::HANDLERS);
     all.extend_from_slice(hashes::HANDLERS);
     all.extend_from_slice(keys::HANDLERS);
+    all.extend_from_slice(lists::HANDLERS);
     all.extend_from_slice(server::HANDLERS);
     all.extend_from_slice(sets::HANDLERS);
     all.extend_from_slice(strings::HANDLERS);

@@ -4,4 +4,6 @@
 //! the thresholds from the config at the moment of each write.
 
 pub mod hash;
+pub mod list;
+pub mod quicklist;
 pub mod set;
