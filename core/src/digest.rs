@@ -8,6 +8,7 @@
 
 use crate::db::Db;
 use crate::object::{Object, Value};
+use crate::util::fmt_g17;
 use sha1::{Digest, Sha1};
 
 pub type Digest20 = [u8; 20];
@@ -32,6 +33,7 @@ fn type_id(value: &Value) -> u32 {
     match value {
         Value::Str(_) => 0,
         Value::Hash(_) => 4,
+        Value::Zset(_) => 3,
     }
 }
 
@@ -46,6 +48,16 @@ pub fn object_digest(digest: &mut Digest20, obj: &Object, has_expire: bool) {
                 let mut element = [0u8; 20];
                 mix_digest(&mut element, &field);
                 mix_digest(&mut element, &value);
+                xor_digest(digest, &element);
+            }
+        }
+        // Each member with its score as `%.17g` (the listpack's stored text is read
+        // back as a double first, as Redis does).
+        Value::Zset(z) => {
+            for (member, score) in z.iter(false) {
+                let mut element = [0u8; 20];
+                mix_digest(&mut element, &member.as_bytes());
+                mix_digest(&mut element, fmt_g17(score).as_bytes());
                 xor_digest(digest, &element);
             }
         }

@@ -3,6 +3,7 @@
 //! or `raw` (growable); `OBJECT ENCODING` reports exactly these.
 
 use crate::types::hash::Hash;
+use crate::types::zset::Zset;
 use crate::util::{fmt_i64, parse_i64};
 use std::borrow::Cow;
 
@@ -115,6 +116,7 @@ impl StrValue {
 pub enum Value {
     Str(StrValue),
     Hash(Hash),
+    Zset(Zset),
 }
 
 impl Value {
@@ -123,6 +125,7 @@ impl Value {
         match self {
             Value::Str(_) => "string",
             Value::Hash(_) => "hash",
+            Value::Zset(_) => "zset",
         }
     }
 
@@ -130,6 +133,7 @@ impl Value {
         match self {
             Value::Str(s) => s.encoding_name(),
             Value::Hash(h) => h.encoding_name(),
+            Value::Zset(z) => z.encoding_name(),
         }
     }
 

@@ -8,6 +8,7 @@ pub mod hashes;
 pub mod keys;
 pub mod server;
 pub mod strings;
+pub mod zsets;
 
 use crate::command::{Ctx, Handler};
 use crate::util::{parse_f64, parse_i64};
@@ -22,6 +23,7 @@ pub fn all_handlers() -> Vec<(&'static str, Handler)> {
     all.extend_from_slice(keys::HANDLERS);
     all.extend_from_slice(server::HANDLERS);
     all.extend_from_slice(strings::HANDLERS);
+    all.extend_from_slice(zsets::HANDLERS);
     all
 }
 

@@ -4,3 +4,5 @@
 //! the thresholds from the config at the moment of each write.
 
 pub mod hash;
+pub mod skiplist;
+pub mod zset;
