@@ -446,6 +446,7 @@ impl Listpack {
     fn insert_encoded(&mut self, offset: usize, value: Encoded<'_>) {
         let mut entry = Vec::with_capacity(16);
         encode_entry(&mut entry, value);
+        self.buf.reserve_exact(entry.len());
         self.buf.splice(offset..offset, entry);
         self.count += 1;
         self.write_header();

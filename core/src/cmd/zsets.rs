@@ -1367,3 +1367,1180 @@ fn zscan(srv: &mut Server, ctx: &mut Ctx<'_>) {
     }
     elemscan::reply(ctx, cursor, items, true, opts.pattern);
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::object::Value;
+    use crate::testing::{encode_command, Frame, TestServer};
+    use crate::types::zset::Zset;
+
+    fn bulks(items: &[&str]) -> Frame {
+        Frame::array_of_bulks(items)
+    }
+
+    fn int(n: i64) -> Frame {
+        Frame::Int(n)
+    }
+
+    fn err(s: &str) -> Frame {
+        Frame::err(s)
+    }
+
+    fn enc(t: &mut TestServer, key: &str) -> String {
+        t.cmd(&["OBJECT", "ENCODING", key]).as_str()
+    }
+
+    /// The raw reply bytes, for shapes `Frame` folds together (`$-1` and `*-1`).
+    fn raw(t: &mut TestServer, args: &[&str]) -> String {
+        let conn = t.default_conn();
+        let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        t.send_raw(conn, &encode_command(&args));
+        String::from_utf8(t.take_output(conn)).unwrap()
+    }
+
+    fn members(f: Frame) -> Vec<String> {
+        match f {
+            Frame::Array(items) => items.iter().map(|i| i.as_str()).collect(),
+            other => panic!("not an array: {other:?}"),
+        }
+    }
+
+    /// Run the skiplist's structural checks on `key` if it is skiplist-encoded.
+    fn check_structure(t: &TestServer, key: &str) {
+        if let Some(Value::Zset(Zset::Skiplist(sl))) =
+            t.server.dbs[0].peek(key.as_bytes()).map(|o| &o.value)
+        {
+            sl.check();
+        }
+    }
+
+    #[test]
+    fn zadd_flags_and_replies() {
+        let mut t = TestServer::new();
+        assert_eq!(t.cmd(&["ZADD", "z", "1", "a", "2", "b"]), int(2));
+        assert_eq!(t.cmd(&["ZADD", "z", "10", "a", "3", "c"]), int(1));
+        assert_eq!(
+            t.cmd(&["ZADD", "z", "CH", "11", "a", "3", "c", "4", "d"]),
+            int(2)
+        );
+        assert_eq!(t.cmd(&["ZADD", "z", "NX", "99", "a", "5", "e"]), int(1));
+        assert_eq!(t.cmd(&["ZSCORE", "z", "a"]), Frame::bulk("11"));
+        assert_eq!(
+            t.cmd(&["ZADD", "z", "XX", "CH", "12", "a", "5", "f"]),
+            int(1)
+        );
+        assert_eq!(t.cmd(&["ZSCORE", "z", "f"]), Frame::Null);
+        assert_eq!(
+            t.cmd(&["ZADD", "z", "GT", "CH", "1", "a", "20", "b"]),
+            int(1)
+        );
+        assert_eq!(
+            t.cmd(&["ZADD", "z", "LT", "CH", "1", "a", "30", "b"]),
+            int(1)
+        );
+        assert_eq!(
+            t.cmd(&["ZADD", "z", "GT", "7", "new"]),
+            int(1),
+            "GT still adds"
+        );
+        assert_eq!(
+            t.cmd(&["ZADD", "z", "XX", "GT", "1", "new", "8", "new2"]),
+            int(0)
+        );
+        assert_eq!(t.cmd(&["ZSCORE", "z", "new"]), Frame::bulk("7"));
+        // INCR replies the new score, or null when a flag skips the member.
+        assert_eq!(
+            t.cmd(&["ZADD", "z", "INCR", "1.5", "a"]),
+            Frame::bulk("2.5")
+        );
+        assert_eq!(t.cmd(&["ZADD", "z", "INCR", "NX", "1", "a"]), Frame::Null);
+        assert_eq!(t.cmd(&["ZADD", "z", "INCR", "XX", "1", "zz"]), Frame::Null);
+        assert_eq!(t.cmd(&["ZADD", "z", "INCR", "GT", "-1", "a"]), Frame::Null);
+        assert_eq!(
+            t.cmd(&["ZADD", "z", "INCR", "LT", "-1", "a"]),
+            Frame::bulk("1.5")
+        );
+        assert_eq!(t.cmd(&["ZADD", "z", "INCR", "0", "a"]), Frame::bulk("1.5"));
+        assert_eq!(
+            t.cmd(&["ZADD", "z", "incr", "ch", "1", "a"]),
+            Frame::bulk("2.5")
+        );
+        assert_eq!(t.cmd(&["ZADD", "z", "1.1", "p"]), int(1));
+        assert_eq!(
+            t.cmd(&["ZSCORE", "z", "p"]),
+            Frame::bulk("1.1000000000000001")
+        );
+        // Missing key with XX: nothing created.
+        assert_eq!(t.cmd(&["ZADD", "nokey", "XX", "1", "a"]), int(0));
+        assert_eq!(
+            t.cmd(&["ZADD", "nokey", "XX", "INCR", "1", "a"]),
+            Frame::Null
+        );
+        assert_eq!(t.cmd(&["EXISTS", "nokey"]), int(0));
+        for (args, msg) in [
+            (
+                vec!["ZADD", "z", "1"],
+                "ERR wrong number of arguments for 'zadd' command",
+            ),
+            (vec!["ZADD", "z", "NX", "1"], "ERR syntax error"),
+            (vec!["ZADD", "z", "NX", "CH"], "ERR syntax error"),
+            (vec!["ZADD", "z", "1", "a", "2"], "ERR syntax error"),
+            (
+                vec!["ZADD", "z", "NX", "XX", "1", "a"],
+                "ERR XX and NX options at the same time are not compatible",
+            ),
+            (
+                vec!["ZADD", "z", "NX", "GT", "1", "a"],
+                "ERR GT, LT, and/or NX options at the same time are not compatible",
+            ),
+            (
+                vec!["ZADD", "z", "LT", "NX", "1", "a"],
+                "ERR GT, LT, and/or NX options at the same time are not compatible",
+            ),
+            (
+                vec!["ZADD", "z", "GT", "LT", "1", "a"],
+                "ERR GT, LT, and/or NX options at the same time are not compatible",
+            ),
+            (
+                vec!["ZADD", "z", "INCR", "1", "a", "2", "b"],
+                "ERR INCR option supports a single increment-element pair",
+            ),
+            (
+                vec!["ZADD", "z", "x", "a"],
+                "ERR value is not a valid float",
+            ),
+            (
+                vec!["ZADD", "z", "nan", "a"],
+                "ERR value is not a valid float",
+            ),
+            (
+                vec!["ZADD", "z", "1e400", "a"],
+                "ERR value is not a valid float",
+            ),
+            (
+                vec!["ZADD", "z", " 1", "a"],
+                "ERR value is not a valid float",
+            ),
+            (vec!["ZADD", "z", "", "a"], "ERR value is not a valid float"),
+            (
+                vec!["ZADD", "z", "1", "a", "x", "b"],
+                "ERR value is not a valid float",
+            ),
+        ] {
+            assert_eq!(t.cmd(&args), err(msg), "{args:?}");
+        }
+        // A bad score anywhere leaves the set untouched.
+        assert_eq!(t.cmd(&["ZSCORE", "z", "b"]), Frame::bulk("20"));
+        assert_eq!(t.cmd(&["ZADD", "z", "0x10", "hex", "-inf", "ninf"]), int(2));
+        assert_eq!(t.cmd(&["ZSCORE", "z", "hex"]), Frame::bulk("16"));
+        assert_eq!(t.cmd(&["ZSCORE", "z", "ninf"]), Frame::bulk("-inf"));
+        assert_eq!(t.cmd(&["ZADD", "inf", "inf", "a"]), int(1));
+        assert_eq!(
+            t.cmd(&["ZADD", "inf", "INCR", "-inf", "a"]),
+            err("ERR resulting score is not a number (NaN)")
+        );
+        assert_eq!(
+            t.cmd(&["ZINCRBY", "inf", "-inf", "a"]),
+            err("ERR resulting score is not a number (NaN)")
+        );
+        assert_eq!(t.cmd(&["ZSCORE", "inf", "a"]), Frame::bulk("inf"));
+    }
+
+    #[test]
+    fn zincrby() {
+        let mut t = TestServer::new();
+        assert_eq!(t.cmd(&["ZINCRBY", "z", "2", "a"]), Frame::bulk("2"));
+        assert_eq!(
+            t.cmd(&["ZINCRBY", "z", "0.1", "a"]),
+            Frame::bulk("2.1000000000000001")
+        );
+        assert_eq!(t.cmd(&["ZINCRBY", "z", "-5", "b"]), Frame::bulk("-5"));
+        assert_eq!(
+            t.cmd(&["ZINCRBY", "z", "x", "a"]),
+            err("ERR value is not a valid float")
+        );
+        // ZINCRBY shares ZADD's option parser, so an option word is a syntax error.
+        assert_eq!(t.cmd(&["ZINCRBY", "z", "nx", "a"]), err("ERR syntax error"));
+        assert_eq!(
+            t.cmd(&["ZINCRBY", "z", "1"]),
+            err("ERR wrong number of arguments for 'zincrby' command")
+        );
+        t.cmd(&["HELLO", "3"]);
+        assert_eq!(
+            t.cmd(&["ZINCRBY", "z", "1", "a"]),
+            Frame::Double("3.1000000000000001".into())
+        );
+        assert_eq!(t.cmd(&["ZADD", "z", "INCR", "NX", "1", "a"]), Frame::Null);
+    }
+
+    #[test]
+    fn zrem_and_key_lifetime() {
+        let mut t = TestServer::new();
+        t.cmd(&["ZADD", "z", "1", "a", "2", "b", "3", "c"]);
+        assert_eq!(t.cmd(&["ZREM", "z", "a", "nope", "a"]), int(1));
+        assert_eq!(t.cmd(&["ZREM", "nokey", "a"]), int(0));
+        assert_eq!(t.cmd(&["ZREM", "z", "b", "c", "x"]), int(2));
+        assert_eq!(t.cmd(&["EXISTS", "z"]), int(0));
+        assert_eq!(t.cmd(&["ZCARD", "z"]), int(0));
+        t.cmd(&["CONFIG", "SET", "zset-max-listpack-entries", "2"]);
+        t.cmd(&["ZADD", "z", "1", "a", "2", "b", "3", "c"]);
+        assert_eq!(enc(&mut t, "z"), "skiplist");
+        assert_eq!(t.cmd(&["ZREM", "z", "a"]), int(1));
+        assert_eq!(enc(&mut t, "z"), "skiplist", "removal never converts back");
+        assert_eq!(t.cmd(&["ZREM", "z", "b", "c"]), int(2));
+        assert_eq!(t.cmd(&["EXISTS", "z"]), int(0));
+    }
+
+    #[test]
+    fn reads_scores_ranks_counts() {
+        for entries in ["128", "1"] {
+            let mut t = TestServer::new();
+            t.cmd(&["CONFIG", "SET", "zset-max-listpack-entries", entries]);
+            t.cmd(&[
+                "ZADD", "z", "1", "a", "2", "b", "2", "c", "3.5", "d", "-inf", "m", "+inf", "p",
+            ]);
+            assert_eq!(t.cmd(&["ZCARD", "z"]), int(6));
+            assert_eq!(t.cmd(&["ZCARD", "nokey"]), int(0));
+            assert_eq!(t.cmd(&["ZSCORE", "z", "d"]), Frame::bulk("3.5"));
+            assert_eq!(t.cmd(&["ZSCORE", "z", "m"]), Frame::bulk("-inf"));
+            assert_eq!(t.cmd(&["ZSCORE", "nokey", "d"]), Frame::Null);
+            assert_eq!(
+                t.cmd(&["ZMSCORE", "z", "a", "nope", "p"]),
+                Frame::Array(vec![Frame::bulk("1"), Frame::Null, Frame::bulk("inf")])
+            );
+            assert_eq!(
+                t.cmd(&["ZMSCORE", "nokey", "a"]),
+                Frame::Array(vec![Frame::Null])
+            );
+            assert_eq!(t.cmd(&["ZRANK", "z", "m"]), int(0));
+            assert_eq!(t.cmd(&["ZRANK", "z", "c"]), int(3));
+            assert_eq!(t.cmd(&["ZREVRANK", "z", "c"]), int(2));
+            assert_eq!(t.cmd(&["ZRANK", "z", "nope"]), Frame::Null);
+            assert_eq!(t.cmd(&["ZRANK", "nokey", "a"]), Frame::Null);
+            assert_eq!(t.cmd(&["ZCOUNT", "z", "2", "3.5"]), int(3));
+            assert_eq!(t.cmd(&["ZCOUNT", "z", "(2", "3.5"]), int(1));
+            assert_eq!(t.cmd(&["ZCOUNT", "z", "-inf", "+inf"]), int(6));
+            assert_eq!(t.cmd(&["ZCOUNT", "z", "(-inf", "(+inf"]), int(4));
+            assert_eq!(t.cmd(&["ZCOUNT", "z", "3", "2"]), int(0));
+            assert_eq!(t.cmd(&["ZCOUNT", "z", "(2", "2"]), int(0));
+            assert_eq!(
+                t.cmd(&["ZCOUNT", "z", "", "1"]),
+                int(1),
+                "strtod reads '' as 0"
+            );
+            assert_eq!(
+                t.cmd(&["ZCOUNT", "z", "(", "1"]),
+                int(1),
+                "and '(' as exclusive 0"
+            );
+            assert_eq!(
+                t.cmd(&["ZCOUNT", "z", "x", "1"]),
+                err("ERR min or max is not a float")
+            );
+            assert_eq!(
+                t.cmd(&["ZCOUNT", "z", "nan", "1"]),
+                err("ERR min or max is not a float")
+            );
+            assert_eq!(t.cmd(&["ZCOUNT", "nokey", "1", "2"]), int(0));
+            check_structure(&t, "z");
+        }
+        let mut t = TestServer::new();
+        t.cmd(&["ZADD", "lex", "0", "a", "0", "b", "0", "c", "0", "d"]);
+        assert_eq!(t.cmd(&["ZLEXCOUNT", "lex", "-", "+"]), int(4));
+        assert_eq!(t.cmd(&["ZLEXCOUNT", "lex", "[b", "(d"]), int(2));
+        assert_eq!(t.cmd(&["ZLEXCOUNT", "lex", "+", "-"]), int(0));
+        assert_eq!(
+            t.cmd(&["ZLEXCOUNT", "lex", "b", "+"]),
+            err("ERR min or max not valid string range item")
+        );
+        assert_eq!(t.cmd(&["ZLEXCOUNT", "nokey", "-", "+"]), int(0));
+    }
+
+    /// ZRANK/ZREVRANK WITHSCORE as Redis 7.2 documents them: [rank, score] (the score
+    /// a double in RESP3), a null array when the key or member is missing.
+    #[test]
+    fn zrank_withscore_as_redis_7_2() {
+        let mut t = TestServer::new();
+        t.cmd(&["ZADD", "z", "1", "a", "2.5", "b", "3", "c"]);
+        assert_eq!(
+            raw(&mut t, &["ZRANK", "z", "b", "WITHSCORE"]),
+            "*2\r\n:1\r\n$3\r\n2.5\r\n"
+        );
+        assert_eq!(
+            raw(&mut t, &["ZREVRANK", "z", "b", "withscore"]),
+            "*2\r\n:1\r\n$3\r\n2.5\r\n"
+        );
+        assert_eq!(
+            raw(&mut t, &["ZREVRANK", "z", "c", "WITHSCORE"]),
+            "*2\r\n:0\r\n$1\r\n3\r\n"
+        );
+        assert_eq!(raw(&mut t, &["ZRANK", "z", "nope", "WITHSCORE"]), "*-1\r\n");
+        assert_eq!(
+            raw(&mut t, &["ZRANK", "nokey", "a", "WITHSCORE"]),
+            "*-1\r\n"
+        );
+        assert_eq!(raw(&mut t, &["ZRANK", "nokey", "a"]), "$-1\r\n");
+        assert_eq!(
+            t.cmd(&["ZRANK", "z", "a", "WITHSCORES"]),
+            err("ERR syntax error")
+        );
+        assert_eq!(
+            t.cmd(&["ZRANK", "z", "a", "WITHSCORE", "x"]),
+            err("ERR wrong number of arguments for 'zrank' command")
+        );
+        assert_eq!(
+            t.cmd(&["ZREVRANK", "z"]),
+            err("ERR wrong number of arguments for 'zrevrank' command")
+        );
+        t.cmd(&["SET", "s", "v"]);
+        assert_eq!(
+            t.cmd(&["ZRANK", "s", "a", "WITHSCORE"]),
+            err("WRONGTYPE Operation against a key holding the wrong kind of value")
+        );
+        t.cmd(&["HELLO", "3"]);
+        assert_eq!(
+            raw(&mut t, &["ZRANK", "z", "b", "WITHSCORE"]),
+            "*2\r\n:1\r\n,2.5\r\n"
+        );
+        assert_eq!(raw(&mut t, &["ZRANK", "z", "nope", "WITHSCORE"]), "_\r\n");
+        assert_eq!(raw(&mut t, &["ZRANK", "z", "a"]), ":0\r\n");
+        // The command table carries 7.2's arity and argument.
+        let Frame::Array(info) = t.cmd(&["COMMAND", "INFO", "zrank"]) else {
+            panic!()
+        };
+        let Frame::Array(entry) = &info[0] else {
+            panic!()
+        };
+        assert_eq!(entry[1], int(-3));
+        t.cmd(&["CONFIG", "SET", "zset-max-listpack-entries", "0"]);
+        t.cmd(&["ZADD", "big", "1", "a", "1.5", "b"]);
+        assert_eq!(enc(&mut t, "big"), "skiplist");
+        assert_eq!(
+            raw(&mut t, &["ZREVRANK", "big", "a", "WITHSCORE"]),
+            "*2\r\n:1\r\n,1\r\n"
+        );
+    }
+
+    #[test]
+    fn zrange_by_rank_score_and_lex() {
+        for entries in ["128", "2"] {
+            let mut t = TestServer::new();
+            t.cmd(&["CONFIG", "SET", "zset-max-listpack-entries", entries]);
+            t.cmd(&[
+                "ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d", "5", "e",
+            ]);
+            assert_eq!(
+                t.cmd(&["ZRANGE", "z", "0", "-1"]),
+                bulks(&["a", "b", "c", "d", "e"])
+            );
+            assert_eq!(
+                t.cmd(&["ZRANGE", "z", "1", "2", "WITHSCORES"]),
+                bulks(&["b", "2", "c", "3"])
+            );
+            assert_eq!(t.cmd(&["ZRANGE", "z", "-2", "100"]), bulks(&["d", "e"]));
+            assert_eq!(t.cmd(&["ZRANGE", "z", "-100", "0"]), bulks(&["a"]));
+            assert_eq!(t.cmd(&["ZRANGE", "z", "3", "1"]), bulks(&[]));
+            assert_eq!(t.cmd(&["ZRANGE", "z", "5", "9"]), bulks(&[]));
+            assert_eq!(t.cmd(&["ZRANGE", "z", "0", "1", "REV"]), bulks(&["e", "d"]));
+            assert_eq!(
+                t.cmd(&["ZREVRANGE", "z", "1", "-2"]),
+                bulks(&["d", "c", "b"])
+            );
+            assert_eq!(
+                t.cmd(&["ZRANGE", "z", "0", "1", "LIMIT", "0", "-1"]),
+                bulks(&["a", "b"])
+            );
+            assert_eq!(
+                t.cmd(&["ZRANGE", "z", "0", "1", "LIMIT", "0", "1"]),
+                err("ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX")
+            );
+            assert_eq!(
+                t.cmd(&["ZRANGE", "z", "x", "1"]),
+                err("ERR value is not an integer or out of range")
+            );
+            assert_eq!(
+                t.cmd(&["ZRANGE", "z", "0", "1", "REV", "REV"]),
+                err("ERR syntax error")
+            );
+            assert_eq!(
+                t.cmd(&["ZREVRANGE", "z", "0", "1", "REV"]),
+                err("ERR syntax error")
+            );
+            assert_eq!(t.cmd(&["ZRANGE", "nokey", "0", "-1"]), bulks(&[]));
+            // Scores.
+            assert_eq!(
+                t.cmd(&["ZRANGEBYSCORE", "z", "(1", "3"]),
+                bulks(&["b", "c"])
+            );
+            assert_eq!(
+                t.cmd(&["ZRANGE", "z", "(1", "3", "BYSCORE"]),
+                bulks(&["b", "c"])
+            );
+            assert_eq!(
+                t.cmd(&["ZREVRANGEBYSCORE", "z", "3", "(1"]),
+                bulks(&["c", "b"])
+            );
+            assert_eq!(
+                t.cmd(&["ZRANGE", "z", "3", "(1", "BYSCORE", "REV"]),
+                bulks(&["c", "b"])
+            );
+            assert_eq!(
+                t.cmd(&[
+                    "ZRANGEBYSCORE",
+                    "z",
+                    "-inf",
+                    "+inf",
+                    "LIMIT",
+                    "1",
+                    "2",
+                    "WITHSCORES"
+                ]),
+                bulks(&["b", "2", "c", "3"])
+            );
+            assert_eq!(
+                t.cmd(&["ZRANGEBYSCORE", "z", "-inf", "+inf", "LIMIT", "3", "-1"]),
+                bulks(&["d", "e"])
+            );
+            assert_eq!(
+                t.cmd(&["ZRANGEBYSCORE", "z", "-inf", "+inf", "LIMIT", "-1", "3"]),
+                bulks(&[])
+            );
+            assert_eq!(
+                t.cmd(&["ZRANGEBYSCORE", "z", "-inf", "+inf", "LIMIT", "0", "0"]),
+                bulks(&[])
+            );
+            assert_eq!(
+                t.cmd(&["ZRANGEBYSCORE", "z", "-inf", "+inf", "LIMIT", "9", "1"]),
+                bulks(&[])
+            );
+            assert_eq!(t.cmd(&["ZRANGEBYSCORE", "z", "2", "(2"]), bulks(&[]));
+            assert_eq!(
+                t.cmd(&["ZRANGEBYSCORE", "z", "x", "2"]),
+                err("ERR min or max is not a float")
+            );
+            assert_eq!(
+                t.cmd(&["ZRANGEBYSCORE", "z", "1", "2", "REV"]),
+                err("ERR syntax error")
+            );
+            assert_eq!(
+                t.cmd(&["ZRANGEBYSCORE", "z", "1", "2", "LIMIT", "x", "1"]),
+                err("ERR value is not an integer or out of range")
+            );
+            // Lex (all scores equal).
+            t.cmd(&["ZADD", "l", "0", "a", "0", "b", "0", "c", "0", "d"]);
+            assert_eq!(t.cmd(&["ZRANGEBYLEX", "l", "[b", "(d"]), bulks(&["b", "c"]));
+            assert_eq!(
+                t.cmd(&["ZRANGEBYLEX", "l", "-", "+", "LIMIT", "1", "2"]),
+                bulks(&["b", "c"])
+            );
+            assert_eq!(
+                t.cmd(&["ZREVRANGEBYLEX", "l", "+", "(b"]),
+                bulks(&["d", "c"])
+            );
+            assert_eq!(
+                t.cmd(&["ZRANGE", "l", "(d", "-", "BYLEX", "REV"]),
+                bulks(&["c", "b", "a"])
+            );
+            assert_eq!(t.cmd(&["ZRANGEBYLEX", "l", "[c", "[b"]), bulks(&[]));
+            assert_eq!(t.cmd(&["ZRANGEBYLEX", "l", "-", "-"]), bulks(&[]));
+            assert_eq!(
+                t.cmd(&["ZRANGE", "l", "-", "+", "BYLEX", "WITHSCORES"]),
+                err("ERR syntax error, WITHSCORES not supported in combination with BYLEX")
+            );
+            assert_eq!(
+                t.cmd(&["ZRANGEBYLEX", "l", "b", "+"]),
+                err("ERR min or max not valid string range item")
+            );
+            assert_eq!(
+                t.cmd(&["ZRANGE", "l", "0", "1", "BYLEX", "BYSCORE"]),
+                err("ERR syntax error")
+            );
+            // RESP3 nests scored pairs with doubles.
+            t.cmd(&["HELLO", "3"]);
+            assert_eq!(
+                t.cmd(&["ZRANGE", "z", "0", "1", "WITHSCORES"]),
+                Frame::Array(vec![
+                    Frame::Array(vec![Frame::bulk("a"), Frame::Double("1".into())]),
+                    Frame::Array(vec![Frame::bulk("b"), Frame::Double("2".into())]),
+                ])
+            );
+            assert_eq!(t.cmd(&["ZRANGE", "z", "0", "1"]), bulks(&["a", "b"]));
+            check_structure(&t, "z");
+        }
+    }
+
+    #[test]
+    fn zrangestore_builds_like_redis() {
+        let mut t = TestServer::new();
+        t.cmd(&["ZADD", "src", "1", "a", "2", "b", "3", "c", "4", "d"]);
+        assert_eq!(
+            t.cmd(&["ZRANGESTORE", "dst", "src", "1", "2", "REV"]),
+            int(2)
+        );
+        assert_eq!(
+            t.cmd(&["ZRANGE", "dst", "0", "-1", "WITHSCORES"]),
+            bulks(&["b", "2", "c", "3"])
+        );
+        assert_eq!(
+            t.cmd(&[
+                "ZRANGESTORE",
+                "dst",
+                "src",
+                "(1",
+                "+inf",
+                "BYSCORE",
+                "LIMIT",
+                "1",
+                "5"
+            ]),
+            int(2)
+        );
+        assert_eq!(t.cmd(&["ZRANGE", "dst", "0", "-1"]), bulks(&["c", "d"]));
+        assert_eq!(
+            t.cmd(&["ZRANGESTORE", "dst", "src", "[b", "[c", "BYLEX"]),
+            int(2)
+        );
+        t.cmd(&["EXPIRE", "dst", "100"]);
+        assert_eq!(t.cmd(&["ZRANGESTORE", "dst", "src", "0", "0"]), int(1));
+        assert_eq!(
+            t.cmd(&["TTL", "dst"]),
+            int(-1),
+            "the destination is replaced"
+        );
+        assert_eq!(t.cmd(&["ZRANGESTORE", "dst", "src", "9", "10"]), int(0));
+        assert_eq!(t.cmd(&["EXISTS", "dst"]), int(0));
+        assert_eq!(t.cmd(&["ZRANGESTORE", "dst", "nokey", "0", "-1"]), int(0));
+        assert_eq!(
+            t.cmd(&["ZRANGESTORE", "dst", "src", "0", "-1", "WITHSCORES"]),
+            err("ERR syntax error")
+        );
+        // Encodings: a rank range longer than the limit starts as a skiplist; score and
+        // lex ranges start as a listpack and convert as they grow.
+        t.cmd(&["CONFIG", "SET", "zset-max-listpack-entries", "2"]);
+        t.cmd(&["ZRANGESTORE", "r1", "src", "0", "1"]);
+        assert_eq!(enc(&mut t, "r1"), "listpack");
+        t.cmd(&["ZRANGESTORE", "r2", "src", "0", "2"]);
+        assert_eq!(enc(&mut t, "r2"), "skiplist");
+        t.cmd(&["ZRANGESTORE", "r3", "src", "-inf", "2", "BYSCORE"]);
+        assert_eq!(enc(&mut t, "r3"), "listpack");
+        t.cmd(&["ZRANGESTORE", "r4", "src", "-inf", "3", "BYSCORE"]);
+        assert_eq!(enc(&mut t, "r4"), "skiplist");
+        t.cmd(&["SET", "s", "v"]);
+        assert_eq!(
+            t.cmd(&["ZRANGESTORE", "dst", "s", "0", "-1"]),
+            err("WRONGTYPE Operation against a key holding the wrong kind of value")
+        );
+        assert_eq!(
+            t.cmd(&["ZRANGESTORE", "s", "src", "0", "0"]),
+            int(1),
+            "any type is overwritten"
+        );
+        assert_eq!(t.cmd(&["TYPE", "s"]), Frame::Simple("zset".into()));
+    }
+
+    #[test]
+    fn remove_ranges() {
+        for entries in ["128", "3"] {
+            let mut t = TestServer::new();
+            t.cmd(&["CONFIG", "SET", "zset-max-listpack-entries", entries]);
+            let fill = |t: &mut TestServer| {
+                t.cmd(&["DEL", "z"]);
+                t.cmd(&[
+                    "ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d", "5", "e", "6", "f",
+                ]);
+            };
+            fill(&mut t);
+            assert_eq!(t.cmd(&["ZREMRANGEBYRANK", "z", "1", "2"]), int(2));
+            assert_eq!(t.cmd(&["ZREMRANGEBYRANK", "z", "-1", "-1"]), int(1));
+            assert_eq!(t.cmd(&["ZREMRANGEBYRANK", "z", "5", "9"]), int(0));
+            assert_eq!(t.cmd(&["ZREMRANGEBYRANK", "z", "2", "1"]), int(0));
+            assert_eq!(t.cmd(&["ZRANGE", "z", "0", "-1"]), bulks(&["a", "d", "e"]));
+            assert_eq!(
+                t.cmd(&["ZREMRANGEBYRANK", "z", "x", "1"]),
+                err("ERR value is not an integer or out of range")
+            );
+            fill(&mut t);
+            assert_eq!(t.cmd(&["ZREMRANGEBYSCORE", "z", "(2", "4"]), int(2));
+            assert_eq!(t.cmd(&["ZREMRANGEBYSCORE", "z", "10", "20"]), int(0));
+            assert_eq!(
+                t.cmd(&["ZREMRANGEBYSCORE", "z", "x", "1"]),
+                err("ERR min or max is not a float")
+            );
+            assert_eq!(
+                t.cmd(&["ZRANGE", "z", "0", "-1"]),
+                bulks(&["a", "b", "e", "f"])
+            );
+            check_structure(&t, "z");
+            fill(&mut t);
+            t.cmd(&["ZADD", "z", "0", "aa", "0", "ab"]);
+            assert_eq!(t.cmd(&["ZREMRANGEBYLEX", "z", "[aa", "(ab"]), int(1));
+            assert_eq!(
+                t.cmd(&["ZREMRANGEBYLEX", "z", "aa", "+"]),
+                err("ERR min or max not valid string range item")
+            );
+            assert_eq!(t.cmd(&["ZREMRANGEBYSCORE", "z", "-inf", "+inf"]), int(7));
+            assert_eq!(t.cmd(&["EXISTS", "z"]), int(0));
+            assert_eq!(t.cmd(&["ZREMRANGEBYRANK", "nokey", "0", "-1"]), int(0));
+            assert_eq!(t.cmd(&["ZREMRANGEBYLEX", "nokey", "-", "+"]), int(0));
+        }
+    }
+
+    #[test]
+    fn pops_in_both_protocols() {
+        let mut t = TestServer::new();
+        t.cmd(&[
+            "ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d", "5", "e",
+        ]);
+        assert_eq!(t.cmd(&["ZPOPMIN", "z"]), bulks(&["a", "1"]));
+        assert_eq!(t.cmd(&["ZPOPMAX", "z", "2"]), bulks(&["e", "5", "d", "4"]));
+        assert_eq!(t.cmd(&["ZPOPMIN", "z", "0"]), bulks(&[]));
+        assert_eq!(
+            t.cmd(&["ZPOPMIN", "z", "-1"]),
+            err("ERR value is out of range, must be positive")
+        );
+        assert_eq!(
+            t.cmd(&["ZPOPMIN", "z", "x"]),
+            err("ERR value is out of range, must be positive")
+        );
+        assert_eq!(t.cmd(&["ZPOPMIN", "z", "1", "2"]), err("ERR syntax error"));
+        assert_eq!(t.cmd(&["ZPOPMIN", "nokey"]), bulks(&[]));
+        assert_eq!(t.cmd(&["ZPOPMIN", "z", "10"]), bulks(&["b", "2", "c", "3"]));
+        assert_eq!(t.cmd(&["EXISTS", "z"]), int(0));
+        t.cmd(&["ZADD", "z", "1", "a", "2", "b", "3", "c"]);
+        assert_eq!(
+            t.cmd(&["ZMPOP", "2", "nokey", "z", "MAX", "COUNT", "2"]),
+            Frame::Array(vec![
+                Frame::bulk("z"),
+                Frame::Array(vec![bulks(&["c", "3"]), bulks(&["b", "2"])]),
+            ])
+        );
+        assert_eq!(raw(&mut t, &["ZMPOP", "1", "nokey", "MIN"]), "*-1\r\n");
+        for (args, msg) in [
+            (
+                vec!["ZMPOP", "0", "z", "MIN"],
+                "ERR numkeys should be greater than 0",
+            ),
+            (
+                vec!["ZMPOP", "x", "z", "MIN"],
+                "ERR numkeys should be greater than 0",
+            ),
+            (vec!["ZMPOP", "2", "z", "MIN"], "ERR syntax error"),
+            (vec!["ZMPOP", "1", "z", "MID"], "ERR syntax error"),
+            (
+                vec!["ZMPOP", "1", "z", "MIN", "COUNT", "0"],
+                "ERR count should be greater than 0",
+            ),
+            (
+                vec!["ZMPOP", "1", "z", "MIN", "COUNT", "1", "COUNT", "1"],
+                "ERR syntax error",
+            ),
+            (vec!["ZMPOP", "1", "z", "MIN", "COUNT"], "ERR syntax error"),
+            (
+                vec!["ZMPOP", "9223372036854775807", "z", "MIN"],
+                "ERR syntax error",
+            ),
+        ] {
+            assert_eq!(t.cmd(&args), err(msg), "{args:?}");
+        }
+        t.cmd(&["HELLO", "3"]);
+        t.cmd(&["ZADD", "z", "2", "b", "3", "c"]);
+        // Without a count RESP3 keeps the flat pair; with one it nests.
+        assert_eq!(
+            t.cmd(&["ZPOPMIN", "z"]),
+            Frame::Array(vec![Frame::bulk("a"), Frame::Double("1".into())])
+        );
+        assert_eq!(
+            t.cmd(&["ZPOPMAX", "z", "1"]),
+            Frame::Array(vec![Frame::Array(vec![
+                Frame::bulk("c"),
+                Frame::Double("3".into())
+            ])])
+        );
+        assert_eq!(raw(&mut t, &["ZMPOP", "1", "nokey", "MIN"]), "_\r\n");
+        assert_eq!(
+            t.cmd(&["ZMPOP", "1", "z", "MIN"]),
+            Frame::Array(vec![
+                Frame::bulk("z"),
+                Frame::Array(vec![Frame::Array(vec![
+                    Frame::bulk("b"),
+                    Frame::Double("2".into())
+                ])]),
+            ])
+        );
+        assert_eq!(t.cmd(&["EXISTS", "z"]), int(0));
+    }
+
+    #[test]
+    fn zrandmember_strategies() {
+        let mut t = TestServer::new();
+        assert_eq!(t.cmd(&["ZRANDMEMBER", "nokey"]), Frame::Null);
+        assert_eq!(t.cmd(&["ZRANDMEMBER", "nokey", "3"]), bulks(&[]));
+        for n in [5usize, 300] {
+            let key = format!("z{n}");
+            let mut args = vec!["ZADD".to_string(), key.clone()];
+            for i in 0..n {
+                args.push(i.to_string());
+                args.push(format!("m{i}"));
+            }
+            let refs: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+            t.cmd(&refs);
+            assert_eq!(
+                enc(&mut t, &key),
+                if n == 5 { "listpack" } else { "skiplist" }
+            );
+            for count in [1i64, 2, 4, 5, 150, 299, 300, 1000] {
+                let got = members(t.cmd(&["ZRANDMEMBER", &key, &count.to_string()]));
+                let expect = (count as usize).min(n);
+                assert_eq!(got.len(), expect, "count {count} of {n}");
+                let distinct: std::collections::BTreeSet<&String> = got.iter().collect();
+                assert_eq!(distinct.len(), expect, "distinct picks for {count} of {n}");
+                assert!(got.iter().all(|m| m.starts_with('m')));
+            }
+            // Everything comes back from the highest score down, as Redis walks it.
+            let all = members(t.cmd(&["ZRANDMEMBER", &key, &n.to_string()]));
+            assert_eq!(all[0], format!("m{}", n - 1));
+            let draws = 40 * n;
+            let got = members(t.cmd(&["ZRANDMEMBER", &key, &format!("-{draws}"), "WITHSCORES"]));
+            assert_eq!(got.len(), 2 * draws);
+            for pair in got.chunks(2) {
+                assert_eq!(
+                    pair[0],
+                    format!("m{}", pair[1]),
+                    "score goes with its member"
+                );
+            }
+            // Repeated picks reach every member (missing one has odds below e^-40).
+            let seen: std::collections::BTreeSet<String> = got.into_iter().step_by(2).collect();
+            assert_eq!(seen.len(), n);
+            let one = t.cmd(&["ZRANDMEMBER", &key]).as_str();
+            assert!(one.starts_with('m'));
+        }
+        assert_eq!(t.cmd(&["ZRANDMEMBER", "z5", "0"]), bulks(&[]));
+        assert_eq!(
+            t.cmd(&["ZRANDMEMBER", "z5", "1", "WITHSCORE"]),
+            err("ERR syntax error")
+        );
+        assert_eq!(
+            t.cmd(&["ZRANDMEMBER", "z5", "1", "WITHSCORES", "x"]),
+            err("ERR syntax error")
+        );
+        assert_eq!(
+            t.cmd(&["ZRANDMEMBER", "z5", "x"]),
+            err("ERR value is not an integer or out of range")
+        );
+        assert_eq!(
+            t.cmd(&["ZRANDMEMBER", "z5", "-9223372036854775808"]),
+            err("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807")
+        );
+        assert_eq!(
+            t.cmd(&["ZRANDMEMBER", "z5", "-4611686018427387904", "WITHSCORES"]),
+            err("ERR value is out of range")
+        );
+        t.cmd(&["HELLO", "3"]);
+        let Frame::Array(got) = t.cmd(&["ZRANDMEMBER", "z5", "-3", "WITHSCORES"]) else {
+            panic!()
+        };
+        assert_eq!(got.len(), 3);
+        assert!(got.iter().all(
+            |p| matches!(p, Frame::Array(v) if v.len() == 2 && matches!(v[1], Frame::Double(_)))
+        ));
+        let Frame::Array(got) = t.cmd(&["ZRANDMEMBER", "z300", "10", "WITHSCORES"]) else {
+            panic!()
+        };
+        assert_eq!(got.len(), 10);
+    }
+
+    #[test]
+    fn set_algebra() {
+        let mut t = TestServer::new();
+        t.cmd(&["ZADD", "a", "1", "x", "2", "y", "3", "z"]);
+        t.cmd(&["ZADD", "b", "10", "y", "20", "z", "30", "w"]);
+        assert_eq!(
+            t.cmd(&["ZUNION", "2", "a", "b", "WITHSCORES"]),
+            bulks(&["x", "1", "y", "12", "z", "23", "w", "30"])
+        );
+        assert_eq!(
+            t.cmd(&[
+                "ZUNION",
+                "2",
+                "a",
+                "b",
+                "WEIGHTS",
+                "2",
+                "0.5",
+                "AGGREGATE",
+                "MAX",
+                "WITHSCORES"
+            ]),
+            bulks(&["x", "2", "y", "5", "z", "10", "w", "15"])
+        );
+        assert_eq!(
+            t.cmd(&["ZINTER", "2", "a", "b", "AGGREGATE", "MIN", "WITHSCORES"]),
+            bulks(&["y", "2", "z", "3"])
+        );
+        assert_eq!(t.cmd(&["ZINTER", "2", "a", "nokey"]), bulks(&[]));
+        assert_eq!(
+            t.cmd(&["ZDIFF", "2", "a", "b", "WITHSCORES"]),
+            bulks(&["x", "1"])
+        );
+        assert_eq!(t.cmd(&["ZDIFF", "2", "a", "a"]), bulks(&[]));
+        assert_eq!(t.cmd(&["ZINTERCARD", "2", "a", "b"]), int(2));
+        assert_eq!(t.cmd(&["ZINTERCARD", "2", "a", "b", "LIMIT", "1"]), int(1));
+        assert_eq!(t.cmd(&["ZINTERCARD", "2", "a", "b", "LIMIT", "0"]), int(2));
+        assert_eq!(
+            t.cmd(&["ZINTERCARD", "2", "a", "b", "LIMIT", "-1"]),
+            err("ERR LIMIT can't be negative")
+        );
+        assert_eq!(
+            t.cmd(&["ZINTERCARD", "2", "a", "b", "WITHSCORES"]),
+            err("ERR syntax error")
+        );
+        // inf + -inf sums to 0; a weight of 0 times inf counts as 0.
+        t.cmd(&["ZADD", "i1", "inf", "p", "-inf", "q"]);
+        t.cmd(&["ZADD", "i2", "-inf", "p", "inf", "q"]);
+        assert_eq!(
+            t.cmd(&["ZINTER", "2", "i1", "i2", "WITHSCORES"]),
+            bulks(&["p", "0", "q", "0"])
+        );
+        assert_eq!(
+            t.cmd(&["ZUNION", "2", "i1", "i2", "WEIGHTS", "0", "1", "WITHSCORES"]),
+            bulks(&["p", "-inf", "q", "inf"])
+        );
+        for (args, msg) in [
+            (
+                vec!["ZUNION", "0", "a"],
+                "ERR at least 1 input key is needed for 'zunion' command",
+            ),
+            (
+                vec!["ZINTERCARD", "0", "a"],
+                "ERR at least 1 input key is needed for 'zintercard' command",
+            ),
+            (
+                vec!["ZUNIONSTORE", "d", "0", "a"],
+                "ERR at least 1 input key is needed for 'zunionstore' command",
+            ),
+            (
+                vec!["ZUNION", "x", "a"],
+                "ERR value is not an integer or out of range",
+            ),
+            (vec!["ZUNION", "3", "a", "b"], "ERR syntax error"),
+            (
+                vec!["ZUNION", "2", "a", "b", "WEIGHTS", "1"],
+                "ERR syntax error",
+            ),
+            (
+                vec!["ZUNION", "2", "a", "b", "WEIGHTS", "1", "x"],
+                "ERR weight value is not a float",
+            ),
+            (
+                vec!["ZUNION", "2", "a", "b", "AGGREGATE", "AVG"],
+                "ERR syntax error",
+            ),
+            (
+                vec!["ZDIFF", "2", "a", "b", "WEIGHTS", "1", "1"],
+                "ERR syntax error",
+            ),
+            (
+                vec!["ZUNIONSTORE", "d", "2", "a", "b", "WITHSCORES"],
+                "ERR syntax error",
+            ),
+        ] {
+            assert_eq!(t.cmd(&args), err(msg), "{args:?}");
+        }
+        t.cmd(&["SET", "s", "v"]);
+        assert_eq!(
+            t.cmd(&["ZUNION", "2", "a", "s", "BADOPTION"]),
+            err("WRONGTYPE Operation against a key holding the wrong kind of value"),
+            "types are checked before options"
+        );
+        // STORE forms, their encodings and replacing the destination.
+        assert_eq!(t.cmd(&["ZUNIONSTORE", "d", "2", "a", "b"]), int(4));
+        assert_eq!(enc(&mut t, "d"), "listpack");
+        assert_eq!(
+            t.cmd(&["ZINTERSTORE", "d", "2", "a", "b", "WEIGHTS", "1", "2"]),
+            int(2)
+        );
+        assert_eq!(
+            t.cmd(&["ZRANGE", "d", "0", "-1", "WITHSCORES"]),
+            bulks(&["y", "22", "z", "43"])
+        );
+        assert_eq!(t.cmd(&["ZDIFFSTORE", "d", "2", "b", "a"]), int(1));
+        assert_eq!(t.cmd(&["ZINTERSTORE", "d", "2", "a", "nokey"]), int(0));
+        assert_eq!(t.cmd(&["EXISTS", "d"]), int(0));
+        assert_eq!(t.cmd(&["ZUNIONSTORE", "s", "1", "a"]), int(3));
+        assert_eq!(t.cmd(&["TYPE", "s"]), Frame::Simple("zset".into()));
+        t.cmd(&["CONFIG", "SET", "zset-max-listpack-entries", "3"]);
+        assert_eq!(t.cmd(&["ZUNIONSTORE", "d", "2", "a", "b"]), int(4));
+        assert_eq!(enc(&mut t, "d"), "skiplist");
+        assert_eq!(t.cmd(&["ZINTERSTORE", "d", "2", "a", "b"]), int(2));
+        assert_eq!(enc(&mut t, "d"), "listpack");
+        t.cmd(&["CONFIG", "SET", "zset-max-listpack-value", "1"]);
+        t.cmd(&["ZADD", "long", "1", "xx"]);
+        assert_eq!(t.cmd(&["ZUNIONSTORE", "d", "1", "long"]), int(1));
+        assert_eq!(
+            enc(&mut t, "d"),
+            "skiplist",
+            "a member over the value limit"
+        );
+        t.cmd(&["HELLO", "3"]);
+        assert_eq!(
+            t.cmd(&["ZINTER", "2", "a", "b", "WITHSCORES"]),
+            Frame::Array(vec![
+                Frame::Array(vec![Frame::bulk("y"), Frame::Double("12".into())]),
+                Frame::Array(vec![Frame::bulk("z"), Frame::Double("23".into())]),
+            ])
+        );
+    }
+
+    #[test]
+    fn zscan_both_encodings() {
+        let mut t = TestServer::new();
+        assert_eq!(
+            t.cmd(&["ZSCAN", "nokey", "0"]),
+            Frame::Array(vec![Frame::bulk("0"), bulks(&[])])
+        );
+        t.cmd(&["ZADD", "small", "1", "a1", "1.5", "b1", "2", "a2"]);
+        assert_eq!(
+            t.cmd(&["ZSCAN", "small", "0", "MATCH", "a*"]),
+            Frame::Array(vec![Frame::bulk("0"), bulks(&["a1", "1", "a2", "2"])])
+        );
+        assert_eq!(
+            t.cmd(&["ZSCAN", "small", "0"]),
+            Frame::Array(vec![
+                Frame::bulk("0"),
+                bulks(&["a1", "1", "b1", "1.5", "a2", "2"])
+            ])
+        );
+        assert_eq!(t.cmd(&["ZSCAN", "small", "x"]), err("ERR invalid cursor"));
+        assert_eq!(
+            t.cmd(&["ZSCAN", "small", "0", "COUNT", "0"]),
+            err("ERR syntax error")
+        );
+        assert_eq!(
+            t.cmd(&["ZSCAN", "small", "0", "TYPE", "zset"]),
+            err("ERR syntax error")
+        );
+        let mut args = vec!["ZADD".to_string(), "big".into()];
+        for i in 0..1000 {
+            args.push(format!("{i}.5"));
+            args.push(format!("m{i}"));
+        }
+        let refs: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+        t.cmd(&refs);
+        let mut seen = std::collections::BTreeMap::new();
+        let mut cursor = "0".to_string();
+        loop {
+            let Frame::Array(parts) = t.cmd(&["ZSCAN", "big", &cursor, "COUNT", "20"]) else {
+                panic!()
+            };
+            cursor = parts[0].as_str();
+            for pair in members(parts[1].clone()).chunks(2) {
+                seen.insert(pair[0].clone(), pair[1].clone());
+            }
+            if cursor == "0" {
+                break;
+            }
+        }
+        assert_eq!(seen.len(), 1000);
+        assert_eq!(seen["m7"], "7.5");
+    }
+
+    #[test]
+    fn encodings_convert_at_limits() {
+        let mut t = TestServer::new();
+        t.cmd(&["CONFIG", "SET", "zset-max-listpack-entries", "4"]);
+        t.cmd(&["ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d"]);
+        assert_eq!(enc(&mut t, "z"), "listpack");
+        t.cmd(&["ZADD", "z", "5", "e"]);
+        assert_eq!(enc(&mut t, "z"), "skiplist");
+        t.cmd(&["ZREM", "z", "a", "b", "c", "d"]);
+        assert_eq!(
+            enc(&mut t, "z"),
+            "skiplist",
+            "never converts back on removal"
+        );
+        assert_eq!(
+            t.cmd(&["CONFIG", "GET", "zset-max-ziplist-entries"]),
+            bulks(&["zset-max-ziplist-entries", "4"])
+        );
+        t.cmd(&["CONFIG", "SET", "zset-max-listpack-value", "3"]);
+        t.cmd(&["ZADD", "short", "1", "abc"]);
+        assert_eq!(enc(&mut t, "short"), "listpack");
+        t.cmd(&["ZADD", "short", "1", "abcd"]);
+        assert_eq!(enc(&mut t, "short"), "skiplist");
+        t.cmd(&["ZADD", "long", "1", "abcd"]);
+        assert_eq!(
+            enc(&mut t, "long"),
+            "skiplist",
+            "created big for a long first member"
+        );
+        // Only the first member decides the encoding a new key starts with.
+        t.cmd(&["ZADD", "mixed", "1", "ab", "2", "abcdef"]);
+        assert_eq!(enc(&mut t, "mixed"), "skiplist");
+        assert_eq!(
+            t.cmd(&["ZRANGE", "mixed", "0", "-1"]),
+            bulks(&["ab", "abcdef"])
+        );
+        // Back to listpack through the STORE commands.
+        t.cmd(&["CONFIG", "SET", "zset-max-listpack-value", "64"]);
+        t.cmd(&["ZUNIONSTORE", "back", "1", "mixed"]);
+        assert_eq!(enc(&mut t, "back"), "listpack");
+        t.cmd(&["CONFIG", "SET", "zset-max-listpack-entries", "0"]);
+        t.cmd(&["ZADD", "zero", "1", "a"]);
+        assert_eq!(enc(&mut t, "zero"), "skiplist");
+        t.cmd(&["ZRANGESTORE", "zero2", "zero", "-inf", "+inf", "BYSCORE"]);
+        assert_eq!(enc(&mut t, "zero2"), "skiplist");
+        check_structure(&t, "z");
+        check_structure(&t, "mixed");
+    }
+
+    #[test]
+    fn digest_matches_redis_in_both_encodings() {
+        // Digests redis-server 7.0.15 gives for `ZADD z 1 a 2 b 3 c 1.1 d` (in either
+        // encoding) and for a member scored -0 in a listpack (stored as 0) and in a
+        // skiplist (kept as -0).
+        let mut t = TestServer::with_config(crate::Config {
+            enable_debug_command: crate::config::Protected::Yes,
+            ..crate::Config::default()
+        });
+        t.cmd(&["ZADD", "lp", "1", "a", "2", "b", "3", "c", "1.1", "d"]);
+        t.cmd(&["ZADD", "neg", "-0", "x"]);
+        t.cmd(&["CONFIG", "SET", "zset-max-listpack-entries", "0"]);
+        t.cmd(&["ZADD", "sl", "1", "a", "2", "b", "3", "c", "1.1", "d"]);
+        t.cmd(&["ZADD", "neg2", "-0", "x"]);
+        let want = "166ee5e14de8788cd5bd64787fb776bb80e56df2";
+        for (key, want) in [
+            ("lp", want),
+            ("sl", want),
+            ("neg", "ec8ec096ebd0c25179377a4eef1d145046fb3852"),
+            ("neg2", "c9a636823fbb80821b7f86d3f756e81a7e1e7db0"),
+        ] {
+            assert_eq!(
+                t.cmd(&["DEBUG", "DIGEST-VALUE", key]),
+                Frame::Array(vec![Frame::Simple(want.into())]),
+                "{key}"
+            );
+        }
+        assert_eq!(t.cmd(&["ZSCORE", "neg", "x"]), Frame::bulk("0"));
+        assert_eq!(t.cmd(&["ZSCORE", "neg2", "x"]), Frame::bulk("-0"));
+    }
+
+    #[test]
+    fn generic_commands_cover_zsets() {
+        let mut t = TestServer::new();
+        t.cmd(&["ZADD", "z", "1", "a"]);
+        t.cmd(&["CONFIG", "SET", "zset-max-listpack-entries", "0"]);
+        t.cmd(&["ZADD", "big", "1", "a", "2", "b"]);
+        assert_eq!(t.cmd(&["TYPE", "z"]), Frame::Simple("zset".into()));
+        assert_eq!(t.cmd(&["COPY", "z", "z2"]), int(1));
+        assert_eq!(t.cmd(&["COPY", "big", "big2"]), int(1));
+        assert_eq!(enc(&mut t, "big2"), "skiplist");
+        t.cmd(&["ZADD", "big", "3", "c"]);
+        t.cmd(&["ZADD", "z", "2", "b"]);
+        assert_eq!(t.cmd(&["ZCARD", "big2"]), int(2), "copies are independent");
+        assert_eq!(t.cmd(&["ZCARD", "z2"]), int(1));
+        assert_eq!(t.cmd(&["RENAME", "big2", "big3"]), Frame::ok());
+        assert_eq!(t.cmd(&["ZRANGE", "big3", "0", "-1"]), bulks(&["a", "b"]));
+        assert_eq!(t.cmd(&["MOVE", "big3", "1"]), int(1));
+        t.cmd(&["SELECT", "1"]);
+        assert_eq!(t.cmd(&["ZSCORE", "big3", "b"]), Frame::bulk("2"));
+        t.cmd(&["SELECT", "0"]);
+        t.cmd(&["SET", "str", "v"]);
+        let Frame::Array(parts) = t.cmd(&["SCAN", "0", "TYPE", "zset"]) else {
+            panic!()
+        };
+        let mut keys = members(parts[1].clone());
+        keys.sort();
+        assert_eq!(keys, vec!["big", "z", "z2"]);
+        let wrong = err("WRONGTYPE Operation against a key holding the wrong kind of value");
+        for args in [
+            vec!["ZADD", "str", "1", "a"],
+            vec!["ZINCRBY", "str", "1", "a"],
+            vec!["ZREM", "str", "a"],
+            vec!["ZCARD", "str"],
+            vec!["ZSCORE", "str", "a"],
+            vec!["ZMSCORE", "str", "a"],
+            vec!["ZRANK", "str", "a"],
+            vec!["ZRANGE", "str", "0", "1"],
+            vec!["ZRANGEBYLEX", "str", "-", "+"],
+            vec!["ZCOUNT", "str", "0", "1"],
+            vec!["ZREMRANGEBYRANK", "str", "0", "1"],
+            vec!["ZPOPMIN", "str"],
+            vec!["ZMPOP", "2", "nokey", "str", "MIN"],
+            vec!["ZRANDMEMBER", "str"],
+            vec!["ZRANDMEMBER", "str", "2"],
+            vec!["ZINTER", "2", "z", "str"],
+            vec!["ZINTERCARD", "1", "str"],
+            vec!["ZSCAN", "str", "0"],
+            vec!["HGET", "z", "a"],
+        ] {
+            assert_eq!(t.cmd(&args), wrong, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn a_million_members() {
+        let mut t = TestServer::new();
+        let n = 1_000_000usize;
+        // Scores descending by member number, so rank = n - 1 - i; added in chunks.
+        for chunk in 0..10 {
+            let mut args: Vec<String> = vec!["ZADD".into(), "big".into()];
+            for i in chunk * (n / 10)..(chunk + 1) * (n / 10) {
+                args.push((n - 1 - i).to_string());
+                args.push(format!("m{i}"));
+            }
+            let refs: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+            assert_eq!(t.cmd(&refs), int((n / 10) as i64));
+        }
+        assert_eq!(t.cmd(&["ZCARD", "big"]), int(n as i64));
+        assert_eq!(enc(&mut t, "big"), "skiplist");
+        assert_eq!(
+            t.cmd(&["ZRANGE", "big", "0", "2", "WITHSCORES"]),
+            bulks(&["m999999", "0", "m999998", "1", "m999997", "2"])
+        );
+        assert_eq!(t.cmd(&["ZRANGE", "big", "-2", "-1"]), bulks(&["m1", "m0"]));
+        assert_eq!(
+            t.cmd(&["ZRANGE", "big", "499999", "500000"]),
+            bulks(&["m500000", "m499999"])
+        );
+        assert_eq!(t.cmd(&["ZREVRANGE", "big", "0", "1"]), bulks(&["m0", "m1"]));
+        assert_eq!(t.cmd(&["ZRANK", "big", "m0"]), int(999_999));
+        assert_eq!(t.cmd(&["ZRANK", "big", "m999999"]), int(0));
+        assert_eq!(t.cmd(&["ZREVRANK", "big", "m123456"]), int(123_456));
+        assert_eq!(t.cmd(&["ZCOUNT", "big", "(10", "999990"]), int(999_980));
+        assert_eq!(
+            t.cmd(&["ZRANGEBYSCORE", "big", "(999997", "+inf"]),
+            bulks(&["m1", "m0"])
+        );
+        // Remove ranks near both ends and in the middle, checking the survivors.
+        assert_eq!(t.cmd(&["ZREMRANGEBYRANK", "big", "0", "9"]), int(10));
+        assert_eq!(t.cmd(&["ZREMRANGEBYRANK", "big", "-10", "-1"]), int(10));
+        assert_eq!(
+            t.cmd(&["ZREMRANGEBYRANK", "big", "100000", "599999"]),
+            int(500_000)
+        );
+        assert_eq!(t.cmd(&["ZCARD", "big"]), int(499_980));
+        assert_eq!(
+            t.cmd(&["ZRANGE", "big", "0", "0", "WITHSCORES"]),
+            bulks(&["m999989", "10"])
+        );
+        assert_eq!(
+            t.cmd(&["ZRANGE", "big", "-1", "-1", "WITHSCORES"]),
+            bulks(&["m10", "999989"])
+        );
+        assert_eq!(
+            t.cmd(&["ZRANGE", "big", "99999", "100000"]),
+            bulks(&["m899990", "m399989"])
+        );
+        assert_eq!(t.cmd(&["ZRANK", "big", "m399989"]), int(100_000));
+        assert_eq!(t.cmd(&["ZSCORE", "big", "m500000"]), Frame::Null);
+        assert_eq!(t.cmd(&["ZPOPMIN", "big"]), bulks(&["m999989", "10"]));
+        assert_eq!(t.cmd(&["ZPOPMAX", "big"]), bulks(&["m10", "999989"]));
+        check_structure(&t, "big");
+        assert_eq!(
+            t.cmd(&["ZREMRANGEBYSCORE", "big", "-inf", "+inf"]),
+            int(499_978)
+        );
+        assert_eq!(t.cmd(&["EXISTS", "big"]), int(0));
+    }
+}
