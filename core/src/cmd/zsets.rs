@@ -1314,10 +1314,7 @@ fn zsetop_generic(srv: &mut Server, ctx: &mut Ctx<'_>, store: bool, op: SetOp, c
         return;
     }
     let lim = limits(srv);
-    let max_len = result.iter().map(|(m, _)| m.len()).max().unwrap_or(0);
-    let total_len: usize = result.iter().map(|(m, _)| m.len()).sum();
-    let mut z = Zset::from_sorted_skiplist(&result, &mut srv.rng);
-    z.convert_to_listpack_if_needed(max_len, total_len, lim);
+    let z = Zset::from_sorted(&result, lim, &mut srv.rng);
     let n = z.len();
     srv.set_key(ctx.db, dst, Value::Zset(z), false);
     srv.mark_dirty(1);

@@ -41,6 +41,9 @@ const EMPTY_VISITS_PER_STEP: usize = 10;
 /// A bulk deletion compacts by moving nodes one at a time while that costs less than
 /// rebuilding every link: a move is one search, about this many node visits.
 const MOVE_COST_NODES: usize = 32;
+/// Nodes a move may walk back over to find its predecessors before it searches from
+/// the head instead (see `own_level_predecessors`).
+const BACKWARD_WALK_STEPS: usize = 64;
 
 /// One level of a node: the next node at this level and how many level-0 steps away
 /// it is (for the last node of a level: how many nodes follow it).
@@ -600,12 +603,8 @@ impl SkipList {
             let n = self.node(from);
             (n.height as usize, n.upper, n.level0.forward)
         };
-        let path = {
-            let n = self.node(from);
-            self.path_to(n.score, &n.member)
-        };
-        for i in 0..h {
-            let u = path.update[i];
+        let preds = self.own_level_predecessors(from);
+        for (i, &u) in preds.iter().enumerate().take(h) {
             debug_assert_eq!(self.forward(u, i), from);
             self.level_mut(u, i).forward = to;
         }
@@ -620,6 +619,37 @@ impl SkipList {
         }
         let node = std::mem::replace(self.node_mut(from), dead_node());
         *self.node_mut(to) = node;
+    }
+
+    /// The predecessors of linked node `x` at its own levels (others are left HEAD).
+    /// The one at level i is the nearest earlier node taller than i, so a walk back
+    /// along level 0 finds them: for the three nodes in four that have one level it is
+    /// just the backward link. A tall node whose walk gets long is searched for from
+    /// the head instead.
+    fn own_level_predecessors(&self, x: u32) -> [u32; MAX_LEVEL] {
+        let h = self.node(x).height as usize;
+        let mut preds = [HEAD; MAX_LEVEL];
+        let mut cand = self.node(x).backward;
+        let mut steps = 0;
+        'levels: for (i, pred) in preds.iter_mut().enumerate().take(h) {
+            loop {
+                if cand == NIL {
+                    // Nothing taller before x: the header is the predecessor from here up.
+                    break 'levels;
+                }
+                if self.node(cand).height as usize > i {
+                    *pred = cand;
+                    break;
+                }
+                cand = self.node(cand).backward;
+                steps += 1;
+                if steps > BACKWARD_WALK_STEPS {
+                    let n = self.node(x);
+                    return self.path_to(n.score, &n.member).update;
+                }
+            }
+        }
+        preds
     }
 
     /// Mark `x` (unlinked everywhere) dead and free its member bytes.

@@ -2,8 +2,9 @@
 //! score, member, score… ordered by score then member while the set is small, a
 //! skiplist with a member index (`skiplist.rs`) once it holds more than
 //! `zset-max-listpack-entries` members or one longer than `zset-max-listpack-value`
-//! bytes. Growth converts one way, as `zsetAdd` does; the STORE commands convert a
-//! fresh result back (`convert_to_listpack_if_needed`, Redis's
+//! bytes. Growth converts one way, as `zsetAdd` does; a STORE command's result is
+//! a listpack again when small enough (`from_sorted`), and a loaded skiplist can be
+//! shrunk the same way (`convert_to_listpack_if_needed`, Redis's
 //! zsetConvertToListpackIfNeeded).
 //!
 //! A listpack stores each score the way Redis's zzlInsertAt does: as an integer entry
@@ -790,9 +791,27 @@ impl Zset {
         }
     }
 
-    /// A sorted set holding `items`, which must be sorted by (score, member) with
-    /// distinct members, built as a skiplist the way Redis builds STORE results.
-    pub fn from_sorted_skiplist(items: &[(Vec<u8>, f64)], rng: &mut CoreRng) -> Zset {
+    /// A sorted set holding `items`, sorted by (score, member) with distinct members:
+    /// what a STORE command's result becomes. Redis builds it as a skiplist and then
+    /// converts it if it is small enough (zsetConvertToListpackIfNeeded); the same
+    /// test, made first, builds the listpack directly.
+    pub fn from_sorted(items: &[(Vec<u8>, f64)], limits: ZsetLimits, rng: &mut CoreRng) -> Zset {
+        debug_assert!(items
+            .windows(2)
+            .all(|w| w[0].1 < w[1].1 || (w[0].1 == w[1].1 && w[0].0 < w[1].0)));
+        let max_member_len = items.iter().map(|(m, _)| m.len()).max().unwrap_or(0);
+        let total_member_len: usize = items.iter().map(|(m, _)| m.len()).sum();
+        if items.len() <= limits.max_listpack_entries
+            && max_member_len <= limits.max_listpack_value
+            && total_member_len <= MAX_SAFETY_SIZE
+        {
+            let mut lp = Listpack::new();
+            for (m, s) in items {
+                lp.push_back(m);
+                lp.push_back(score_text(*s).as_bytes());
+            }
+            return Zset::Listpack(lp);
+        }
         let mut sl = SkipList::new(rng.next_u64());
         for (m, s) in items {
             sl.insert(*s, m, rng);
