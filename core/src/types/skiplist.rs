@@ -1397,6 +1397,38 @@ mod tests {
     }
 
     #[test]
+    fn walked_predecessors_match_the_search() {
+        let mut rng = CoreRng::from_seed(8);
+        let mut sl = SkipList::new(3);
+        for i in 0..20_000u64 {
+            sl.insert((i % 977) as f64, &member(i), &mut rng);
+        }
+        let (mut walked, mut searched) = (0, 0);
+        for x in 0..sl.slots as u32 {
+            let n = sl.node(x);
+            let h = n.height as usize;
+            let want = sl.path_to(n.score, &n.member).update;
+            assert_eq!(sl.own_level_predecessors(x)[..h], want[..h], "node {x}");
+            // Tell the walk from the fallback: a walk needs at most the step budget.
+            let mut steps = 0;
+            let mut c = n.backward;
+            while c != NIL && (sl.node(c).height as usize) < h {
+                c = sl.node(c).backward;
+                steps += 1;
+            }
+            if steps > BACKWARD_WALK_STEPS {
+                searched += 1;
+            } else {
+                walked += 1;
+            }
+        }
+        assert!(
+            searched > 0 && walked > searched * 100,
+            "{walked} walked, {searched} searched"
+        );
+    }
+
+    #[test]
     fn shrinks_back_after_deletes() {
         let mut rng = CoreRng::from_seed(1);
         let mut sl = SkipList::new(4);
