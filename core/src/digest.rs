@@ -8,6 +8,7 @@
 
 use crate::db::Db;
 use crate::object::{Object, Value};
+use crate::util::fmt_g17;
 use sha1::{Digest, Sha1};
 
 pub type Digest20 = [u8; 20];
@@ -34,6 +35,7 @@ fn type_id(value: &Value) -> u32 {
         Value::Set(_) => 2,
         Value::List(_) => 1,
         Value::Hash(_) => 4,
+        Value::Zset(_) => 3,
     }
 }
 
@@ -59,6 +61,16 @@ pub fn object_digest(digest: &mut Digest20, obj: &Object, has_expire: bool) {
         Value::Set(set) => {
             for member in set.iter() {
                 xor_digest(digest, &member.as_bytes());
+            }
+        }
+        // Each member with its score as `%.17g` (the listpack's stored text is read
+        // back as a double first, as Redis does).
+        Value::Zset(z) => {
+            for (member, score) in z.iter(false) {
+                let mut element = [0u8; 20];
+                mix_digest(&mut element, &member.as_bytes());
+                mix_digest(&mut element, fmt_g17(score).as_bytes());
+                xor_digest(digest, &element);
             }
         }
     }

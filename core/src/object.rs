@@ -5,6 +5,7 @@
 use crate::types::hash::Hash;
 use crate::types::list::List;
 use crate::types::set::Set;
+use crate::types::zset::Zset;
 use crate::util::{fmt_i64, parse_i64};
 use std::borrow::Cow;
 
@@ -119,6 +120,7 @@ pub enum Value {
     Hash(Hash),
     Set(Set),
     List(List),
+    Zset(Zset),
 }
 
 impl Value {
@@ -129,6 +131,7 @@ impl Value {
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
             Value::List(_) => "list",
+            Value::Zset(_) => "zset",
         }
     }
 
@@ -138,6 +141,7 @@ impl Value {
             Value::Hash(h) => h.encoding_name(),
             Value::Set(s) => s.encoding_name(),
             Value::List(l) => l.encoding_name(),
+            Value::Zset(z) => z.encoding_name(),
         }
     }
 
@@ -150,6 +154,8 @@ impl Value {
             Value::List(l) => l.as_listpack(),
             Value::Set(Set::Listpack(lp)) => Some(lp),
             Value::Set(_) => None,
+            Value::Zset(crate::types::zset::Zset::Listpack(lp)) => Some(lp),
+            Value::Zset(_) => None,
         }
     }
 

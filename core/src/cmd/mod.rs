@@ -10,6 +10,7 @@ pub mod lists;
 pub mod server;
 pub mod sets;
 pub mod strings;
+pub mod zsets;
 
 use crate::command::{Ctx, Handler};
 use crate::util::{parse_f64, parse_i64};
@@ -26,6 +27,7 @@ pub fn all_handlers() -> Vec<(&'static str, Handler)> {
     all.extend_from_slice(server::HANDLERS);
     all.extend_from_slice(sets::HANDLERS);
     all.extend_from_slice(strings::HANDLERS);
+    all.extend_from_slice(zsets::HANDLERS);
     all
 }
 

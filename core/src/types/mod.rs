@@ -7,3 +7,5 @@ pub mod hash;
 pub mod list;
 pub mod quicklist;
 pub mod set;
+pub mod skiplist;
+pub mod zset;
