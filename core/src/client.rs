@@ -49,6 +49,10 @@ pub struct Client {
     pub pending_write: bool,
     /// Buffered input waits for processing to resume (e.g. after DEBUG SLEEP).
     pub pending_input: bool,
+    /// Waiting in a blocking command (CLIENT_BLOCKED): its input is not processed.
+    pub blocked: bool,
+    /// Unblocked, its buffered input waits for the before-sleep hook (CLIENT_UNBLOCKED).
+    pub unblocked: bool,
 }
 
 impl Client {
@@ -83,6 +87,8 @@ impl Client {
             argv_bytes: 0,
             pending_write: false,
             pending_input: false,
+            blocked: false,
+            unblocked: false,
         }
     }
 
@@ -96,8 +102,14 @@ impl Client {
     /// The `flags=` letters of CLIENT LIST for the flags this client can have.
     pub fn flag_letters(&self) -> String {
         let mut f = String::new();
+        if self.blocked {
+            f.push('b');
+        }
         if self.close_after_reply {
             f.push('c');
+        }
+        if self.unblocked {
+            f.push('u');
         }
         if self.close_asap {
             f.push('A');

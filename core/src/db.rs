@@ -16,6 +16,13 @@ pub struct Db {
     /// Running estimate of the average TTL of keys sampled by the active expire cycle
     /// (INFO keyspace `avg_ttl`), in milliseconds.
     pub avg_ttl_ms: i64,
+    /// Keys created as lists or sorted sets while `note_created` is set, in creation
+    /// order: where Redis's dbAdd calls signalKeyAsReady. The server turns this on
+    /// for every database while any client is blocked on keys and drains it after
+    /// each command (`server/blocked.rs`); creation is the only event that can wake a
+    /// blocked client, since emptied lists and sorted sets never stay in the keyspace.
+    pub(crate) created: Vec<Box<[u8]>>,
+    pub(crate) note_created: bool,
 }
 
 impl Db {
@@ -25,6 +32,15 @@ impl Db {
             keys: Dict::new(seed),
             expires: Dict::new(seed ^ 0x9e37_79b9_7f4a_7c15),
             avg_ttl_ms: 0,
+            created: Vec::new(),
+            note_created: false,
+        }
+    }
+
+    /// Record a new key for the clients that may be blocked on it.
+    fn note_creation(&mut self, key: &[u8], value: &Value) {
+        if self.note_created && matches!(value, Value::List(_) | Value::Zset(_)) {
+            self.created.push(key.into());
         }
     }
 
@@ -79,6 +95,7 @@ impl Db {
     /// Add a key that must not exist (Redis's dbAdd).
     pub fn add(&mut self, key: &[u8], value: Value, lru: u32) {
         debug_assert!(!self.keys.contains_key(key));
+        self.note_creation(key, &value);
         self.keys.insert_new(key.into(), Object::new(value, lru));
     }
 
@@ -92,7 +109,10 @@ impl Db {
                     self.remove_expire(key);
                 }
             }
-            None => self.keys.insert_new(key.into(), Object::new(value, lru)),
+            None => {
+                self.note_creation(key, &value);
+                self.keys.insert_new(key.into(), Object::new(value, lru));
+            }
         }
     }
 

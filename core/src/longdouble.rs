@@ -170,6 +170,52 @@ impl LongDouble {
         }
     }
 
+    /// The product with a positive integer, rounded once (C's `x * 1000.0` on a
+    /// `long double`).
+    pub fn times(self, k: u32) -> LongDouble {
+        assert!(k > 0, "a zero factor could turn infinity into NaN");
+        match self {
+            LongDouble::Inf { neg } => LongDouble::Inf { neg },
+            LongDouble::Finite { mant: 0, .. } => self,
+            LongDouble::Finite { neg, mant, exp } => {
+                round(neg, &(BigUint::from(mant) * k), exp, &BigUint::one())
+            }
+        }
+    }
+
+    /// `(long long) ceill(x)`. None where x87's conversion gives the "integer
+    /// indefinite" value (LLONG_MIN): an infinity or a result outside i64's range.
+    pub fn ceil_to_i64(self) -> Option<i64> {
+        let LongDouble::Finite { neg, mant, exp } = self else {
+            return None;
+        };
+        let n = BigUint::from(mant);
+        // The magnitude rounded toward positive infinity for positive values and
+        // toward zero for negative ones: ceil(-v) = -floor(v).
+        let magnitude = if exp >= 0 {
+            n << (exp as usize)
+        } else {
+            let shift = (-exp) as usize;
+            let q = &n >> shift;
+            let exact = (&q << shift) == n;
+            if !neg && !exact {
+                q + 1u32
+            } else {
+                q
+            }
+        };
+        let m = magnitude.to_u64()?;
+        if neg {
+            if m > 1u64 << 63 {
+                None
+            } else {
+                Some((m as i128).wrapping_neg() as i64)
+            }
+        } else {
+            i64::try_from(m).ok()
+        }
+    }
+
     /// Is the sum of these two a NaN (inf + -inf)?
     pub fn plus_is_nan(self, other: LongDouble) -> bool {
         matches!((self, other), (LongDouble::Inf { neg: a }, LongDouble::Inf { neg: b }) if a != b)
@@ -360,6 +406,35 @@ mod tests {
         assert_eq!(LongDouble::parse(b"0x10").unwrap().to_human_string(), "16");
         assert_eq!(LongDouble::parse(b"1.").unwrap().to_human_string(), "1");
         assert_eq!(LongDouble::parse(b"-.5").unwrap().to_human_string(), "-0.5");
+    }
+
+    fn timeout_ms(s: &str) -> Option<i64> {
+        LongDouble::parse(s.as_bytes())
+            .unwrap()
+            .times(1000)
+            .ceil_to_i64()
+    }
+
+    #[test]
+    fn ceil_of_milliseconds_as_blocking_timeouts_read_them() {
+        assert_eq!(timeout_ms("1"), Some(1000));
+        assert_eq!(timeout_ms("0.0001"), Some(1));
+        assert_eq!(timeout_ms("0.001"), Some(1));
+        assert_eq!(timeout_ms("1.5"), Some(1500));
+        assert_eq!(timeout_ms("0"), Some(0));
+        assert_eq!(timeout_ms("-0.0001"), Some(0));
+        assert_eq!(timeout_ms("-1.0001"), Some(-1000));
+        assert_eq!(timeout_ms("-1"), Some(-1000));
+        assert_eq!(timeout_ms("0x10"), Some(16000));
+        // 80-bit precision: 1e-3 plus 2^-60 is not 1e-3 in long double.
+        assert_eq!(timeout_ms("0.0010000000000000000009"), Some(2));
+        assert_eq!(timeout_ms("9e15"), Some(9_000_000_000_000_000_000));
+        assert_eq!(timeout_ms("-9e15"), Some(-9_000_000_000_000_000_000));
+        assert_eq!(timeout_ms("1e16"), None);
+        assert_eq!(timeout_ms("-1e16"), None);
+        assert_eq!(timeout_ms("1e300"), None);
+        assert_eq!(timeout_ms("inf"), None);
+        assert_eq!(timeout_ms("-inf"), None);
     }
 
     #[test]

@@ -617,6 +617,7 @@ fn swapdb(srv: &mut Server, ctx: &mut Ctx<'_>) {
         srv.dbs.swap(a, b);
         srv.dbs[a].id = a;
         srv.dbs[b].id = b;
+        srv.signal_swapped_dbs(a, b);
     }
     srv.mark_dirty(1);
     ctx.reply.ok();

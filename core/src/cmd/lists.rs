@@ -4,7 +4,8 @@
 //! encodings (LISTPACK, QUICKLIST, QUICKLIST-PACKED-THRESHOLD). Replies and argument
 //! checks are Redis 7.0's, in its order; encodings and their conversions are
 //! Redis 7.2's (`types/list.rs`). The blocking family (BLPOP, BRPOP, BLMOVE,
-//! BLMPOP, BRPOPLPUSH) needs blocked clients and is not registered here.
+//! BLMPOP, BRPOPLPUSH) lives in `cmd/blocking.rs` and pops through the `pub(crate)`
+//! functions here, so a served blocked client has exactly a non-blocking pop's effects.
 
 use super::{arg_i64, ERR_SYNTAX};
 use crate::command::{Ctx, Handler};
@@ -81,6 +82,11 @@ fn write<'s>(
     }
 }
 
+/// Does `key` hold a non-empty list (lookupKeyWrite)? Err after replying WRONGTYPE.
+pub(crate) fn check_write(srv: &mut Server, ctx: &mut Ctx<'_>, key: &[u8]) -> Result<bool, ()> {
+    write(srv, ctx, key).map(|l| l.is_some_and(|l| !l.is_empty()))
+}
+
 /// The list at `key`, already checked to be one.
 fn list_mut<'s>(srv: &'s mut Server, db: usize, key: &[u8]) -> &'s mut List {
     match srv.dbs[db].peek_mut(key).map(|o| &mut o.value) {
@@ -118,7 +124,7 @@ fn reply_elem(ctx: &mut Ctx<'_>, e: &Elem) {
 
 /// getLongFromObjectOrReply with a custom message for every failure, then a range
 /// check (getRangeLongFromObjectOrReply with `msg`).
-fn arg_in_range(ctx: &mut Ctx<'_>, i: usize, min: i64, msg: &str) -> Option<i64> {
+pub(crate) fn arg_in_range(ctx: &mut Ctx<'_>, i: usize, min: i64, msg: &str) -> Option<i64> {
     match parse_i64(ctx.arg(i)) {
         Some(n) if n >= min => Some(n),
         _ => {
@@ -129,7 +135,7 @@ fn arg_in_range(ctx: &mut Ctx<'_>, i: usize, min: i64, msg: &str) -> Option<i64>
 }
 
 /// LEFT / RIGHT (getListPositionFromObjectOrReply): true for LEFT, the head.
-fn arg_position(ctx: &mut Ctx<'_>, i: usize) -> Option<bool> {
+pub(crate) fn arg_position(ctx: &mut Ctx<'_>, i: usize) -> Option<bool> {
     let arg = ctx.arg(i);
     if eq_ic(arg, "right") {
         Some(false)
@@ -422,48 +428,84 @@ fn pop_generic(srv: &mut Server, ctx: &mut Ctx<'_>, head: bool) {
     pop_range(srv, ctx, key, head, count);
 }
 
-/// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]
-fn lmpop(srv: &mut Server, ctx: &mut Ctx<'_>) {
-    let Some(numkeys) = arg_in_range(ctx, 1, 1, "numkeys should be greater than 0") else {
-        return;
-    };
-    let where_idx = (numkeys as u64).saturating_add(2);
+/// What LMPOP and BLMPOP read after their fixed arguments.
+pub(crate) struct MpopArgs {
+    /// Argument indexes of the keys.
+    pub keys: std::ops::Range<usize>,
+    pub head: bool,
+    pub count: u64,
+}
+
+/// lmpopGenericCommand's parsing: `numkeys` at `numkeys_idx`, then the keys,
+/// LEFT|RIGHT and an optional COUNT, with Redis's errors in its order.
+pub(crate) fn parse_mpop(ctx: &mut Ctx<'_>, numkeys_idx: usize) -> Option<MpopArgs> {
+    let numkeys = arg_in_range(ctx, numkeys_idx, 1, "numkeys should be greater than 0")?;
+    let where_idx = (numkeys as u64).saturating_add(numkeys_idx as u64 + 1);
     if where_idx >= ctx.argc() as u64 {
         ctx.reply.error(ERR_SYNTAX);
-        return;
+        return None;
     }
     let where_idx = where_idx as usize;
-    let Some(head) = arg_position(ctx, where_idx) else {
-        return;
-    };
+    let head = arg_position(ctx, where_idx)?;
     let mut count: Option<i64> = None;
     let mut j = where_idx + 1;
     while j < ctx.argc() {
         let more = ctx.argc() - 1 - j;
         if count.is_none() && eq_ic(ctx.arg(j), "count") && more > 0 {
             j += 1;
-            let Some(n) = arg_in_range(ctx, j, 1, "count should be greater than 0") else {
-                return;
-            };
-            count = Some(n);
+            count = Some(arg_in_range(ctx, j, 1, "count should be greater than 0")?);
         } else {
             ctx.reply.error(ERR_SYNTAX);
-            return;
+            return None;
         }
         j += 1;
     }
-    let count = count.unwrap_or(1) as u64;
-    for k in 2..where_idx {
+    Some(MpopArgs {
+        keys: numkeys_idx + 1..where_idx,
+        head,
+        count: count.unwrap_or(1) as u64,
+    })
+}
+
+/// Pop up to `count` elements of the non-empty list at `key`, replying
+/// [key, [elements]] (listPopRangeAndReplyWithKey).
+pub(crate) fn mpop_with_key(
+    srv: &mut Server,
+    ctx: &mut Ctx<'_>,
+    key: &[u8],
+    head: bool,
+    count: u64,
+) {
+    ctx.reply.array(2);
+    ctx.reply.bulk(key);
+    pop_range(srv, ctx, key, head, count);
+}
+
+/// Pop one element of the non-empty list at `key`, replying [key, element]
+/// (BLPOP and BRPOP, served at once or later).
+pub(crate) fn pop_with_key(srv: &mut Server, ctx: &mut Ctx<'_>, key: &[u8], head: bool) {
+    let elem = list_mut(srv, ctx.db, key)
+        .pop(head)
+        .expect("lists in the keyspace are never empty");
+    ctx.reply.array(2);
+    ctx.reply.bulk(key);
+    reply_elem(ctx, &elem);
+    elements_removed(srv, ctx.db, key, 1);
+}
+
+/// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]
+fn lmpop(srv: &mut Server, ctx: &mut Ctx<'_>) {
+    let Some(args) = parse_mpop(ctx, 1) else {
+        return;
+    };
+    for k in args.keys {
         let key = ctx.arg(k);
-        match write(srv, ctx, key) {
+        match check_write(srv, ctx, key) {
             Err(()) => return,
-            Ok(None) => continue,
-            Ok(Some(l)) if l.is_empty() => continue,
-            Ok(Some(_)) => {}
+            Ok(false) => continue,
+            Ok(true) => {}
         }
-        ctx.reply.array(2);
-        ctx.reply.bulk(key);
-        pop_range(srv, ctx, key, head, count);
+        mpop_with_key(srv, ctx, key, args.head, args.count);
         return;
     }
     ctx.reply.null_array();
@@ -487,6 +529,18 @@ fn rpoplpush(srv: &mut Server, ctx: &mut Ctx<'_>) {
 /// missing; the same list when both keys are one), reply with the element.
 fn lmove_generic(srv: &mut Server, ctx: &mut Ctx<'_>, from_head: bool, to_head: bool) {
     let (src, dst) = (ctx.arg(1), ctx.arg(2));
+    lmove_keys(srv, ctx, src, dst, from_head, to_head);
+}
+
+/// lmoveGenericCommand on explicit keys (BLMOVE serves its blocked clients with it).
+pub(crate) fn lmove_keys(
+    srv: &mut Server,
+    ctx: &mut Ctx<'_>,
+    src: &[u8],
+    dst: &[u8],
+    from_head: bool,
+    to_head: bool,
+) {
     let db = ctx.db;
     let cfg = list_config(srv);
     match write(srv, ctx, src) {

@@ -1,6 +1,7 @@
 //! Command handlers, one module per family as Redis's `t_*.c` files, and the shared
 //! argument helpers that produce Redis's standard errors.
 
+pub mod blocking;
 pub mod command;
 pub mod connection;
 pub mod elemscan;
@@ -20,6 +21,7 @@ use crate::util::{parse_f64, parse_i64};
 /// Redis's specs; a name here without a Redis 7.0 spec fails at startup.
 pub fn all_handlers() -> Vec<(&'static str, Handler)> {
     let mut all = Vec::new();
+    all.extend_from_slice(blocking::HANDLERS);
     all.extend_from_slice(command::HANDLERS);
     all.extend_from_slice(connection::HANDLERS);
     all.extend_from_slice(hashes::HANDLERS);

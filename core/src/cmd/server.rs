@@ -147,11 +147,13 @@ fn info_text(srv: &mut Server, want: &Sections) -> String {
             .unwrap_or(0);
         let _ = write!(
             out,
-            "connected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:{}\r\nclient_recent_max_output_buffer:{}\r\nblocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
+            "connected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:{}\r\nclient_recent_max_output_buffer:{}\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:{}\r\n",
             srv.clients.len(),
             srv.config.maxclients,
             max_in,
             max_out,
+            srv.blocking.blocked_clients(),
+            srv.blocking.clients_in_timeout_table(),
         );
     }
     if want.wants("memory") {

@@ -2,7 +2,8 @@
 //! by member and by rank, score or lex range, the ZRANGE family and ZRANGESTORE,
 //! counts, ranks (with Redis 7.2's WITHSCORE), pops, ZRANDMEMBER with Redis's four
 //! sampling strategies, the set algebra (ZUNION, ZINTER, ZDIFF, their STORE forms and
-//! ZINTERCARD) and ZSCAN. Blocking pops (BZPOPMIN, BZPOPMAX, BZMPOP) are not here.
+//! ZINTERCARD) and ZSCAN. The blocking pops (BZPOPMIN, BZPOPMAX, BZMPOP) live in
+//! `cmd/blocking.rs` and pop through `generic_zpop` here.
 
 use super::{arg_i64, elemscan, ERR_NOT_FLOAT, ERR_NOT_INTEGER, ERR_SYNTAX};
 use crate::command::{Ctx, Handler};
@@ -88,7 +89,7 @@ fn read<'s>(srv: &'s mut Server, ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Option
 }
 
 /// lookupKeyWrite plus the type check: Ok(true) when a sorted set is there.
-fn check_write(srv: &mut Server, ctx: &mut Ctx<'_>, key: &[u8]) -> Result<bool, ()> {
+pub(crate) fn check_write(srv: &mut Server, ctx: &mut Ctx<'_>, key: &[u8]) -> Result<bool, ()> {
     match srv
         .lookup_write(ctx.db, key)
         .map(|o| matches!(o.value, Value::Zset(_)))
@@ -746,9 +747,10 @@ fn zpop_min_max(srv: &mut Server, ctx: &mut Ctx<'_>, max: bool) {
 }
 
 /// genericZpopCommand: pop up to `count` (-1: one, unnested) members from the first
-/// existing key. `emit_key` (ZMPOP) replies [key, [[member, score]...]] and a null
-/// array when every key is missing.
-fn generic_zpop(
+/// existing key. With `emit_key` the reply names the key: nested (ZMPOP, BZMPOP) as
+/// [key, [[member, score]...]], a null array when every key is missing; flat
+/// (BZPOPMIN, BZPOPMAX) as [key, member, score].
+pub(crate) fn generic_zpop(
     srv: &mut Server,
     ctx: &mut Ctx<'_>,
     keys: &[&[u8]],
@@ -783,10 +785,13 @@ fn generic_zpop(
     let count = if count == -1 { 1 } else { count as u64 };
     let (z, _) = zset_mut(srv, ctx.db, key);
     let n = count.min(z.len() as u64) as usize;
-    if emit_key {
+    if emit_key && nested {
         ctx.reply.array(2);
         ctx.reply.bulk(key);
         ctx.reply.array(n);
+    } else if emit_key {
+        ctx.reply.array(2 * n + 1);
+        ctx.reply.bulk(key);
     } else if nested {
         ctx.reply.array(n);
     } else {
@@ -806,17 +811,22 @@ fn generic_zpop(
     srv.mark_dirty(n as u64);
 }
 
-/// ZMPOP numkeys key [key ...] MIN|MAX [COUNT count].
-fn zmpop(srv: &mut Server, ctx: &mut Ctx<'_>) {
+/// zmpopGenericCommand's parsing: `numkeys` at `numkeys_idx`, then the keys, MIN|MAX
+/// and an optional COUNT. Returns the key indexes, whether MAX, and the count.
+pub(crate) fn parse_mpop(
+    ctx: &mut Ctx<'_>,
+    numkeys_idx: usize,
+) -> Option<(std::ops::Range<usize>, bool, i64)> {
     const ERR_NUMKEYS: &str = "numkeys should be greater than 0";
-    let Some(numkeys) = parse_i64(ctx.arg(1)).filter(|n| *n >= 1) else {
+    let Some(numkeys) = parse_i64(ctx.arg(numkeys_idx)).filter(|n| *n >= 1) else {
         ctx.reply.error(ERR_NUMKEYS);
-        return;
+        return None;
     };
-    let where_idx = 2usize.saturating_add(usize::try_from(numkeys).unwrap_or(usize::MAX));
+    let where_idx =
+        (numkeys_idx + 1).saturating_add(usize::try_from(numkeys).unwrap_or(usize::MAX));
     if where_idx >= ctx.argc() {
         ctx.reply.error(ERR_SYNTAX);
-        return;
+        return None;
     }
     let max = if eq_ic(ctx.arg(where_idx), "min") {
         false
@@ -824,7 +834,7 @@ fn zmpop(srv: &mut Server, ctx: &mut Ctx<'_>) {
         true
     } else {
         ctx.reply.error(ERR_SYNTAX);
-        return;
+        return None;
     };
     let mut count = -1i64;
     let mut j = where_idx + 1;
@@ -836,19 +846,27 @@ fn zmpop(srv: &mut Server, ctx: &mut Ctx<'_>) {
                 Some(n) => count = n,
                 None => {
                     ctx.reply.error("count should be greater than 0");
-                    return;
+                    return None;
                 }
             }
         } else {
             ctx.reply.error(ERR_SYNTAX);
-            return;
+            return None;
         }
         j += 1;
     }
     if count == -1 {
         count = 1;
     }
-    let keys: Vec<&[u8]> = (2..where_idx).map(|i| ctx.arg(i)).collect();
+    Some((numkeys_idx + 1..where_idx, max, count))
+}
+
+/// ZMPOP numkeys key [key ...] MIN|MAX [COUNT count].
+fn zmpop(srv: &mut Server, ctx: &mut Ctx<'_>) {
+    let Some((keys, max, count)) = parse_mpop(ctx, 1) else {
+        return;
+    };
+    let keys: Vec<&[u8]> = keys.map(|i| ctx.arg(i)).collect();
     generic_zpop(srv, ctx, &keys, max, count, true, true);
 }
 

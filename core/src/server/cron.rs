@@ -1,6 +1,7 @@
 //! Time events: serverCron at `hz` (client timeouts, instantaneous metrics, database
-//! maintenance, the slow active-expire cycle) and the before-sleep hook (the fast
-//! active-expire cycle, flushing replies).
+//! maintenance, the slow active-expire cycle), the deadlines of blocked clients, and
+//! the before-sleep hook (blocked-client timeouts, the fast active-expire cycle,
+//! resuming unblocked clients, flushing replies).
 //!
 //! Timers run on the monotonic clock only. After a stall (a suspended process, a
 //! simulator jumping time) cron runs once and reschedules one period ahead, so time
@@ -105,6 +106,7 @@ enum ExpireCycle {
 
 impl Server {
     pub(super) fn run_due_timers(&mut self) {
+        self.handle_blocked_timeouts();
         if self.now.mono >= self.cron.next_run {
             self.server_cron();
             // One period after now, not after the missed deadline: no catch-up storm.
@@ -167,7 +169,10 @@ impl Server {
         let mut idle: Vec<(u64, ConnId)> = self
             .clients
             .iter()
-            .filter(|(_, c)| now.secs_since(c.last_interaction) > timeout as u64 && !c.close_asap)
+            .filter(|(_, c)| {
+                // Blocked clients wait as long as their command says, not `timeout`.
+                now.secs_since(c.last_interaction) > timeout as u64 && !c.close_asap && !c.blocked
+            })
             .map(|(conn, c)| (c.id, *conn))
             .collect();
         idle.sort_unstable();
@@ -177,11 +182,19 @@ impl Server {
         }
     }
 
-    /// The before-sleep hook: a fast expire cycle when the slow one fell behind, then
-    /// the replies of everything handled since the last drain.
+    /// The before-sleep hook, in Redis's order: blocked clients past their deadline,
+    /// a fast expire cycle when the slow one fell behind, the input unblocked clients
+    /// buffered, then the replies of everything handled since the last drain.
     pub(super) fn before_sleep(&mut self) {
+        if self.suspended.is_none() {
+            self.handle_blocked_timeouts();
+        }
         if self.suspended.is_none() && self.active_expire_enabled {
             self.active_expire_cycle(ExpireCycle::Fast);
+        }
+        if self.suspended.is_none() {
+            self.process_unblocked_clients();
+            self.handle_clients_blocked_on_keys();
         }
         self.flush_replies();
     }

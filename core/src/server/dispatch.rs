@@ -23,7 +23,12 @@ impl Server {
             let Some(client) = self.clients.get_mut(&conn) else {
                 return;
             };
-            if client.close_after_reply || client.close_asap || client.query.is_empty() {
+            if client.close_after_reply
+                || client.close_asap
+                || client.blocked
+                || client.query.is_empty()
+            {
+                // A blocked client's input waits until it is unblocked.
                 break;
             }
             if suspended {
@@ -168,6 +173,9 @@ impl Server {
             return;
         }
         self.call(conn, entry, args, reply);
+        // Keys the command created may serve blocked clients (after the whole
+        // command: a MULTI's EXEC, not each command inside it).
+        self.handle_clients_blocked_on_keys();
     }
 
     fn protected_allowed(&self, conn: ConnId) -> bool {
@@ -238,11 +246,19 @@ impl Server {
         }
         self.stats.total_commands_processed += 1;
 
+        let mut blocked = false;
         if let Some(c) = self.clients.get_mut(&conn) {
             c.db = new_db;
-            c.argv_bytes = 0;
+            blocked = c.blocked;
+            // A blocked client keeps its arguments until it is unblocked.
+            if !blocked {
+                c.argv_bytes = 0;
+            }
         }
-        if !spec.has(CMD_SKIP_SLOWLOG) {
+        if blocked {
+            // SLOWLOG and the rest of the accounting wait for the unblocking.
+            self.note_blocking_call(conn, duration_us);
+        } else if !spec.has(CMD_SKIP_SLOWLOG) {
             self.maybe_slowlog(conn, args, duration_us);
         }
         self.apply_reply_mode(conn, reply, mark);
@@ -258,12 +274,15 @@ impl Server {
             ReplyMode::Off => reply.truncate(mark),
             ReplyMode::Skipping => {
                 reply.truncate(mark);
-                c.reply_mode = ReplyMode::On;
+                // A blocked command's reply comes later: it is the one to skip.
+                if !c.blocked {
+                    c.reply_mode = ReplyMode::On;
+                }
             }
         }
     }
 
-    fn maybe_slowlog(&mut self, conn: ConnId, args: Args<'_>, duration_us: u64) {
+    pub(super) fn maybe_slowlog(&mut self, conn: ConnId, args: Args<'_>, duration_us: u64) {
         let threshold = self.config.slowlog_log_slower_than_us;
         if threshold < 0 || (duration_us as i64) < threshold {
             return;

@@ -3,8 +3,10 @@
 //!
 //! Sub-modules split the work the way Redis's `server.c`/`networking.c` do:
 //! `dispatch` (request parsing and processCommand's checks), `keyspace` (expiry-aware
-//! key access), `cron` (serverCron, active expiry, the before-sleep hook).
+//! key access), `cron` (serverCron, active expiry, the before-sleep hook), `blocked`
+//! (clients blocked on keys).
 
+mod blocked;
 mod cron;
 mod dispatch;
 mod keyspace;
@@ -22,6 +24,8 @@ use crate::util::FastMap;
 use bytes::Bytes;
 use std::collections::VecDeque;
 
+pub(crate) use blocked::BlockOp;
+pub use blocked::Blocking;
 pub use cron::{CronState, Metric};
 
 /// Why processing of all clients is suspended (DEBUG SLEEP): until this instant, input
@@ -49,6 +53,7 @@ pub struct Server {
     /// Write commands executed since start (Redis's `server.dirty`, later reset by saves).
     pub dirty: u64,
     pub cron: CronState,
+    pub blocking: Blocking,
     /// DEBUG SET-ACTIVE-EXPIRE: background expiry on or off.
     pub active_expire_enabled: bool,
     /// DEBUG PAUSE-CRON: serverCron does nothing while set.
@@ -104,6 +109,7 @@ impl Server {
             run_id,
             dirty: 0,
             cron,
+            blocking: Blocking::new(databases),
             active_expire_enabled: true,
             cron_paused: false,
             used_memory_startup,
@@ -134,6 +140,10 @@ impl Server {
     /// Feed one event.
     pub fn handle(&mut self, now: Now, event: Event<'_>) {
         self.advance_clock(now);
+        if self.suspended.is_none() {
+            // A deadline that has passed ends its wait before anything else happens.
+            self.handle_blocked_timeouts();
+        }
         match event {
             Event::Accepted {
                 conn,
@@ -180,7 +190,8 @@ impl Server {
         if let Some(s) = self.suspended {
             return Some(s.until);
         }
-        Some(self.cron.next_deadline())
+        let cron = self.cron.next_deadline();
+        Some(self.blocking.next_deadline().map_or(cron, |d| d.min(cron)))
     }
 
     pub fn config(&self) -> &Config {
@@ -287,6 +298,7 @@ impl Server {
     }
 
     fn peer_closed(&mut self, conn: ConnId) {
+        self.forget_blocked(conn);
         if let Some(mut client) = self.clients.remove(&conn) {
             self.log(LogLevel::Debug, "Client closed connection");
             // Replies already produced still go out (the peer may have only half-closed),
@@ -342,6 +354,8 @@ impl Server {
     /// Close a client at the next flush, without sending what it is still owed
     /// (Redis's freeClientAsync).
     pub fn close_client_asap(&mut self, conn: ConnId) {
+        // Redis frees such a client at once: it must not be served meanwhile.
+        self.forget_blocked(conn);
         if let Some(c) = self.clients.get_mut(&conn) {
             if !c.close_asap {
                 c.close_asap = true;
@@ -374,6 +388,7 @@ impl Server {
                 });
             }
             if c.close_after_reply {
+                self.forget_blocked(conn);
                 self.clients.remove(&conn);
                 self.effects.push_back(Effect::Close { conn });
             }
