@@ -434,11 +434,39 @@ pub static PARAMS: &[Param] = &[
         INT_MAX,
         false
     ),
-    int_param!("list-compress-depth", 0, list_compress_depth, 0, INT_MAX, false),
-    int_param!("set-max-intset-entries", 0, set_max_intset_entries, 0, i64::MAX, false),
+    int_param!(
+        "list-compress-depth",
+        0,
+        list_compress_depth,
+        0,
+        INT_MAX,
+        false
+    ),
+    int_param!(
+        "set-max-intset-entries",
+        0,
+        set_max_intset_entries,
+        0,
+        i64::MAX,
+        false
+    ),
     // Redis 7.2's listpack-encoded sets (see ARCHITECTURE.md, "Encodings").
-    int_param!("set-max-listpack-entries", 0, set_max_listpack_entries, 0, i64::MAX, false),
-    int_param!("set-max-listpack-value", 0, set_max_listpack_value, 0, i64::MAX, true),
+    int_param!(
+        "set-max-listpack-entries",
+        0,
+        set_max_listpack_entries,
+        0,
+        i64::MAX,
+        false
+    ),
+    int_param!(
+        "set-max-listpack-value",
+        0,
+        set_max_listpack_value,
+        0,
+        i64::MAX,
+        true
+    ),
     int_param!(
         "zset-max-listpack-entries",
         Some("zset-max-ziplist-entries"),

@@ -407,6 +407,79 @@ impl<V> Dict<V> {
         Some((&e.key, &e.value))
     }
 
+    /// A random entry as Redis's `dictGetFairRandomKey`: collect up to 15 entries from
+    /// consecutive buckets after a random one (`dictGetSomeKeys`, reservoir-sampling
+    /// a long last chain), then pick one of those uniformly. Fairer than
+    /// `random_entry` when chain lengths differ; SPOP and SRANDMEMBER use it.
+    pub fn fair_random_entry(&self, rng: &mut CoreRng) -> Option<(&[u8], &V)> {
+        const SAMPLE_ENTRIES: usize = 15;
+        if self.is_empty() {
+            return None;
+        }
+        let count = SAMPLE_ENTRIES.min(self.len());
+        let mut picked: [Option<&Entry<V>>; SAMPLE_ENTRIES] = [None; SAMPLE_ENTRIES];
+        let mut stored = 0usize;
+        let tables = if self.rehash_idx.is_some() { 2 } else { 1 };
+        let mask = (0..tables)
+            .map(|t| self.tables[t].mask())
+            .max()
+            .unwrap_or(0);
+        let mut i = (rng.next_u64() as usize) & mask;
+        let mut empty_run = 0usize;
+        let mut steps_left = count * 10;
+        'walk: while stored < count && steps_left > 0 {
+            steps_left -= 1;
+            for t in 0..tables {
+                if let (2, 0, Some(start)) = (tables, t, self.rehash_idx) {
+                    // Buckets of the old table below the rehash index are empty.
+                    if i < start {
+                        if i >= self.tables[1].buckets.len() {
+                            i = start;
+                        } else {
+                            continue;
+                        }
+                    }
+                }
+                let table = &self.tables[t];
+                if i >= table.buckets.len() {
+                    continue;
+                }
+                let mut link = table.buckets[i].as_deref();
+                if link.is_none() {
+                    empty_run += 1;
+                    if empty_run >= 5 && empty_run > count {
+                        i = (rng.next_u64() as usize) & mask;
+                        empty_run = 0;
+                    }
+                    continue;
+                }
+                empty_run = 0;
+                while let Some(e) = link {
+                    if stored < count {
+                        picked[stored] = Some(e);
+                    } else {
+                        let r = rng.index(stored + 1);
+                        if r < count {
+                            picked[r] = Some(e);
+                        }
+                    }
+                    stored += 1;
+                    link = e.next.as_deref();
+                }
+                if stored >= count {
+                    break 'walk;
+                }
+            }
+            i = (i + 1) & mask;
+        }
+        let n = stored.min(count);
+        if n == 0 {
+            return self.random_entry(rng);
+        }
+        let e = picked[rng.index(n)].expect("the first n slots are filled");
+        Some((&e.key, &e.value))
+    }
+
     pub fn iter(&self) -> Iter<'_, V> {
         Iter {
             dict: self,
@@ -557,6 +630,14 @@ mod tests {
             seen[*v] = true;
         }
         assert!(seen.iter().all(|s| *s));
+        let mut seen = [false; 20];
+        for _ in 0..2000 {
+            let (_, v) = d.fair_random_entry(&mut rng).unwrap();
+            seen[*v] = true;
+        }
+        assert!(seen.iter().all(|s| *s));
+        let empty: Dict<usize> = Dict::new(0);
+        assert!(empty.fair_random_entry(&mut rng).is_none());
         let empty: Dict<usize> = Dict::new(0);
         assert!(empty.random_entry(&mut rng).is_none());
         assert_eq!(empty.scan(0, |_, _| {}), 0);

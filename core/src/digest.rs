@@ -8,6 +8,7 @@
 
 use crate::db::Db;
 use crate::object::{Object, Value};
+use crate::util::fmt_g17;
 use sha1::{Digest, Sha1};
 
 pub type Digest20 = [u8; 20];
@@ -31,7 +32,10 @@ fn mix_digest(digest: &mut Digest20, data: &[u8]) {
 fn type_id(value: &Value) -> u32 {
     match value {
         Value::Str(_) => 0,
+        Value::Set(_) => 2,
+        Value::List(_) => 1,
         Value::Hash(_) => 4,
+        Value::Zset(_) => 3,
     }
 }
 
@@ -40,12 +44,32 @@ pub fn object_digest(digest: &mut Digest20, obj: &Object, has_expire: bool) {
     mix_digest(digest, &type_id(&obj.value).to_be_bytes());
     match &obj.value {
         Value::Str(s) => mix_digest(digest, &s.as_bytes()),
+        // Lists are ordered: every element mixed in turn, as its string form.
+        Value::List(l) => l.walk(0, false, |e| {
+            mix_digest(digest, &e.as_bytes());
+            true
+        }),
         // Unordered collections XOR one digest per element, so order cannot matter.
         Value::Hash(h) => {
             for (field, value) in h.iter() {
                 let mut element = [0u8; 20];
                 mix_digest(&mut element, &field);
                 mix_digest(&mut element, &value);
+                xor_digest(digest, &element);
+            }
+        }
+        Value::Set(set) => {
+            for member in set.iter() {
+                xor_digest(digest, &member.as_bytes());
+            }
+        }
+        // Each member with its score as `%.17g` (the listpack's stored text is read
+        // back as a double first, as Redis does).
+        Value::Zset(z) => {
+            for (member, score) in z.iter(false) {
+                let mut element = [0u8; 20];
+                mix_digest(&mut element, &member.as_bytes());
+                mix_digest(&mut element, fmt_g17(score).as_bytes());
                 xor_digest(digest, &element);
             }
         }

@@ -20,6 +20,22 @@ const NUMELE_UNKNOWN: usize = u16::MAX as usize;
 /// its big encoding instead.
 pub const MAX_SAFETY_SIZE: usize = 1 << 30;
 
+/// The usable size jemalloc (Redis's allocator) hands out for a request of `n`
+/// bytes: 8, multiples of 16 up to 128, then four classes per doubling. Buffers grow
+/// and shrink in these steps, so a listpack holds what Redis's would, without the
+/// up-to-2x slack of doubling growth, and still reallocates only now and then.
+pub fn alloc_size_class(n: usize) -> usize {
+    if n <= 8 {
+        return if n == 0 { 0 } else { 8 };
+    }
+    if n <= 128 {
+        return n.div_ceil(16) * 16;
+    }
+    let log2 = usize::BITS - 1 - (n - 1).leading_zeros();
+    let spacing = 1usize << (log2 - 2);
+    n.div_ceil(spacing).saturating_mul(spacing)
+}
+
 /// One entry as stored: listpack keeps integer-looking strings as integers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LpEntry<'a> {
@@ -331,6 +347,69 @@ impl Listpack {
         &self.buf
     }
 
+    /// Adopt bytes this process wrote itself (a quicklist node coming back from
+    /// LZF), whose entry count is known; checked in full only in debug builds.
+    pub fn from_trusted_bytes(buf: Vec<u8>, count: usize) -> Listpack {
+        assert!(buf.len() > HEADER_SIZE && buf[buf.len() - 1] == EOF);
+        debug_assert_eq!(
+            Listpack::from_bytes(buf.clone()).map(|lp| lp.count),
+            Ok(count)
+        );
+        Listpack { buf, count }
+    }
+
+    /// lpRepr's dump of every entry (DEBUG LISTPACK). Redis prints each entry's
+    /// address; there is no address here, so `addr` shows its offset.
+    pub fn repr(&self) -> String {
+        use std::fmt::Write;
+        let mut out = format!(
+            "{{total bytes {}}} {{num entries {}}}\n",
+            self.buf.len(),
+            self.count
+        );
+        let mut p = HEADER_SIZE;
+        let mut index = 0;
+        while p < self.end_offset() {
+            let body = entry_body_len(&self.buf[p..]).expect("listpack entries are valid");
+            let back = backlen_size(body);
+            let b = self.buf[p];
+            let hdr = if b & 0xF0 == 0xE0 {
+                2
+            } else if b == 0xF0 {
+                5
+            } else {
+                1
+            };
+            let _ = write!(
+                out,
+                "{{\n\taddr: 0x{:08x},\n\tindex: {:2},\n\toffset: {:1},\n\thdr+entrylen+backlen: {:2},\n\thdrlen: {:3},\n\tbacklen: {:2},\n\tpayload: {:1}\n\tbytes: ",
+                p,
+                index,
+                p,
+                body + back,
+                hdr,
+                back,
+                body - hdr
+            );
+            for byte in &self.buf[p..p + body + back] {
+                let _ = write!(out, "{byte:02x}|");
+            }
+            let value = self.entry_at(p).to_vec();
+            out.push_str("\n\t[str]");
+            if value.len() > 40 {
+                out.push_str(&String::from_utf8_lossy(&value[..40]));
+                out.push_str("...");
+            } else {
+                out.push_str(&String::from_utf8_lossy(&value));
+            }
+            out.push_str("\n}\n");
+            index += 1;
+            p += body + back;
+        }
+        out.push_str("{end}\n\n");
+        out
+    }
+
     /// Total bytes (lpBytes).
     pub fn bytes_len(&self) -> usize {
         self.buf.len()
@@ -404,6 +483,24 @@ impl Listpack {
         }
     }
 
+    /// Make room for `extra` more bytes, growing to the next size class only.
+    fn reserve_classed(&mut self, extra: usize) {
+        let needed = self.buf.len() + extra;
+        if needed > self.buf.capacity() {
+            self.buf
+                .reserve_exact(alloc_size_class(needed) - self.buf.len());
+        }
+    }
+
+    /// After removals, give back capacity once it is well past the size class of
+    /// what is left (the margin keeps push/pop at a class edge from reallocating).
+    fn shrink_classed(&mut self) {
+        let class = alloc_size_class(self.buf.len());
+        if self.buf.capacity() > class + class / 2 {
+            self.buf.shrink_to(class);
+        }
+    }
+
     fn write_header(&mut self) {
         let total = self.buf.len() as u32;
         self.buf[0..4].copy_from_slice(&total.to_le_bytes());
@@ -444,11 +541,94 @@ impl Listpack {
     }
 
     fn insert_encoded(&mut self, offset: usize, value: Encoded<'_>) {
-        let mut entry = Vec::with_capacity(16);
-        encode_entry(&mut entry, value);
-        self.buf.splice(offset..offset, entry);
+        let body = match value {
+            Encoded::Int(v) => int_len(v),
+            Encoded::Str(s) => str_header_len(s.len()) + s.len(),
+        };
+        self.reserve_classed(body + backlen_size(body));
+        if offset == self.end_offset() {
+            // Appending: encode in place instead of splicing a copy.
+            self.buf.pop();
+            encode_entry(&mut self.buf, value);
+            self.buf.push(EOF);
+        } else {
+            let mut entry = Vec::with_capacity(body + 5);
+            encode_entry(&mut entry, value);
+            self.buf.splice(offset..offset, entry);
+        }
         self.count += 1;
         self.write_header();
+    }
+
+    /// Append a copy of an entry read from another listpack, keeping its encoding.
+    pub fn push_back_entry(&mut self, entry: LpEntry<'_>) {
+        let end = self.end_offset();
+        match entry {
+            LpEntry::Int(v) => self.insert_encoded(end, Encoded::Int(v)),
+            LpEntry::Str(s) => self.insert_encoded(end, Encoded::Str(s)),
+        }
+    }
+
+    /// Append every entry of `other` (Redis's lpMerge keeps the same bytes: the
+    /// entries of both, in order, under one header).
+    pub fn append(&mut self, other: &Listpack) {
+        let entries = &other.buf[HEADER_SIZE..other.buf.len() - 1];
+        self.reserve_classed(entries.len());
+        self.buf.pop();
+        self.buf.extend_from_slice(entries);
+        self.buf.push(EOF);
+        self.count += other.count;
+        self.write_header();
+    }
+
+    /// Keep only the entries `keep(index, entry)` accepts, in one pass that copies
+    /// the kept entries' bytes. Returns how many were removed.
+    pub fn retain(&mut self, mut keep: impl FnMut(usize, LpEntry<'_>) -> bool) -> usize {
+        let mut out: Option<Vec<u8>> = None;
+        let mut kept = 0usize;
+        let mut p = HEADER_SIZE;
+        let end = self.end_offset();
+        let mut index = 0usize;
+        while p < end {
+            let next = self.next_offset(p);
+            if keep(index, self.entry_at(p)) {
+                if let Some(o) = out.as_mut() {
+                    o.extend_from_slice(&self.buf[p..next]);
+                }
+                kept += 1;
+            } else if out.is_none() {
+                // The first removal: copy what was kept so far and go on copying.
+                let mut o = Vec::with_capacity(alloc_size_class(self.buf.len()));
+                o.extend_from_slice(&self.buf[..p]);
+                out = Some(o);
+            }
+            p = next;
+            index += 1;
+        }
+        debug_assert_eq!(index, self.count);
+        let Some(mut o) = out else {
+            return 0;
+        };
+        o.push(EOF);
+        let removed = self.count - kept;
+        self.buf = o;
+        self.count = kept;
+        self.shrink_classed();
+        self.write_header();
+        removed
+    }
+
+    /// Iterate over `len` entries from entry `start` (clamped to the end); the
+    /// iterator runs from either end of that range.
+    pub fn iter_range(&self, start: usize, len: usize) -> Iter<'_> {
+        let start = start.min(self.count);
+        let len = len.min(self.count - start);
+        Iter {
+            lp: self,
+            front: self.offset_of(start),
+            back: self.offset_of(start + len),
+            remaining: len,
+        }
     }
 
     pub fn push_back(&mut self, value: &[u8]) {
@@ -481,7 +661,9 @@ impl Listpack {
         let next = self.next_offset(p);
         let mut entry = Vec::with_capacity(16);
         encode_entry(&mut entry, classify(value));
+        self.reserve_classed(entry.len().saturating_sub(next - p));
         self.buf.splice(p..next, entry);
+        self.shrink_classed();
         self.write_header();
     }
 
@@ -497,6 +679,7 @@ impl Listpack {
             end = self.next_offset(end);
         }
         self.buf.drain(start..end);
+        self.shrink_classed();
         self.count -= count;
         self.write_header();
     }
@@ -724,6 +907,80 @@ mod tests {
         assert_eq!(lp.iter_from(3).count(), 2);
         let again = Listpack::from_bytes(lp.as_bytes().to_vec()).unwrap();
         assert_eq!(again, lp);
+    }
+
+    #[test]
+    fn size_classes_are_jemallocs() {
+        let classes: Vec<usize> = [0, 1, 8, 9, 16, 17, 128, 129, 160, 161, 256, 257, 8192, 8193]
+            .iter()
+            .map(|&n| alloc_size_class(n))
+            .collect();
+        assert_eq!(
+            classes,
+            [0, 8, 8, 16, 16, 32, 128, 160, 160, 192, 256, 320, 8192, 10240]
+        );
+        for n in 1..100_000 {
+            let c = alloc_size_class(n);
+            assert!(c >= n && c <= n + n / 4 + 16, "class {c} for {n}");
+        }
+    }
+
+    #[test]
+    fn capacity_follows_size_classes() {
+        let mut lp = Listpack::new();
+        for i in 0..700 {
+            lp.push_front(format!("element-{i}").as_bytes());
+            assert!(lp.buf.capacity() <= alloc_size_class(lp.bytes_len()));
+        }
+        lp.remove_range(0, 650);
+        let class = alloc_size_class(lp.bytes_len());
+        assert!(lp.buf.capacity() <= class + class / 2);
+    }
+
+    #[test]
+    fn append_retain_and_ranges() {
+        let mut a = Listpack::new();
+        let mut b = Listpack::new();
+        for v in ["x", "1", "yy"] {
+            a.push_back(v.as_bytes());
+        }
+        for v in ["-5", "zzz", &"w".repeat(100)] {
+            b.push_back(v.as_bytes());
+        }
+        let mut both = a.clone();
+        both.append(&b);
+        let mut pushed = Listpack::new();
+        for e in a.iter().chain(b.iter()) {
+            pushed.push_back_entry(e);
+        }
+        assert_eq!(both, pushed);
+        assert_eq!(
+            Listpack::from_bytes(both.as_bytes().to_vec()).unwrap(),
+            both
+        );
+        let mid: Vec<Vec<u8>> = both.iter_range(2, 3).map(|e| e.to_vec()).collect();
+        assert_eq!(mid, [&b"yy"[..], b"-5", b"zzz"]);
+        let back: Vec<Vec<u8>> = both.iter_range(4, 10).rev().map(|e| e.to_vec()).collect();
+        assert_eq!(back, [vec![b'w'; 100], b"zzz".to_vec()]);
+        assert_eq!(both.iter_range(6, 3).count(), 0);
+        let mut kept = both.clone();
+        assert_eq!(kept.retain(|i, e| i != 0 && !e.eq_bytes(b"-5")), 2);
+        assert_eq!(
+            strings(&kept),
+            [
+                b"1".to_vec(),
+                b"yy".to_vec(),
+                b"zzz".to_vec(),
+                vec![b'w'; 100]
+            ]
+        );
+        assert_eq!(
+            Listpack::from_bytes(kept.as_bytes().to_vec()).unwrap(),
+            kept
+        );
+        assert_eq!(kept.retain(|_, _| true), 0);
+        assert_eq!(kept.retain(|_, _| false), 4);
+        assert_eq!(kept, Listpack::new());
     }
 
     #[test]

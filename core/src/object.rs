@@ -3,6 +3,9 @@
 //! or `raw` (growable); `OBJECT ENCODING` reports exactly these.
 
 use crate::types::hash::Hash;
+use crate::types::list::List;
+use crate::types::set::Set;
+use crate::types::zset::Zset;
 use crate::util::{fmt_i64, parse_i64};
 use std::borrow::Cow;
 
@@ -115,6 +118,9 @@ impl StrValue {
 pub enum Value {
     Str(StrValue),
     Hash(Hash),
+    Set(Set),
+    List(List),
+    Zset(Zset),
 }
 
 impl Value {
@@ -123,6 +129,9 @@ impl Value {
         match self {
             Value::Str(_) => "string",
             Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
+            Value::List(_) => "list",
+            Value::Zset(_) => "zset",
         }
     }
 
@@ -130,6 +139,23 @@ impl Value {
         match self {
             Value::Str(s) => s.encoding_name(),
             Value::Hash(h) => h.encoding_name(),
+            Value::Set(s) => s.encoding_name(),
+            Value::List(l) => l.encoding_name(),
+            Value::Zset(z) => z.encoding_name(),
+        }
+    }
+
+    /// The value's listpack, when it is listpack-encoded (DEBUG LISTPACK).
+    pub fn as_listpack(&self) -> Option<&crate::listpack::Listpack> {
+        match self {
+            Value::Str(_) => None,
+            Value::Hash(Hash::Listpack(lp)) => Some(lp),
+            Value::Hash(Hash::Table(_)) => None,
+            Value::List(l) => l.as_listpack(),
+            Value::Set(Set::Listpack(lp)) => Some(lp),
+            Value::Set(_) => None,
+            Value::Zset(crate::types::zset::Zset::Listpack(lp)) => Some(lp),
+            Value::Zset(_) => None,
         }
     }
 
@@ -178,6 +204,15 @@ pub const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wron
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_stay_small_inline() {
+        // Every key pays for the inline size of the largest variant: big encodings'
+        // tables live behind a pointer so small values do not carry their headers.
+        let (value, object) = (std::mem::size_of::<Value>(), std::mem::size_of::<Object>());
+        assert!(value <= 40, "Value grew to {value} bytes");
+        assert!(object <= 48, "Object grew to {object} bytes");
+    }
 
     #[test]
     fn encodings_follow_redis_rules() {

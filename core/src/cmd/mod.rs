@@ -6,8 +6,11 @@ pub mod connection;
 pub mod elemscan;
 pub mod hashes;
 pub mod keys;
+pub mod lists;
 pub mod server;
+pub mod sets;
 pub mod strings;
+pub mod zsets;
 
 use crate::command::{Ctx, Handler};
 use crate::util::{parse_f64, parse_i64};
@@ -20,8 +23,11 @@ pub fn all_handlers() -> Vec<(&'static str, Handler)> {
     all.extend_from_slice(connection::HANDLERS);
     all.extend_from_slice(hashes::HANDLERS);
     all.extend_from_slice(keys::HANDLERS);
+    all.extend_from_slice(lists::HANDLERS);
     all.extend_from_slice(server::HANDLERS);
+    all.extend_from_slice(sets::HANDLERS);
     all.extend_from_slice(strings::HANDLERS);
+    all.extend_from_slice(zsets::HANDLERS);
     all
 }
 

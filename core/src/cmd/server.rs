@@ -435,14 +435,22 @@ const DEBUG_HELP: &[&str] = &[
     "    Setting it to 0 disables expiring keys in background when they are not",
     "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
     "    default.",
+    "QUICKLIST-PACKED-THRESHOLD <size>",
+    "    Sets the threshold for elements to be inserted as plain vs packed nodes",
+    "    Default value is 1GB, allows values up to 4GB. Setting to 0 restores to default.",
     "SLEEP <seconds>",
     "    Stop the server for <seconds>. Decimals allowed.",
+    "LISTPACK <key>",
+    "    Show low level info about the listpack encoding of <key>.",
+    "QUICKLIST <key> [<0|1>]",
+    "    Show low level info about the quicklist encoding of <key>.",
+    "    The optional argument (0 by default) sets the level of detail",
     "PAUSE-CRON <0|1>",
     "    Stop periodic cron job processing.",
 ];
 
 /// C's atoi: optional spaces and sign, then digits until the first non-digit.
-fn atoi(s: &[u8]) -> i64 {
+pub(crate) fn atoi(s: &[u8]) -> i64 {
     let t = std::str::from_utf8(s).unwrap_or("").trim_start();
     let (neg, digits) = match t.as_bytes().first() {
         Some(b'-') => (true, &t[1..]),
@@ -523,6 +531,9 @@ fn debug(srv: &mut Server, ctx: &mut Ctx<'_>) {
         }
         (b"populate", 3..=5) => debug_populate(srv, ctx),
         (b"protocol", 3) => debug_protocol(ctx),
+        (b"quicklist-packed-threshold", 3) => super::lists::debug_packed_threshold(srv, ctx),
+        (b"listpack", 3) => super::lists::debug_listpack(srv, ctx),
+        (b"quicklist", 3 | 4) => super::lists::debug_quicklist(srv, ctx),
         _ => ctx.reply.error(&format!(
             "unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
             String::from_utf8_lossy(ctx.arg(1))

@@ -59,6 +59,9 @@ pub struct Server {
     pub used_memory_peak: u64,
     /// The replication id a master advertises (INFO master_replid).
     pub replid: String,
+    /// DEBUG QUICKLIST-PACKED-THRESHOLD: list elements this long or longer get a
+    /// quicklist node of their own (a process-wide static in Redis).
+    pub list_packed_threshold: usize,
     next_client_id: u64,
     effects: VecDeque<Effect>,
     pending_write: Vec<ConnId>,
@@ -106,6 +109,7 @@ impl Server {
             used_memory_startup,
             used_memory_peak: used_memory_startup,
             replid,
+            list_packed_threshold: crate::types::quicklist::PACKED_THRESHOLD_DEFAULT,
             next_client_id: 1,
             effects: VecDeque::new(),
             pending_write: Vec::new(),

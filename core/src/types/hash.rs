@@ -10,7 +10,9 @@ use std::borrow::Cow;
 #[derive(Debug, Clone)]
 pub enum Hash {
     Listpack(Listpack),
-    Table(Dict<Box<[u8]>>),
+    /// Boxed, as Redis's robj points at its dict: the table's header stays out of
+    /// every small hash's (and every key's) inline size.
+    Table(Box<Dict<Box<[u8]>>>),
 }
 
 /// The conversion thresholds, read from the config at the moment of each write.
@@ -146,7 +148,7 @@ impl Hash {
             d.insert_new(f.to_vec().into(), v.to_vec().into());
         }
         debug_assert_eq!(d.len(), lp.len() / 2, "listpack hash had a duplicate field");
-        *self = Hash::Table(d);
+        *self = Hash::Table(Box::new(d));
     }
 
     /// Every (field, value), in the encoding's order.

@@ -4,3 +4,8 @@
 //! the thresholds from the config at the moment of each write.
 
 pub mod hash;
+pub mod list;
+pub mod quicklist;
+pub mod set;
+pub mod skiplist;
+pub mod zset;

@@ -31,6 +31,21 @@ fn free_port() -> u16 {
     }
 }
 
+/// The `process_id` that the server on `port` reports in INFO server: `None` if
+/// nothing answers, `Some(None)` if INFO was refused (an error reply).
+fn serving_pid(port: u16) -> Option<Option<u32>> {
+    let mut conn = RawConn::try_connect(port)?;
+    conn.send_cmd(&[b"INFO", b"server"]);
+    let reply = conn.read_reply();
+    if reply.starts_with(b"-") {
+        return Some(None);
+    }
+    let text = String::from_utf8_lossy(&reply);
+    text.lines()
+        .find_map(|l| l.strip_prefix("process_id:"))
+        .map(|pid| pid.trim().parse().ok())
+}
+
 impl ServerProcess {
     /// Start cinnabar-server with extra `--name value` arguments.
     pub fn cinnabar(extra: &[&str]) -> ServerProcess {
@@ -72,7 +87,25 @@ impl ServerProcess {
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
                 if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return ServerProcess { port, child, name };
+                    // Another process's server may hold the port (ours then fails to
+                    // bind): only a server reporting our child's pid is ours.
+                    match serving_pid(port) {
+                        Some(Some(pid)) if pid == child.id() => {
+                            return ServerProcess { port, child, name }
+                        }
+                        // INFO refused (requirepass): ours if it is still alive once
+                        // a failed bind would have made it exit.
+                        Some(None) => {
+                            std::thread::sleep(Duration::from_millis(200));
+                            if let Ok(None) = child.try_wait() {
+                                return ServerProcess { port, child, name };
+                            }
+                        }
+                        _ => {}
+                    }
+                    if !matches!(child.try_wait(), Ok(None)) {
+                        break;
+                    }
                 }
                 if let Ok(Some(_)) = child.try_wait() {
                     break; // port taken or bad config: retry on another port
@@ -132,15 +165,19 @@ pub struct RawConn {
 
 impl RawConn {
     pub fn connect(port: u16) -> RawConn {
-        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        Self::try_connect(port).expect("connect")
+    }
+
+    pub fn try_connect(port: u16) -> Option<RawConn> {
+        let stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
             .expect("timeout");
         stream.set_nodelay(true).expect("nodelay");
-        RawConn {
+        Some(RawConn {
             stream,
             buf: Vec::new(),
-        }
+        })
     }
 
     pub fn send(&mut self, bytes: &[u8]) {
