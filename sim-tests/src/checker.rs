@@ -160,7 +160,7 @@ pub fn check(
                         Dbsize::Lenient
                     };
                     stats.requests += 1;
-                    let line = describe(&state.name, wall_ms, &request, &reply);
+                    let line = describe(&state.session, wall_ms, &request, &reply);
                     if let Err(why) =
                         model.exec(&mut state.session, wall_ms, &request, &reply, mode)
                     {
@@ -258,9 +258,14 @@ fn check_timer_pace(trace: &Trace, cron_period: Duration) -> Result<(), String> 
     Ok(())
 }
 
-fn describe(name: &str, wall_ms: i64, request: &Request, reply: &[u8]) -> String {
+fn describe(session: &Session, wall_ms: i64, request: &Request, reply: &[u8]) -> String {
+    let proto = match session.proto {
+        resp::Proto::Resp2 => "",
+        resp::Proto::Resp3 => " (resp3)",
+    };
     format!(
-        "{name} @{wall_ms}ms: {} -> {}",
+        "{}{proto} @{wall_ms}ms: {} -> {}",
+        session.name,
         resp::show_request(request),
         resp::show(reply)
     )

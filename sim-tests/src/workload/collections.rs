@@ -628,7 +628,7 @@ pub(super) fn zset_request(g: &mut Gen, shape: &WorkloadShape) -> Template {
             }
         }
         6 => {
-            if g.chance(0.5) {
+            if !shape.families.zset_lex || g.chance(0.5) {
                 r.push(command_name(g, "ZCOUNT"));
                 r.push(key(g));
                 r.push(score_bound(g));
@@ -649,7 +649,7 @@ pub(super) fn zset_request(g: &mut Gen, shape: &WorkloadShape) -> Template {
                 r.push(command_name(g, "ZRANGE"));
             }
             r.push(key(g));
-            let by = g.below(3);
+            let by = g.below(if shape.families.zset_lex { 3 } else { 2 });
             match by {
                 0 => {
                     r.push(index(g));
@@ -677,13 +677,18 @@ pub(super) fn zset_request(g: &mut Gen, shape: &WorkloadShape) -> Template {
             }
         }
         9 => {
-            let name = *g.pick(&[
-                "ZRANGEBYSCORE",
-                "ZREVRANGEBYSCORE",
-                "ZRANGEBYLEX",
-                "ZREVRANGEBYLEX",
-                "ZREVRANGE",
-            ]);
+            let names: &[&str] = if shape.families.zset_lex {
+                &[
+                    "ZRANGEBYSCORE",
+                    "ZREVRANGEBYSCORE",
+                    "ZRANGEBYLEX",
+                    "ZREVRANGEBYLEX",
+                    "ZREVRANGE",
+                ]
+            } else {
+                &["ZRANGEBYSCORE", "ZREVRANGEBYSCORE", "ZREVRANGE"]
+            };
+            let name = *g.pick(names);
             r.push(command_name(g, name));
             r.push(key(g));
             if name.ends_with("SCORE") {
@@ -704,7 +709,12 @@ pub(super) fn zset_request(g: &mut Gen, shape: &WorkloadShape) -> Template {
             }
         }
         10 => {
-            let name = *g.pick(&["ZREMRANGEBYRANK", "ZREMRANGEBYSCORE", "ZREMRANGEBYLEX"]);
+            let names: &[&str] = if shape.families.zset_lex {
+                &["ZREMRANGEBYRANK", "ZREMRANGEBYSCORE", "ZREMRANGEBYLEX"]
+            } else {
+                &["ZREMRANGEBYRANK", "ZREMRANGEBYSCORE"]
+            };
+            let name = *g.pick(names);
             r.push(command_name(g, name));
             r.push(key(g));
             match name {
