@@ -216,9 +216,17 @@ fn sinter(keys: &[Vec<u8>], dst: Option<&Vec<u8>>, mode: Mode, v: &mut View) -> 
     let sets: Vec<Source> = sets.into_iter().flatten().collect();
     // qsort by cardinality: which of the smallest sets comes first is open.
     let min = sets.iter().map(|s| s.members.len()).min().expect("a key");
-    let smallest: Vec<usize> = (0..sets.len())
-        .filter(|&i| sets[i].members.len() == min)
-        .collect();
+    // Sets of the same encoding, members and order are interchangeable.
+    let mut smallest: Vec<usize> = Vec::new();
+    for i in (0..sets.len()).filter(|&i| sets[i].members.len() == min) {
+        let same = |j: &usize| {
+            let (a, b) = (&sets[*j], &sets[i]);
+            a.enc == b.enc && a.members == b.members && a.ordered == b.ordered
+        };
+        if !smallest.iter().any(same) {
+            smallest.push(i);
+        }
+    }
     let first = &sets[smallest[if smallest.len() > 1 {
         v.choose(smallest.len())
     } else {

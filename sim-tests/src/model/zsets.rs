@@ -1122,9 +1122,23 @@ fn set_op(
         let mut sorted = Vec::with_capacity(left.len());
         while !left.is_empty() {
             let min = left.iter().map(|i| i.items.len()).min().expect("not empty");
-            let ties: Vec<usize> = (0..left.len())
-                .filter(|&i| left[i].items.len() == min)
-                .collect();
+            // Inputs with the same members, scores and weight are interchangeable:
+            // only a choice among different ones can change the result.
+            let mut ties: Vec<usize> = Vec::new();
+            for i in (0..left.len()).filter(|&i| left[i].items.len() == min) {
+                let same = |j: &usize| {
+                    left[*j].weight.to_bits() == left[i].weight.to_bits()
+                        && left[*j].items.len() == left[i].items.len()
+                        && left[*j]
+                            .items
+                            .iter()
+                            .zip(&left[i].items)
+                            .all(|(a, b)| a.0.to_bits() == b.0.to_bits() && a.1 == b.1)
+                };
+                if !ties.iter().any(same) {
+                    ties.push(i);
+                }
+            }
             let c = if ties.len() > 1 {
                 v.choose(ties.len())
             } else {
