@@ -9,6 +9,7 @@ pub mod keys;
 pub mod lists;
 pub mod server;
 pub mod sets;
+pub mod sort;
 pub mod strings;
 pub mod zsets;
 
@@ -26,6 +27,7 @@ pub fn all_handlers() -> Vec<(&'static str, Handler)> {
     all.extend_from_slice(lists::HANDLERS);
     all.extend_from_slice(server::HANDLERS);
     all.extend_from_slice(sets::HANDLERS);
+    all.extend_from_slice(sort::HANDLERS);
     all.extend_from_slice(strings::HANDLERS);
     all.extend_from_slice(zsets::HANDLERS);
     all

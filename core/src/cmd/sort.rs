@@ -9,6 +9,7 @@ use super::{arg_i64, ERR_SYNTAX};
 use crate::command::{Ctx, Handler};
 use crate::object::{Value, WRONGTYPE};
 use crate::server::Server;
+use crate::types::list::List;
 use crate::util::eq_ic;
 use std::cmp::Ordering;
 
@@ -70,7 +71,11 @@ fn parse_options<'a>(ctx: &mut Ctx<'a>, readonly: bool) -> Option<SortOptions<'a
         } else if eq_ic(opt, "by") && left >= 1 {
             let pattern = ctx.arg(j + 1);
             o.by = Some(pattern);
-            o.dont_sort = !pattern.contains(&b'*');
+            // strchr on a C string; once a constant pattern was seen the sort stays
+            // off even if a later BY has a `*` (sortCommandGeneric never resets it).
+            if !c_str(pattern).contains(&b'*') {
+                o.dont_sort = true;
+            }
             j += 1;
         } else if eq_ic(opt, "get") && left >= 1 {
             o.gets.push(ctx.arg(j + 1));
@@ -89,24 +94,28 @@ fn parse_options<'a>(ctx: &mut Ctx<'a>, readonly: bool) -> Option<SortOptions<'a
 enum Source {
     List,
     Set,
-    ZSet,
+    Zset,
 }
 
 /// lookupKeyByPattern: `#` is the element itself; otherwise the first `*` is replaced
 /// by the element and the key read as a string, or, with `->field` after the `*`, as a
 /// hash field. Anything missing or of another type is None.
-fn lookup_by_pattern(srv: &mut Server, db: usize, pattern: &[u8], element: &[u8]) -> Option<Vec<u8>> {
-    if pattern == b"#" {
+fn lookup_by_pattern(
+    srv: &mut Server,
+    db: usize,
+    pattern: &[u8],
+    element: &[u8],
+) -> Option<Vec<u8>> {
+    if c_str(pattern) == b"#" {
         return Some(element.to_vec());
     }
-    // Redis treats the pattern as a C string here.
-    let pattern = pattern.split(|&b| b == 0).next().unwrap_or_default();
-    let star = pattern.iter().position(|&b| b == b'*')?;
+    // The searches stop at a NUL byte (strchr, strstr), the lengths do not (sdslen).
+    let star = c_str(pattern).iter().position(|&b| b == b'*')?;
     let after = &pattern[star + 1..];
-    let arrow = after
+    let arrow = c_str(after)
         .windows(2)
         .position(|w| w == b"->")
-        .filter(|&at| at + 2 < after.len());
+        .filter(|&at| after.get(at + 2).is_some_and(|&b| b != 0));
     let (suffix, field) = match arrow {
         Some(at) => (&after[..at], Some(&after[at + 2..])),
         None => (after, None),
@@ -121,6 +130,11 @@ fn lookup_by_pattern(srv: &mut Server, db: usize, pattern: &[u8], element: &[u8]
         (Some(field), Value::Hash(h)) => h.get(field),
         _ => None,
     }
+}
+
+/// The bytes C's string functions see: everything before the first NUL.
+fn c_str(s: &[u8]) -> &[u8] {
+    s.split(|&b| b == 0).next().unwrap_or_default()
 }
 
 /// strtod with SORT's acceptance rule: the whole string must be consumed (an empty
@@ -146,7 +160,11 @@ fn sort_score(text: &[u8]) -> Option<f64> {
     };
     let lower = body.to_ascii_lowercase();
     let magnitude = if lower == "inf" || lower == "infinity" {
-        return Some(if negative { f64::NEG_INFINITY } else { f64::INFINITY });
+        return Some(if negative {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        });
     } else if lower.starts_with("nan") {
         return None;
     } else if let Some(hex) = lower.strip_prefix("0x") {
@@ -212,6 +230,66 @@ struct Item {
     weight: Option<Vec<u8>>,
 }
 
+/// The elements SORT works on, loaded as sortCommandGeneric loads its vector: a list
+/// or sorted set left unsorted (`BY` a constant) is read only over the LIMIT range,
+/// in the requested direction; anything else is read whole.
+fn load_elements(
+    srv: &mut Server,
+    db: usize,
+    key: &[u8],
+    source: Source,
+    dont_sort: bool,
+    desc: bool,
+    (start, end): (i64, i64),
+) -> Vec<Vec<u8>> {
+    let Some(obj) = srv.dbs[db].peek(key) else {
+        return Vec::new();
+    };
+    let len = match &obj.value {
+        Value::List(l) => l.len(),
+        Value::Set(s) => s.len(),
+        Value::Zset(z) => z.len(),
+        _ => 0,
+    } as i64;
+    let ranged = dont_sort && source != Source::Set;
+    let want = if ranged {
+        (end - start + 1).max(0) as usize
+    } else {
+        len as usize
+    };
+    let mut out = Vec::with_capacity(want);
+    match &obj.value {
+        Value::List(_) if ranged && want == 0 => {}
+        Value::List(l) if ranged => {
+            let from = if desc { len - start - 1 } else { start };
+            l.walk(from as usize, desc, |e| {
+                out.push(e.to_vec());
+                out.len() < want
+            });
+        }
+        Value::List(l) => l.walk(0, false, |e| {
+            out.push(e.to_vec());
+            true
+        }),
+        Value::Set(s) => out.extend(s.iter().map(|m| m.to_vec())),
+        Value::Zset(z) if ranged => {
+            out.extend(
+                z.iter_from_rank(start as usize, desc)
+                    .take(want)
+                    .map(|(m, _)| m.to_vec()),
+            );
+        }
+        Value::Zset(z) => out.extend(z.iter(false).map(|(m, _)| m.to_vec())),
+        _ => {}
+    }
+    debug_assert_eq!(
+        out.len(),
+        want,
+        "SORT loaded a different number of elements"
+    );
+    out
+}
+
 fn sort_generic(srv: &mut Server, ctx: &mut Ctx<'_>, readonly: bool) {
     let Some(mut o) = parse_options(ctx, readonly) else {
         return;
@@ -219,22 +297,15 @@ fn sort_generic(srv: &mut Server, ctx: &mut Ctx<'_>, readonly: bool) {
     let db = ctx.db;
     let key = ctx.arg(1);
 
-    let (source, mut elements) = match srv.lookup_read(db, key) {
-        None => (Source::List, Vec::new()),
-        Some(obj) => match &mut obj.value {
-            Value::List(l) => (Source::List, l.iter().map(|e| e.to_vec()).collect()),
-            Value::Set(s) => (Source::Set, s.members()),
-            Value::ZSet(z) => {
-                // Redis converts a listpack-encoded sorted set to a skiplist before
-                // sorting it, and the conversion stays.
-                z.convert_to_skiplist();
-                (Source::ZSet, z.members_in_order())
-            }
-            _ => {
-                ctx.reply.error(WRONGTYPE);
-                return;
-            }
-        },
+    let (source, len) = match srv.lookup_read(db, key).map(|obj| &obj.value) {
+        None => (Source::List, 0),
+        Some(Value::List(l)) => (Source::List, l.len()),
+        Some(Value::Set(s)) => (Source::Set, s.len()),
+        Some(Value::Zset(z)) => (Source::Zset, z.len()),
+        Some(_) => {
+            ctx.reply.error(WRONGTYPE);
+            return;
+        }
     };
 
     // An unsorted set has no order of its own: to store it (or replicate it)
@@ -245,10 +316,24 @@ fn sort_generic(srv: &mut Server, ctx: &mut Ctx<'_>, readonly: bool) {
         o.by = None;
     }
 
-    let len = elements.len() as i64;
+    // Redis converts a listpack-encoded sorted set to a skiplist before sorting it,
+    // and the conversion stays.
+    if source == Source::Zset {
+        let Server { dbs, rng, .. } = &mut *srv;
+        if let Some(Value::Zset(z)) = dbs[db].peek_mut(key).map(|obj| &mut obj.value) {
+            z.convert_to_skiplist(rng);
+        }
+    }
+
+    // LIMIT sanity checks, clamped to the collection's size as Redis does.
+    let len = len as i64;
     let mut start = o.limit_start.max(0).min(len);
     let count = o.limit_count.max(-1).min(len);
-    let mut end = if count < 0 { len - 1 } else { start + count - 1 };
+    let mut end = if count < 0 {
+        len - 1
+    } else {
+        start + count - 1
+    };
     if start >= len {
         start = len - 1;
         end = len - 2;
@@ -257,8 +342,11 @@ fn sort_generic(srv: &mut Server, ctx: &mut Ctx<'_>, readonly: bool) {
         end = len - 1;
     }
 
-    if o.dont_sort && source != Source::Set && o.desc {
-        elements.reverse();
+    let elements = load_elements(srv, db, key, source, o.dont_sort, o.desc, (start, end));
+    if o.dont_sort && source != Source::Set && end >= start {
+        // The range was loaded directly: the output code sees it from index 0.
+        end -= start;
+        start = 0;
     }
 
     let mut items: Vec<Item> = elements
@@ -356,7 +444,9 @@ fn sort_generic(srv: &mut Server, ctx: &mut Ctx<'_>, readonly: bool) {
                     stored.push(item.element.clone());
                 }
                 for pattern in &o.gets {
-                    stored.push(lookup_by_pattern(srv, db, pattern, &item.element).unwrap_or_default());
+                    stored.push(
+                        lookup_by_pattern(srv, db, pattern, &item.element).unwrap_or_default(),
+                    );
                 }
             }
             if stored.is_empty() {
@@ -364,7 +454,8 @@ fn sort_generic(srv: &mut Server, ctx: &mut Ctx<'_>, readonly: bool) {
                     srv.mark_dirty(1);
                 }
             } else {
-                let list = crate::types::list::List::from_elements(&srv.config, stored);
+                let cfg = super::lists::list_config(srv);
+                let list = List::from_tail_pushes(stored.iter().map(|e| e.as_slice()), &cfg);
                 srv.set_key(db, dest, Value::List(list), false);
                 srv.mark_dirty(output_len as u64);
             }
@@ -387,6 +478,184 @@ fn compare_strings(a: &[u8], b: &[u8], binary: bool) -> Ordering {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{Frame, TestServer};
+
+    fn strings(f: Frame) -> Vec<String> {
+        match f {
+            Frame::Array(items) => items.iter().map(|i| i.as_str()).collect(),
+            other => panic!("expected an array, got {other:?}"),
+        }
+    }
+
+    fn enc(t: &mut TestServer, key: &str) -> String {
+        t.cmd(&["OBJECT", "ENCODING", key]).as_str()
+    }
+
+    #[test]
+    fn every_source_type_and_order() {
+        let mut t = TestServer::new();
+        t.cmd(&["RPUSH", "l", "3", "1", "2"]);
+        assert_eq!(strings(t.cmd(&["SORT", "l"])), ["1", "2", "3"]);
+        assert_eq!(strings(t.cmd(&["SORT", "l", "DESC"])), ["3", "2", "1"]);
+        t.cmd(&["SADD", "s", "b", "a", "c"]);
+        assert_eq!(strings(t.cmd(&["SORT", "s", "ALPHA"])), ["a", "b", "c"]);
+        assert_eq!(
+            t.cmd(&["SORT", "s"]),
+            Frame::err("ERR One or more scores can't be converted into double")
+        );
+        t.cmd(&["ZADD", "z", "2", "x", "1", "y", "3", "w"]);
+        assert_eq!(enc(&mut t, "z"), "listpack");
+        assert_eq!(
+            strings(t.cmd(&["SORT", "z", "BY", "k", "DESC"])),
+            ["w", "x", "y"]
+        );
+        // SORT converts a listpack sorted set for good, as Redis's zsetConvert does.
+        assert_eq!(enc(&mut t, "z"), "skiplist");
+        assert_eq!(strings(t.cmd(&["SORT", "z", "ALPHA"])), ["w", "x", "y"]);
+        t.cmd(&["SET", "str", "v"]);
+        assert_eq!(
+            t.cmd(&["SORT", "str"]),
+            Frame::err("WRONGTYPE Operation against a key holding the wrong kind of value")
+        );
+        assert_eq!(t.cmd(&["SORT", "nope"]), Frame::Array(vec![]));
+    }
+
+    #[test]
+    fn unsorted_set_store_is_sorted_alphabetically() {
+        let mut t = TestServer::new();
+        t.cmd(&["SADD", "s", "pear", "fig", "apple", "kiwi"]);
+        assert_eq!(
+            t.cmd(&["SORT", "s", "BY", "const", "STORE", "d"]),
+            Frame::Int(4)
+        );
+        assert_eq!(
+            strings(t.cmd(&["LRANGE", "d", "0", "-1"])),
+            ["apple", "fig", "kiwi", "pear"]
+        );
+    }
+
+    #[test]
+    fn store_encoding_follows_list_limits() {
+        let mut t = TestServer::new();
+        let args: Vec<String> = (0..200).map(|i| i.to_string()).collect();
+        let mut push = vec!["RPUSH", "l"];
+        push.extend(args.iter().map(|s| s.as_str()));
+        t.cmd(&push);
+        t.cmd(&["SORT", "l", "STORE", "small", "LIMIT", "0", "10"]);
+        assert_eq!(enc(&mut t, "small"), "listpack");
+        t.cmd(&["CONFIG", "SET", "list-max-listpack-size", "50"]);
+        t.cmd(&["SORT", "l", "STORE", "big"]);
+        assert_eq!(enc(&mut t, "big"), "quicklist");
+        assert_eq!(t.cmd(&["LLEN", "big"]), Frame::Int(200));
+        assert_eq!(t.cmd(&["LINDEX", "big", "-1"]), Frame::bulk("199"));
+        // A result within one node's limit is a listpack, as LIST_CONV_AUTO makes it.
+        t.cmd(&["SORT", "l", "STORE", "fifty", "LIMIT", "0", "50"]);
+        assert_eq!(enc(&mut t, "fifty"), "listpack");
+        t.cmd(&["SORT", "l", "STORE", "fiftyone", "LIMIT", "0", "51"]);
+        assert_eq!(enc(&mut t, "fiftyone"), "quicklist");
+    }
+
+    #[test]
+    fn unsorted_ranges_of_a_big_list_and_zset() {
+        let mut t = TestServer::new();
+        let n = 100_000;
+        let mut pipeline = Vec::new();
+        for chunk in (0..n).collect::<Vec<_>>().chunks(1000) {
+            let mut push = vec!["RPUSH".to_string(), "l".to_string()];
+            let mut zadd = vec!["ZADD".to_string(), "z".to_string()];
+            for i in chunk {
+                push.push(format!("e{i}"));
+                zadd.push(i.to_string());
+                zadd.push(format!("m{i}"));
+            }
+            pipeline.push(push);
+            pipeline.push(zadd);
+        }
+        for cmd in &pipeline {
+            let refs: Vec<&str> = cmd.iter().map(|s| s.as_str()).collect();
+            t.cmd(&refs);
+        }
+        let last = (n - 1).to_string();
+        assert_eq!(
+            strings(t.cmd(&["SORT", "l", "BY", "x", "LIMIT", "0", "2"])),
+            ["e0", "e1"]
+        );
+        assert_eq!(
+            strings(t.cmd(&["SORT", "l", "BY", "x", "DESC", "LIMIT", "1", "2"])),
+            [format!("e{}", n - 2), format!("e{}", n - 3)]
+        );
+        assert_eq!(
+            strings(t.cmd(&["SORT", "z", "BY", "x", "DESC", "LIMIT", "0", "1"])),
+            [format!("m{last}")]
+        );
+        assert_eq!(
+            strings(t.cmd(&["SORT", "z", "BY", "x", "LIMIT", &last, "5"])),
+            [format!("m{last}")]
+        );
+    }
+
+    #[test]
+    fn weights_and_projections() {
+        let mut t = TestServer::new();
+        t.cmd(&["RPUSH", "ids", "1", "2", "3"]);
+        t.cmd(&["HSET", "u_1", "age", "40", "name", "ann"]);
+        t.cmd(&["HSET", "u_2", "age", "20", "name", "bob"]);
+        t.cmd(&["SET", "w_3", "30"]);
+        // Missing weights sort as 0; GET of a missing key or field is a null.
+        assert_eq!(
+            t.cmd(&[
+                "SORT",
+                "ids",
+                "BY",
+                "u_*->age",
+                "GET",
+                "#",
+                "GET",
+                "u_*->name"
+            ]),
+            Frame::Array(vec![
+                Frame::bulk("3"),
+                Frame::Null,
+                Frame::bulk("2"),
+                Frame::bulk("bob"),
+                Frame::bulk("1"),
+                Frame::bulk("ann"),
+            ])
+        );
+        assert_eq!(
+            strings(t.cmd(&["SORT", "ids", "BY", "w_*"])),
+            ["1", "2", "3"]
+        );
+        // A NUL ends the pattern for the searches but not for the key built: `#\0x`
+        // is still `#`, and `w_*\0x` names keys like `w_3\0x`.
+        let conn = t.default_conn();
+        assert_eq!(
+            strings(t.cmd_bytes_on(conn, &[b"SORT", b"ids", b"GET", b"#\0x"])),
+            ["1", "2", "3"]
+        );
+        t.cmd(&["SET", "w_1", "50"]);
+        assert_eq!(
+            strings(t.cmd(&["SORT", "ids", "BY", "w_*"])),
+            ["2", "3", "1"]
+        );
+        assert_eq!(
+            strings(t.cmd_bytes_on(conn, &[b"SORT", b"ids", b"BY", b"w_*\0x"])),
+            ["1", "2", "3"]
+        );
+        t.cmd_bytes_on(conn, &[b"SET", b"w_2\0x", b"99"]);
+        assert_eq!(
+            strings(t.cmd_bytes_on(conn, &[b"SORT", b"ids", b"BY", b"w_*\0x"])),
+            ["1", "3", "2"]
+        );
+        assert_eq!(
+            t.cmd(&["SORT", "ids", "GET", "u_*->name", "STORE", "out"]),
+            Frame::Int(3)
+        );
+        assert_eq!(
+            strings(t.cmd(&["LRANGE", "out", "0", "-1"])),
+            ["ann", "bob", ""]
+        );
+    }
 
     #[test]
     fn scores_follow_strtod() {

@@ -11,6 +11,7 @@ use crate::object::{Value, WRONGTYPE};
 use crate::resp::ReplyBuf;
 use crate::rng::CoreRng;
 use crate::server::Server;
+use crate::types::set::{Set, SetIter};
 use crate::types::zset::{AddFlags, LexRange, ScoreRange, ZIter, Zset, ZsetLimits};
 use crate::util::{eq_ic, fmt_g17, parse_f64, parse_i64, FastMap, FastSet};
 
@@ -1044,16 +1045,30 @@ fn aggregate(target: &mut f64, value: f64, how: Aggregate) {
     }
 }
 
-/// One input of the set algebra: a sorted set, or a missing key (an empty set).
-///
-/// Redis also takes plain sets here, each member with score 1. cinnabar's set type
-/// lives on another branch; when `Value::Set` exists, it becomes a `Set` variant here
-/// (`len`, an iterator yielding (member, 1.0), and membership giving `Some(1.0)`)
-/// and `input_of` accepts it instead of replying WRONGTYPE.
+/// One input of the set algebra: a sorted set, a plain set (every member with score
+/// 1, as Redis's zuiNext reads sets), or a missing key (an empty set).
 #[derive(Clone, Copy)]
 enum Input<'a> {
     Missing,
     Zset(&'a Zset),
+    Set(&'a Set),
+}
+
+/// The members of an input with their scores.
+enum InputIter<'a> {
+    Zset(ZIter<'a>),
+    Set(SetIter<'a>),
+}
+
+impl<'a> Iterator for InputIter<'a> {
+    type Item = (LpEntry<'a>, f64);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            InputIter::Zset(it) => it.next(),
+            InputIter::Set(it) => it.next().map(|m| (m, 1.0)),
+        }
+    }
 }
 
 impl<'a> Input<'a> {
@@ -1061,15 +1076,17 @@ impl<'a> Input<'a> {
         match self {
             Input::Missing => 0,
             Input::Zset(z) => z.len(),
+            Input::Set(s) => s.len(),
         }
     }
 
     /// Members with their scores (sorted sets from the highest score down, as Redis's
     /// zuiNext walks them).
-    fn iter(&self) -> ZIter<'a> {
+    fn iter(&self) -> InputIter<'a> {
         match self {
-            Input::Missing => ZIter::Empty,
-            Input::Zset(z) => z.iter(true),
+            Input::Missing => InputIter::Zset(ZIter::Empty),
+            Input::Zset(z) => InputIter::Zset(z.iter(true)),
+            Input::Set(s) => InputIter::Set(s.iter()),
         }
     }
 
@@ -1077,12 +1094,14 @@ impl<'a> Input<'a> {
         match self {
             Input::Missing => None,
             Input::Zset(z) => z.score(member),
+            Input::Set(s) => s.contains(LpEntry::Str(member)).then_some(1.0),
         }
     }
 
     fn same_object(&self, other: &Input<'_>) -> bool {
         match (self, other) {
             (Input::Zset(a), Input::Zset(b)) => std::ptr::eq(*a, *b),
+            (Input::Set(a), Input::Set(b)) => std::ptr::eq(*a, *b),
             _ => false,
         }
     }
@@ -1093,6 +1112,7 @@ fn input_of(value: Option<&Value>) -> Option<Input<'_>> {
     match value {
         None => Some(Input::Missing),
         Some(Value::Zset(z)) => Some(Input::Zset(z)),
+        Some(Value::Set(s)) => Some(Input::Set(s)),
         Some(_) => None,
     }
 }
@@ -1541,6 +1561,49 @@ mod tests {
             err("ERR resulting score is not a number (NaN)")
         );
         assert_eq!(t.cmd(&["ZSCORE", "inf", "a"]), Frame::bulk("inf"));
+    }
+
+    #[test]
+    fn plain_sets_are_inputs_with_score_one() {
+        let mut t = TestServer::new();
+        t.cmd(&["CONFIG", "SET", "set-max-listpack-entries", "4"]);
+        t.cmd(&["SADD", "ints", "1", "2", "3"]);
+        t.cmd(&["SADD", "small", "a", "b", "1"]);
+        t.cmd(&["SADD", "big", "a", "c", "d", "e", "f", "3"]);
+        assert_eq!(enc(&mut t, "ints"), "intset");
+        assert_eq!(enc(&mut t, "small"), "listpack");
+        assert_eq!(enc(&mut t, "big"), "hashtable");
+        t.cmd(&["ZADD", "z", "5", "a", "7", "3"]);
+        assert_eq!(
+            t.cmd(&["ZUNION", "4", "ints", "small", "big", "z", "WITHSCORES"]),
+            bulks(&[
+                "2", "1", "b", "1", "c", "1", "d", "1", "e", "1", "f", "1", "1", "2", "a", "7",
+                "3", "9"
+            ])
+        );
+        assert_eq!(
+            t.cmd(&[
+                "ZINTER",
+                "3",
+                "ints",
+                "big",
+                "z",
+                "WITHSCORES",
+                "WEIGHTS",
+                "1",
+                "2",
+                "3"
+            ]),
+            bulks(&["3", "24"])
+        );
+        assert_eq!(t.cmd(&["ZINTERCARD", "2", "small", "big"]), int(1));
+        assert_eq!(
+            t.cmd(&["ZDIFF", "2", "big", "z", "WITHSCORES"]),
+            bulks(&["c", "1", "d", "1", "e", "1", "f", "1"])
+        );
+        assert_eq!(t.cmd(&["ZINTERSTORE", "out", "2", "small", "ints"]), int(1));
+        assert_eq!(t.cmd(&["TYPE", "out"]), Frame::Simple("zset".into()));
+        assert_eq!(t.cmd(&["ZSCORE", "out", "1"]), Frame::bulk("2"));
     }
 
     #[test]

@@ -97,16 +97,42 @@ impl List {
         }
     }
 
+    /// A list built the way SORT … STORE builds one in Redis 7.2: a quicklist with
+    /// every element pushed at the tail, then listTypeTryConversion(LIST_CONV_AUTO),
+    /// which makes a single packed node within the limit a listpack.
+    pub fn from_tail_pushes<'e>(
+        elements: impl IntoIterator<Item = &'e [u8]>,
+        cfg: &ListConfig,
+    ) -> List {
+        let mut ql = Quicklist::new(cfg.max_listpack_size, cfg.compress_depth);
+        for e in elements {
+            ql.push(e, false, cfg.threshold());
+        }
+        let mut list = List::Quicklist(Box::new(ql));
+        list.try_convert_quicklist(cfg, false);
+        list
+    }
+
     /// listTypeTryConversion(LIST_CONV_SHRINKING) after removing elements.
     pub fn after_shrink(&mut self, cfg: &ListConfig) {
+        self.try_convert_quicklist(cfg, true);
+    }
+
+    /// listTypeTryConvertQuicklist: a quicklist of one packed node within the limit
+    /// (half the limit when shrinking) becomes that node's listpack.
+    fn try_convert_quicklist(&mut self, cfg: &ListConfig, shrinking: bool) {
         let List::Quicklist(ql) = self else {
             return;
         };
         let Some(size) = ql.single_packed_size() else {
             return;
         };
-        let (size_limit, count_limit) = node_limit(cfg.max_listpack_size);
-        if size > size_limit / 2 || ql.len() > count_limit / 2 {
+        let (mut size_limit, mut count_limit) = node_limit(cfg.max_listpack_size);
+        if shrinking {
+            size_limit /= 2;
+            count_limit /= 2;
+        }
+        if size > size_limit || ql.len() > count_limit {
             return;
         }
         let ql = std::mem::replace(ql, Box::new(Quicklist::new(0, 0)));
