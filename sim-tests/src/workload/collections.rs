@@ -432,7 +432,9 @@ pub(super) fn set_request(g: &mut Gen, shape: &WorkloadShape) -> Template {
             r.push(command_name(g, "SPOP"));
             r.push(key(g));
             if g.chance(0.6) {
-                r.push(bytes(*g.pick(&["1", "2", "3", "5", "0", "20", "-1", "x"])));
+                r.push(bytes(*g.pick(&[
+                    "1", "2", "3", "5", "6", "8", "10", "0", "20", "-1", "x",
+                ])));
             }
         }
         6 => {

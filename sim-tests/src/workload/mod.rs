@@ -63,12 +63,12 @@ impl Families {
     }
 }
 
-/// The families the core implements on this branch. Lists, sets and sorted sets are
-/// being written on their own branches; each is switched on once merged.
+/// The families the core implements on this branch (each was switched on once its
+/// branch was merged).
 pub const ENABLED: Families = Families {
     hashes: true,
     lists: true,
-    sets: false,
+    sets: true,
     zsets: true,
     // Off until the core checks, as Redis does, that the first and last members are
     // within the range before a lexicographic walk (zzlIsInLexRange): on
