@@ -4,6 +4,7 @@
 
 use crate::io::{ConnId, MonoNs};
 use crate::resp::{ReplyBuf, RequestParser};
+use crate::server::pubsub::ClientSubs;
 use bytes::BytesMut;
 use std::net::SocketAddr;
 
@@ -49,6 +50,8 @@ pub struct Client {
     pub pending_write: bool,
     /// Buffered input waits for processing to resume (e.g. after DEBUG SLEEP).
     pub pending_input: bool,
+    /// Pub/Sub subscriptions; allocated on the first SUBSCRIBE.
+    pub subs: Option<Box<ClientSubs>>,
 }
 
 impl Client {
@@ -83,6 +86,7 @@ impl Client {
             argv_bytes: 0,
             pending_write: false,
             pending_input: false,
+            subs: None,
         }
     }
 
@@ -93,9 +97,17 @@ impl Client {
         self.reply.set_resp3(protocol == 3);
     }
 
+    /// In Pub/Sub mode (Redis's CLIENT_PUBSUB): subscribed to anything at all.
+    pub fn is_pubsub(&self) -> bool {
+        self.subs.as_ref().is_some_and(|s| s.total() > 0)
+    }
+
     /// The `flags=` letters of CLIENT LIST for the flags this client can have.
     pub fn flag_letters(&self) -> String {
         let mut f = String::new();
+        if self.is_pubsub() {
+            f.push('P');
+        }
         if self.close_after_reply {
             f.push('c');
         }

@@ -31,10 +31,20 @@ const ERR_WRONGPASS: &str = "-WRONGPASS invalid username-password pair or user i
 /// The only user until ACLs arrive.
 const DEFAULT_USER: &[u8] = b"default";
 
-fn ping(_srv: &mut Server, ctx: &mut Ctx<'_>) {
+fn ping(srv: &mut Server, ctx: &mut Ctx<'_>) {
     if ctx.argc() > 2 {
         ctx.reply
             .error("wrong number of arguments for 'ping' command");
+        return;
+    }
+    let resp2_subscriber = srv
+        .client(ctx.conn)
+        .is_some_and(|c| c.protocol == 2 && c.is_pubsub());
+    if resp2_subscriber {
+        // A RESP2 subscriber can only parse arrays: Redis answers ["pong", message].
+        ctx.reply.array(2);
+        ctx.reply.bulk(b"pong");
+        ctx.reply.bulk(ctx.args.try_get(1).unwrap_or(b""));
         return;
     }
     match ctx.args.try_get(1) {
@@ -63,6 +73,7 @@ fn this_client<'s>(srv: &'s mut Server, ctx: &Ctx<'_>) -> &'s mut Client {
 
 fn reset(srv: &mut Server, ctx: &mut Ctx<'_>) {
     let needs_auth = srv.config.requirepass.is_some();
+    srv.pubsub_unsubscribe_all_silently(ctx.conn);
     let c = this_client(srv, ctx);
     c.name = None;
     c.protocol = 2;

@@ -167,6 +167,22 @@ impl Server {
             self.reject(conn, reply, Some(entry), "-NOAUTH Authentication required.");
             return;
         }
+        let resp2_subscriber = self
+            .clients
+            .get(&conn)
+            .is_some_and(|c| c.protocol == 2 && c.is_pubsub());
+        if resp2_subscriber && !ALLOWED_WHILE_SUBSCRIBED.contains(&spec.fullname) {
+            self.reject(
+                conn,
+                reply,
+                Some(entry),
+                &format!(
+                    "Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                    spec.fullname
+                ),
+            );
+            return;
+        }
         self.call(conn, entry, args, reply);
     }
 
@@ -246,6 +262,23 @@ impl Server {
             self.maybe_slowlog(conn, args, duration_us);
         }
         self.apply_reply_mode(conn, reply, mark);
+        self.place_own_pushes(conn, reply, mark);
+    }
+
+    /// Pushes a command caused to its own client (subscribe confirmations, messages it
+    /// published to itself, later keyspace events) were written to the client's
+    /// stand-in buffer; they go in front of the command's reply, where Redis's inline
+    /// writes put them, and survive CLIENT REPLY OFF as Redis's pushes do.
+    fn place_own_pushes(&mut self, conn: ConnId, reply: &mut ReplyBuf, mark: usize) {
+        let Some(c) = self.clients.get_mut(&conn) else {
+            return;
+        };
+        if c.reply.is_empty() {
+            return;
+        }
+        let pushes = c.reply.take_bytes();
+        debug_assert!(mark <= reply.len());
+        reply.insert_raw(mark, &pushes);
     }
 
     /// CLIENT REPLY OFF|SKIP: drop what the command just wrote.
@@ -284,6 +317,19 @@ impl Server {
         );
     }
 }
+
+/// What a RESP2 client in Pub/Sub mode may still run (RESP3 clients may run anything).
+const ALLOWED_WHILE_SUBSCRIBED: &[&str] = &[
+    "ping",
+    "subscribe",
+    "ssubscribe",
+    "unsubscribe",
+    "sunsubscribe",
+    "psubscribe",
+    "punsubscribe",
+    "quit",
+    "reset",
+];
 
 /// At most `max` bytes of `s`, shown as Redis's `%.*s` would.
 fn truncate_lossy(s: &[u8], max: usize) -> String {
