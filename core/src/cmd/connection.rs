@@ -74,6 +74,7 @@ fn this_client<'s>(srv: &'s mut Server, ctx: &Ctx<'_>) -> &'s mut Client {
 fn reset(srv: &mut Server, ctx: &mut Ctx<'_>) {
     let needs_auth = srv.config.requirepass.is_some();
     srv.pubsub_unsubscribe_all_silently(ctx.conn);
+    srv.discard_transaction(ctx.conn);
     let c = this_client(srv, ctx);
     c.name = None;
     c.protocol = 2;
@@ -287,9 +288,14 @@ fn client_info_line(srv: &Server, c: &Client, running: Option<&Ctx<'_>>) -> Stri
     };
     let qbuf = c.query.len();
     let qbuf_free = c.query.capacity() - c.query.len();
-    let tot_mem = std::mem::size_of::<Client>() + c.query.capacity() + rbs + c.argv_bytes;
+    let (multi, multi_mem) = match &c.multi {
+        Some(m) => (m.count as i64, m.argv_len_sums),
+        None => (-1, 0),
+    };
+    let tot_mem =
+        std::mem::size_of::<Client>() + c.query.capacity() + rbs + c.argv_bytes + multi_mem;
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll=0 omem=0 tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll=0 omem=0 tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
         c.id,
         c.peer,
         c.local,
@@ -299,9 +305,11 @@ fn client_info_line(srv: &Server, c: &Client, running: Option<&Ctx<'_>>) -> Stri
         now.secs_since(c.last_interaction),
         c.flag_letters(),
         db,
+        multi,
         qbuf,
         qbuf_free,
         c.argv_bytes,
+        multi_mem,
         rbs,
         rbs,
         obl,

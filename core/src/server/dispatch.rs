@@ -1,11 +1,12 @@
 //! Request intake and command dispatch: turn a client's query buffer into requests
-//! (Redis's processInputBuffer), then refuse or run each one in processCommand's
-//! fixed order — existence, arity, protected commands, authentication — and account
-//! for it (commandstats, errorstats, slowlog) as Redis's `call()` does.
+//! (Redis's processInputBuffer), then refuse, queue (inside MULTI) or run each one in
+//! processCommand's fixed order — existence, arity, protected commands,
+//! authentication, commands barred from transactions — and account for it
+//! (commandstats, errorstats, slowlog) as Redis's `call()` does.
 
 use super::Server;
-use crate::client::ReplyMode;
-use crate::command::spec::{CMD_NO_AUTH, CMD_PROTECTED, CMD_SKIP_SLOWLOG};
+use crate::client::{Queued, ReplyMode};
+use crate::command::spec::{CMD_NO_AUTH, CMD_NO_MULTI, CMD_PROTECTED, CMD_SKIP_SLOWLOG};
 use crate::command::table::Entry;
 use crate::command::{Ctx, Lookup};
 use crate::config::Protected;
@@ -108,10 +109,20 @@ impl Server {
         }
     }
 
-    /// processCommand: look the command up, refuse it in Redis's order, or run it.
+    /// processCommand: look the command up, refuse it in Redis's order, queue it inside
+    /// MULTI, or run it.
     fn process_command(&mut self, conn: ConnId, args: Args<'_>, reply: &mut ReplyBuf) {
         debug_assert!(!args.is_empty());
-        let entry = match self.commands.lookup(args.get(0), args.try_get(1)) {
+        let lookup = self.commands.lookup(args.get(0), args.try_get(1));
+        if let Some(c) = self.clients.get_mut(&conn) {
+            // Redis's c->lastcmd is set by the lookup, whether the command then runs,
+            // is refused or is queued (an unknown command leaves it NULL).
+            c.last_command = match &lookup {
+                Lookup::Found(entry) => Some(entry.spec.fullname),
+                _ => None,
+            };
+        }
+        let entry = match lookup {
             Lookup::Found(entry) => entry,
             Lookup::UnknownSubcommand => {
                 let container = String::from_utf8_lossy(args.get(0)).to_uppercase();
@@ -167,6 +178,16 @@ impl Server {
             self.reject(conn, reply, Some(entry), "-NOAUTH Authentication required.");
             return;
         }
+        let in_multi = self.clients.get(&conn).is_some_and(|c| c.multi.is_some());
+        if in_multi && spec.has(CMD_NO_MULTI) {
+            self.reject(
+                conn,
+                reply,
+                Some(entry),
+                "Command not allowed inside a transaction",
+            );
+            return;
+        }
         let resp2_subscriber = self
             .clients
             .get(&conn)
@@ -183,7 +204,32 @@ impl Server {
             );
             return;
         }
-        self.call(conn, entry, args, reply);
+        if in_multi && !runs_inside_multi(spec.fullname) {
+            self.queue_command(conn, entry, args, reply);
+            return;
+        }
+        self.call(conn, entry, args, reply, false);
+    }
+
+    /// Inside MULTI: keep the command for EXEC and reply +QUEUED (queueMultiCommand).
+    /// A transaction already doomed keeps nothing, as Redis saves the memory.
+    fn queue_command(&mut self, conn: ConnId, entry: Entry, args: Args<'_>, reply: &mut ReplyBuf) {
+        let mark = reply.len();
+        if let Some(c) = self.clients.get_mut(&conn) {
+            let doomed = c.dirty_cas || c.dirty_exec;
+            let multi = c
+                .multi
+                .as_mut()
+                .expect("only a client inside MULTI queues commands");
+            if !doomed {
+                multi.argv_len_sums += args.byte_len() + args.len() * std::mem::size_of::<usize>();
+                multi.commands.push(Queued::new(entry, args));
+                multi.count += 1;
+                debug_assert_eq!(multi.count, multi.commands.len());
+            }
+        }
+        reply.simple("QUEUED");
+        self.apply_reply_mode(conn, reply, mark);
     }
 
     fn protected_allowed(&self, conn: ConnId) -> bool {
@@ -198,20 +244,39 @@ impl Server {
     }
 
     /// Refuse a command (Redis's rejectCommand): an error reply, counted as rejected.
+    /// It dooms a transaction being queued; a refused EXEC aborts its transaction
+    /// (execCommandAbort) with the reason in the error.
     fn reject(&mut self, conn: ConnId, reply: &mut ReplyBuf, entry: Option<Entry>, message: &str) {
         let mark = reply.len();
-        reply.error(message);
-        for e in reply.take_errors() {
-            self.stats.count_error(e);
-        }
+        self.flag_transaction(conn);
         if let Some(entry) = entry {
             self.stats.command(entry.spec.fullname).rejected_calls += 1;
+        }
+        if entry.is_some_and(|e| e.spec.fullname == "exec") {
+            self.discard_transaction(conn);
+            let reason = message.strip_prefix('-').unwrap_or(message);
+            reply.error(&format!(
+                "-EXECABORT Transaction discarded because of: {reason}"
+            ));
+        } else {
+            reply.error(message);
+        }
+        for e in reply.take_errors() {
+            self.stats.count_error(e);
         }
         self.apply_reply_mode(conn, reply, mark);
     }
 
-    /// Run a command and account for it (Redis's `call()`).
-    fn call(&mut self, conn: ConnId, entry: Entry, args: Args<'_>, reply: &mut ReplyBuf) {
+    /// Run a command and account for it (Redis's `call()`). EXEC calls it for each
+    /// queued command with `deny_blocking` set (CLIENT_DENY_BLOCKING).
+    pub(crate) fn call(
+        &mut self,
+        conn: ConnId,
+        entry: Entry,
+        args: Args<'_>,
+        reply: &mut ReplyBuf,
+        deny_blocking: bool,
+    ) {
         let handler = entry
             .handler
             .expect("dispatch only resolves commands that have handlers");
@@ -221,7 +286,6 @@ impl Server {
         let started_ns = self.probe.elapsed_ns();
         if let Some(c) = self.clients.get_mut(&conn) {
             c.argv_bytes = args.byte_len();
-            c.last_command = Some(spec.fullname);
             if c.reply_mode == ReplyMode::SkipNext {
                 c.reply_mode = ReplyMode::Skipping;
             }
@@ -232,6 +296,7 @@ impl Server {
             reply,
             db,
             spec,
+            deny_blocking,
         };
         handler(self, &mut ctx);
         let new_db = ctx.db;
@@ -330,6 +395,14 @@ const ALLOWED_WHILE_SUBSCRIBED: &[&str] = &[
     "quit",
     "reset",
 ];
+
+/// The commands processCommand runs at once inside MULTI instead of queuing them.
+fn runs_inside_multi(fullname: &str) -> bool {
+    matches!(
+        fullname,
+        "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+    )
+}
 
 /// At most `max` bytes of `s`, shown as Redis's `%.*s` would.
 fn truncate_lossy(s: &[u8], max: usize) -> String {

@@ -4,11 +4,14 @@
 //! Sub-modules split the work the way Redis's `server.c`/`networking.c` do:
 //! `dispatch` (request parsing and processCommand's checks), `keyspace` (expiry-aware
 //! key access), `cron` (serverCron, active expiry, the before-sleep hook), `pubsub`
-//! (subscriptions and message delivery).
+//! (subscriptions and message delivery), `multi` (WATCH bookkeeping and transaction
+//! teardown), `notify` (keyspace notifications).
 
 mod cron;
 mod dispatch;
 mod keyspace;
+mod multi;
+pub mod notify;
 pub mod pubsub;
 
 use crate::client::Client;
@@ -25,6 +28,7 @@ use bytes::Bytes;
 use std::collections::VecDeque;
 
 pub use cron::{CronState, Metric};
+pub use multi::{WatchedKeys, Watcher};
 
 /// Why processing of all clients is suspended (DEBUG SLEEP): until this instant, input
 /// is buffered and no replies leave, exactly as if Redis's thread were blocked.
@@ -66,6 +70,9 @@ pub struct Server {
     pub list_packed_threshold: usize,
     /// Channels, patterns and shard channels with their subscribers.
     pub pubsub: pubsub::PubSub,
+    /// WATCHed keys of each database number and who watches them (Redis's
+    /// `db->watched_keys`), kept apart from `dbs` so SWAPDB leaves watchers in place.
+    pub watched_keys: Vec<WatchedKeys>,
     next_client_id: u64,
     effects: VecDeque<Effect>,
     pending_write: Vec<ConnId>,
@@ -115,6 +122,7 @@ impl Server {
             replid,
             list_packed_threshold: crate::types::quicklist::PACKED_THRESHOLD_DEFAULT,
             pubsub: pubsub::PubSub::default(),
+            watched_keys: (0..databases).map(|_| WatchedKeys::default()).collect(),
             next_client_id: 1,
             effects: VecDeque::new(),
             pending_write: Vec::new(),
@@ -295,6 +303,7 @@ impl Server {
     /// freeClient minus the socket): its subscriptions go with it.
     fn remove_client(&mut self, conn: ConnId) -> Option<Client> {
         self.pubsub_unsubscribe_all_silently(conn);
+        self.unwatch_all_keys(conn);
         self.clients.remove(&conn)
     }
 
