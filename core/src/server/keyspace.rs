@@ -54,15 +54,21 @@ impl Server {
     /// `keymiss` event), and touches the access clock.
     pub fn lookup_read(&mut self, db: usize, key: &[u8]) -> Option<&mut Object> {
         self.expire_if_needed(db, key);
-        let lru = self.lru_clock();
-        if !self.dbs[db].contains(key) {
-            self.key_miss(db, key, true);
+        if self.miss_to_announce(db, key, true) {
             return None;
         }
-        self.stats.keyspace_hits += 1;
-        let obj = self.dbs[db].peek_mut(key).expect("checked above");
-        obj.lru = lru;
-        Some(obj)
+        let lru = self.lru_clock();
+        match self.dbs[db].peek_mut(key) {
+            Some(obj) => {
+                self.stats.keyspace_hits += 1;
+                obj.lru = lru;
+                Some(obj)
+            }
+            None => {
+                self.stats.keyspace_misses += 1;
+                None
+            }
+        }
     }
 
     /// Lookup for reading without touching the access clock (TYPE, EXISTS, TTL).
@@ -78,19 +84,34 @@ impl Server {
 
     fn lookup_read_untouched(&mut self, db: usize, key: &[u8], notify: bool) -> Option<&Object> {
         self.expire_if_needed(db, key);
-        if !self.dbs[db].contains(key) {
-            self.key_miss(db, key, notify);
+        if self.miss_to_announce(db, key, notify) {
             return None;
         }
-        self.stats.keyspace_hits += 1;
-        self.dbs[db].peek(key)
+        match self.dbs[db].peek(key) {
+            Some(obj) => {
+                self.stats.keyspace_hits += 1;
+                Some(obj)
+            }
+            None => {
+                self.stats.keyspace_misses += 1;
+                None
+            }
+        }
     }
 
-    fn key_miss(&mut self, db: usize, key: &[u8], notify: bool) {
-        if notify {
-            self.notify_keyspace_event(NOTIFY_KEY_MISS, "keymiss", key, db);
+    /// A read miss that must be announced (`keymiss` on, key absent): counts and
+    /// publishes it. Costs a second lookup only while `m` notifications are enabled,
+    /// so the usual hit path stays one probe.
+    fn miss_to_announce(&mut self, db: usize, key: &[u8], notify: bool) -> bool {
+        if !notify
+            || self.config.notify_keyspace_events & NOTIFY_KEY_MISS == 0
+            || self.dbs[db].contains(key)
+        {
+            return false;
         }
+        self.notify_keyspace_event(NOTIFY_KEY_MISS, "keymiss", key, db);
         self.stats.keyspace_misses += 1;
+        true
     }
 
     /// Lookup for writing: expires lazily and touches the access clock; no stats.
@@ -113,11 +134,9 @@ impl Server {
     /// watchers are signalled. The caller publishes its own command's event.
     pub fn set_key(&mut self, db: usize, key: &[u8], value: Value, keep_ttl: bool) {
         self.expire_if_needed(db, key);
-        if self.dbs[db].contains(key) {
-            let lru = self.lru_clock();
-            self.dbs[db].set(key, value, keep_ttl, lru);
-        } else {
-            self.db_add(db, key, value);
+        let lru = self.lru_clock();
+        if self.dbs[db].set(key, value, keep_ttl, lru) {
+            self.key_added(db, key);
         }
         self.signal_modified_key(db, key);
     }
@@ -131,8 +150,14 @@ impl Server {
 
     /// dbAdd of an object that keeps its access clock (RENAME, MOVE move the object).
     pub fn db_add_with_lru(&mut self, db: usize, key: &[u8], value: Value, lru: u32) {
-        assert!(!self.dbs[db].contains(key), "dbAdd of an existing key");
         self.dbs[db].add(key, value, lru);
+        self.key_added(db, key);
+    }
+
+    /// What follows the creation of any key (the tail of Redis's dbAdd): the `new`
+    /// event.
+    fn key_added(&mut self, db: usize, key: &[u8]) {
+        debug_assert!(self.dbs[db].contains(key));
         self.notify_keyspace_event(NOTIFY_NEW, "new", key, db);
     }
 

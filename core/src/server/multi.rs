@@ -221,4 +221,38 @@ mod tests {
         assert!(t.server.clients[&a].watched.is_empty());
         assert!(t.server.watched_keys[0].is_empty());
     }
+
+    #[test]
+    fn a_watcher_of_an_expired_key_stops_the_touch_as_in_redis_7_0() {
+        let mut t = TestServer::new();
+        let a = t.connect();
+        let c = t.connect();
+        t.cmd_on(a, &["SET", "k", "1", "PX", "10"]);
+        t.jump_wall_ms(100);
+        // `a` watches the key while it is logically expired but still stored; the
+        // wall clock then steps back, so `c` watches a live key.
+        t.cmd_on(a, &["WATCH", "k"]);
+        t.jump_wall_ms(-100);
+        t.cmd_on(c, &["WATCH", "k"]);
+        let flags: Vec<bool> = t.server.watched_keys[0][&b"k"[..]]
+            .iter()
+            .map(|w| w.expired)
+            .collect();
+        assert_eq!(flags, [true, false]);
+        // A modification while the key is still there reaches `a` first, and Redis's
+        // touchWatchedKey stops at it: neither client is dirtied.
+        t.server.signal_modified_key(0, b"k");
+        assert!(!t.server.clients[&a].dirty_cas);
+        assert!(!t.server.clients[&c].dirty_cas);
+        // Once the key is gone, `a` clears its flag and `c` is dirtied.
+        t.server.dbs[0].delete(b"k");
+        t.server.signal_modified_key(0, b"k");
+        assert!(!t.server.clients[&a].dirty_cas);
+        assert!(t.server.clients[&c].dirty_cas);
+        let flags: Vec<bool> = t.server.watched_keys[0][&b"k"[..]]
+            .iter()
+            .map(|w| w.expired)
+            .collect();
+        assert_eq!(flags, [false]);
+    }
 }
