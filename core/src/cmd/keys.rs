@@ -347,8 +347,10 @@ fn scan(srv: &mut Server, ctx: &mut Ctx<'_>) {
             continue;
         }
         if let Some(want) = type_name {
-            let actual = srv.dbs[ctx.db]
-                .peek(&key)
+            // Redis 7.0 reads the type with a full read lookup: it counts a hit or a
+            // miss and expires the key (an expired key then reads as "none").
+            let actual = srv
+                .lookup_read_no_touch(ctx.db, &key)
                 .map_or("none", |o| o.value.type_name());
             if !want.eq_ignore_ascii_case(actual.as_bytes()) {
                 continue;
