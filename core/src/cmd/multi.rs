@@ -774,4 +774,68 @@ mod tests {
         t.cmd_on(a, &["MULTI"]);
         assert_eq!(t.cmd_on(a, &["EXEC"]), Frame::Null);
     }
+
+    #[test]
+    fn optimistic_increments_from_interleaved_clients_never_lose_an_update() {
+        let mut t = TestServer::new();
+        let clients: Vec<ConnId> = (0..4).map(|_| t.connect()).collect();
+        let mut committed = 0;
+        let mut aborted = 0;
+        // Every client reads, then all queue, then all EXEC: in each round exactly
+        // the first EXEC wins, the others see their watch broken and retry.
+        while committed < 12 {
+            let mut plans = Vec::new();
+            for &c in &clients {
+                t.cmd_on(c, &["WATCH", "counter"]);
+                let seen = match t.cmd_on(c, &["GET", "counter"]) {
+                    Frame::Null => 0,
+                    f => f.as_str().parse::<i64>().unwrap(),
+                };
+                plans.push((c, seen + 1));
+            }
+            for &(c, next) in &plans {
+                t.cmd_on(c, &["MULTI"]);
+                t.cmd_on(c, &["SET", "counter", &next.to_string()]);
+            }
+            for &(c, _) in &plans {
+                match t.cmd_on(c, &["EXEC"]) {
+                    Frame::Null => aborted += 1,
+                    Frame::Array(r) => {
+                        assert_eq!(r, vec![Frame::ok()]);
+                        committed += 1;
+                    }
+                    other => panic!("{other:?}"),
+                }
+            }
+        }
+        assert_eq!(committed, 12);
+        assert_eq!(aborted, 3 * 12);
+        assert_eq!(t.cmd(&["GET", "counter"]), Frame::bulk("12"));
+    }
+
+    #[test]
+    fn a_transaction_of_a_hundred_thousand_commands() {
+        let mut t = TestServer::new();
+        let c = t.connect();
+        const N: usize = 100_000;
+        let mut req = crate::testing::encode_command(&[b"MULTI"]);
+        for _ in 0..N {
+            req.extend(crate::testing::encode_command(&[b"INCR", b"n"]));
+        }
+        t.send_raw(c, &req);
+        let out = t.take_output(c);
+        assert_eq!(out.len(), 5 + N * 9, "+OK then one +QUEUED per command");
+        assert_eq!(t.server.clients[&c].multi.as_ref().unwrap().count, N);
+        t.send_raw(c, &crate::testing::encode_command(&[b"EXEC"]));
+        let out = t.take_output(c);
+        let (frame, used) = crate::testing::decode(&out).expect("one whole reply");
+        assert_eq!(used, out.len());
+        let Frame::Array(replies) = frame else {
+            panic!("EXEC replies with an array")
+        };
+        assert_eq!(replies.len(), N);
+        assert_eq!(replies[0], int(1));
+        assert_eq!(replies[N - 1], int(N as i64));
+        assert_eq!(t.server.stats.commands["incr"].calls, N as u64);
+    }
 }

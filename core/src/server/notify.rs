@@ -779,4 +779,29 @@ mod tests {
             (&[], &["SORT", "l", "STORE", "d"], &["keymiss l"]),
         ]);
     }
+
+    #[test]
+    fn events_of_a_transaction_leave_in_command_order_and_reach_resp3_as_pushes() {
+        let (mut t, writer, sub) = setup("EA");
+        t.cmd_on(writer, &["MULTI"]);
+        t.cmd_on(writer, &["SET", "a", "1"]);
+        t.cmd_on(writer, &["LPUSH", "l", "x"]);
+        t.cmd_on(writer, &["DEL", "a"]);
+        // Nothing is published while commands are only queued.
+        assert!(events(&mut t, sub).is_empty());
+        t.cmd_on(writer, &["EXEC"]);
+        assert_eq!(events(&mut t, sub), ["set a", "lpush l", "del a"]);
+        let resp3 = t.connect();
+        t.cmd_on(resp3, &["HELLO", "3"]);
+        t.send_raw(
+            resp3,
+            &crate::testing::encode_command(&[b"SUBSCRIBE", b"__keyevent@0__:del"]),
+        );
+        t.take_output(resp3);
+        t.cmd_on(writer, &["DEL", "l"]);
+        assert_eq!(
+            t.take_output(resp3),
+            b">3\r\n$7\r\nmessage\r\n$18\r\n__keyevent@0__:del\r\n$1\r\nl\r\n"
+        );
+    }
 }
