@@ -297,6 +297,7 @@ mod tests {
         t.cmd_on(c, &["EXEC", "x"]);
         assert_eq!(t.server.stats.commands["exec"].rejected_calls, 1);
         assert_eq!(t.server.stats.errors["EXECABORT"], 2);
+        assert_eq!(t.server.stats.errors["ERR"], 3);
         // MULTI, the three queued commands and EXEC each count as processed once.
         assert_eq!(t.server.stats.commands["multi"].calls, 3);
     }
@@ -366,6 +367,8 @@ mod tests {
         assert_eq!(field(&inner, "flags"), "x");
         assert_eq!(field(&inner, "multi"), "3");
         assert_eq!(field(&inner, "cmd"), "exec");
+        // The arguments in use are EXEC's own, as Redis's argv_len_sum.
+        assert_eq!(field(&inner, "argv-mem"), "4");
         let line = client_line(&mut t, a);
         assert_eq!(field(&line, "flags"), "N");
         assert_eq!(field(&line, "multi"), "-1");

@@ -76,6 +76,7 @@ impl Server {
                     if !meanwhile.is_empty() {
                         client.reply.raw(meanwhile.as_bytes());
                     }
+                    client.argv_bytes = 0;
                     client.query = query;
                     client.parser = parser;
                     client.query.advance(consumed);
@@ -115,6 +116,9 @@ impl Server {
         debug_assert!(!args.is_empty());
         let lookup = self.commands.lookup(args.get(0), args.try_get(1));
         if let Some(c) = self.clients.get_mut(&conn) {
+            // The request's argument bytes (argv-mem) belong to the client until the
+            // request is done, also while EXEC runs its queue.
+            c.argv_bytes = args.byte_len();
             // Redis's c->lastcmd is set by the lookup, whether the command then runs,
             // is refused or is queued (an unknown command leaves it NULL).
             c.last_command = match &lookup {
@@ -285,7 +289,6 @@ impl Server {
         let mark = reply.len();
         let started_ns = self.probe.elapsed_ns();
         if let Some(c) = self.clients.get_mut(&conn) {
-            c.argv_bytes = args.byte_len();
             if c.reply_mode == ReplyMode::SkipNext {
                 c.reply_mode = ReplyMode::Skipping;
             }
@@ -321,7 +324,6 @@ impl Server {
 
         if let Some(c) = self.clients.get_mut(&conn) {
             c.db = new_db;
-            c.argv_bytes = 0;
         }
         if !spec.has(CMD_SKIP_SLOWLOG) {
             self.maybe_slowlog(conn, args, duration_us);
