@@ -16,13 +16,6 @@ pub struct Db {
     /// Running estimate of the average TTL of keys sampled by the active expire cycle
     /// (INFO keyspace `avg_ttl`), in milliseconds.
     pub avg_ttl_ms: i64,
-    /// Keys created as lists or sorted sets while `note_created` is set, in creation
-    /// order: where Redis's dbAdd calls signalKeyAsReady. The server turns this on
-    /// for every database while any client is blocked on keys and drains it after
-    /// each command (`server/blocked.rs`); creation is the only event that can wake a
-    /// blocked client, since emptied lists and sorted sets never stay in the keyspace.
-    pub(crate) created: Vec<Box<[u8]>>,
-    pub(crate) note_created: bool,
 }
 
 impl Db {
@@ -32,15 +25,6 @@ impl Db {
             keys: Dict::new(seed),
             expires: Dict::new(seed ^ 0x9e37_79b9_7f4a_7c15),
             avg_ttl_ms: 0,
-            created: Vec::new(),
-            note_created: false,
-        }
-    }
-
-    /// Record a new key for the clients that may be blocked on it.
-    fn note_creation(&mut self, key: &[u8], value: &Value) {
-        if self.note_created && matches!(value, Value::List(_) | Value::Zset(_)) {
-            self.created.push(key.into());
         }
     }
 
@@ -95,12 +79,12 @@ impl Db {
     /// Add a key that must not exist (Redis's dbAdd).
     pub fn add(&mut self, key: &[u8], value: Value, lru: u32) {
         debug_assert!(!self.keys.contains_key(key));
-        self.note_creation(key, &value);
         self.keys.insert_new(key.into(), Object::new(value, lru));
     }
 
     /// Create or overwrite a key (Redis's setKey). The TTL is cleared unless `keep_ttl`.
-    pub fn set(&mut self, key: &[u8], value: Value, keep_ttl: bool, lru: u32) {
+    /// Returns true if the key was created.
+    pub fn set(&mut self, key: &[u8], value: Value, keep_ttl: bool, lru: u32) -> bool {
         match self.keys.get_mut(key) {
             Some(obj) => {
                 obj.value = value;
@@ -108,10 +92,11 @@ impl Db {
                 if !keep_ttl {
                     self.remove_expire(key);
                 }
+                false
             }
             None => {
-                self.note_creation(key, &value);
                 self.keys.insert_new(key.into(), Object::new(value, lru));
+                true
             }
         }
     }
@@ -172,11 +157,11 @@ mod tests {
     #[test]
     fn set_clears_ttl_unless_kept() {
         let mut db = Db::new(0, 1);
-        db.set(b"k", s("v"), false, 0);
+        assert!(db.set(b"k", s("v"), false, 0), "created");
         db.set_expire(b"k", 100);
         assert!(db.is_expired(b"k", 101));
         assert!(!db.is_expired(b"k", 100));
-        db.set(b"k", s("w"), true, 0);
+        assert!(!db.set(b"k", s("w"), true, 0), "overwritten");
         assert_eq!(db.get_expire(b"k"), Some(100));
         db.set(b"k", s("x"), false, 0);
         assert_eq!(db.get_expire(b"k"), None);

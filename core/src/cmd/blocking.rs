@@ -30,9 +30,8 @@ pub const HANDLERS: &[(&str, Handler)] = &[
 
 /// May this command block its client? Not inside EXEC (Redis's CLIENT_DENY_BLOCKING),
 /// where a blocking command that finds nothing answers like a timeout at once.
-fn blocking_denied(_ctx: &Ctx<'_>) -> bool {
-    // Wired to `ctx.deny_blocking` once MULTI/EXEC exist; nothing denies it before.
-    false
+fn blocking_denied(ctx: &Ctx<'_>) -> bool {
+    ctx.deny_blocking
 }
 
 /// getTimeoutFromObjectOrReply in seconds: argument `i` read as a `long double`,
@@ -315,8 +314,6 @@ mod tests {
         assert_eq!(t.server.blocking.clients_in_timeout_table(), 0);
         for db in 0..t.server.dbs.len() {
             assert_eq!(t.server.blocking.waited_keys(db), 0);
-            assert!(t.server.dbs[db].created.is_empty());
-            assert!(!t.server.dbs[db].note_created);
         }
     }
 
@@ -1130,5 +1127,143 @@ mod tests {
         }
         assert_eq!(t.cmd_on(p, &["LLEN", "k"]), int(500));
         assert_nothing_waits(&t);
+    }
+
+    #[test]
+    fn inside_exec_blocking_commands_answer_at_once() {
+        let mut t = TestServer::new();
+        let c = t.connect();
+        t.cmd_on(c, &["RPUSH", "l", "a", "b"]);
+        t.cmd_on(c, &["ZADD", "z", "1", "m"]);
+        t.cmd_on(c, &["MULTI"]);
+        let queued = [
+            &["BLPOP", "nope", "0"][..],
+            &["BRPOP", "nope", "l", "0"],
+            &["BLMPOP", "0", "1", "nope", "LEFT"],
+            &["BLMOVE", "nope", "d", "LEFT", "LEFT", "0"],
+            &["BRPOPLPUSH", "nope", "d", "0"],
+            &["BLMOVE", "l", "d", "LEFT", "LEFT", "0"],
+            &["BZPOPMIN", "nope", "0"],
+            &["BZMPOP", "0", "1", "nope", "MAX"],
+            &["BZPOPMAX", "z", "0"],
+            &["BLPOP", "nope", "x"],
+        ];
+        for q in queued {
+            assert_eq!(t.cmd_on(c, q), Frame::Simple("QUEUED".into()));
+        }
+        assert_eq!(
+            t.cmd_on(c, &["EXEC"]),
+            arr(vec![
+                Frame::Null,
+                bulks(&["l", "b"]),
+                Frame::Null,
+                Frame::Null,
+                Frame::Null,
+                bulk("a"),
+                Frame::Null,
+                Frame::Null,
+                bulks(&["z", "m", "1"]),
+                Frame::err("ERR timeout is not a float or out of range"),
+            ])
+        );
+        // Denied blocking answers the shapes of Redis: a null array for the pops, a
+        // null bulk for BLMOVE and BRPOPLPUSH.
+        t.cmd_on(c, &["MULTI"]);
+        t.cmd_on(c, &["BLPOP", "nope", "0"]);
+        t.cmd_on(c, &["BLMOVE", "nope", "d", "LEFT", "LEFT", "0"]);
+        t.send_raw(c, &encode_command(&[b"EXEC"]));
+        assert_eq!(t.take_output(c), b"*2\r\n*-1\r\n$-1\r\n");
+        assert_nothing_waits(&t);
+    }
+
+    #[test]
+    fn a_transaction_serves_after_exec_with_what_is_left() {
+        let mut t = TestServer::new();
+        let p = t.connect();
+        let (a, b) = (t.connect(), t.connect());
+        block(&mut t, a, &["BLPOP", "k", "0"]);
+        block(&mut t, b, &["BLPOP", "gone", "0"]);
+        t.cmd_on(p, &["MULTI"]);
+        t.cmd_on(p, &["RPUSH", "k", "1", "2"]);
+        t.cmd_on(p, &["LPOP", "k"]);
+        t.cmd_on(p, &["RPUSH", "gone", "x"]);
+        t.cmd_on(p, &["DEL", "gone"]);
+        assert_eq!(replies(&mut t, a), vec![]);
+        assert_eq!(
+            t.cmd_on(p, &["EXEC"]),
+            arr(vec![int(2), bulk("1"), int(1), int(1)])
+        );
+        // Served after the whole EXEC: the element still there, not the first one.
+        assert_eq!(served(&mut t, a), bulks(&["k", "2"]));
+        // A key created and deleted inside the transaction serves nobody.
+        assert_eq!(replies(&mut t, b), vec![]);
+        assert!(t.server.blocking.is_blocked(b));
+    }
+
+    /// Keyspace events a subscriber received, as "event key".
+    fn key_events(t: &mut TestServer, sub: ConnId) -> Vec<String> {
+        replies(t, sub)
+            .into_iter()
+            .filter_map(|f| match f {
+                Frame::Array(items) if items[0] == bulk("pmessage") => {
+                    let channel = items[2].as_str();
+                    let event = channel.strip_prefix("__keyevent@0__:")?.to_string();
+                    Some(format!("{event} {}", items[3].as_str()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn serving_emits_the_events_of_the_plain_pops() {
+        let mut t = TestServer::new();
+        let p = t.connect();
+        let sub = t.connect();
+        t.cmd_on(p, &["CONFIG", "SET", "notify-keyspace-events", "KEA"]);
+        t.cmd_on(sub, &["PSUBSCRIBE", "__keyevent@0__:*"]);
+        let (l, m, z) = (t.connect(), t.connect(), t.connect());
+        block(&mut t, l, &["BRPOP", "k", "0"]);
+        t.cmd_on(p, &["RPUSH", "k", "v"]);
+        served(&mut t, l);
+        assert_eq!(key_events(&mut t, sub), ["rpush k", "rpop k", "del k"]);
+        block(&mut t, m, &["BLMOVE", "s", "d", "LEFT", "RIGHT", "0"]);
+        t.cmd_on(p, &["LPUSH", "s", "a", "b"]);
+        assert_eq!(served(&mut t, m), bulk("b"));
+        assert_eq!(key_events(&mut t, sub), ["lpush s", "rpush d", "lpop s"]);
+        block(&mut t, z, &["BZMPOP", "0", "1", "zz", "MAX", "COUNT", "9"]);
+        t.cmd_on(p, &["ZADD", "zz", "1", "x"]);
+        served(&mut t, z);
+        assert_eq!(key_events(&mut t, sub), ["zadd zz", "zpopmax zz", "del zz"]);
+        t.cmd_on(p, &["CONFIG", "SET", "notify-keyspace-events", "KEAn"]);
+        block(&mut t, m, &["BLMOVE", "s2", "d2", "LEFT", "RIGHT", "0"]);
+        t.cmd_on(p, &["LPUSH", "s2", "a"]);
+        served(&mut t, m);
+        assert_eq!(
+            key_events(&mut t, sub),
+            ["new s2", "lpush s2", "new d2", "rpush d2", "lpop s2", "del s2"]
+        );
+    }
+
+    #[test]
+    fn a_served_blmove_breaks_a_watch_on_its_destination() {
+        let mut t = TestServer::new();
+        let p = t.connect();
+        let (w, c) = (t.connect(), t.connect());
+        // Only the served client touches `d`: the push went to `s`.
+        t.cmd_on(w, &["WATCH", "d"]);
+        block(&mut t, c, &["BLMOVE", "s", "d", "LEFT", "RIGHT", "0"]);
+        t.cmd_on(w, &["MULTI"]);
+        t.cmd_on(w, &["LLEN", "d"]);
+        t.cmd_on(p, &["LPUSH", "s", "v"]);
+        assert_eq!(served(&mut t, c), bulk("v"));
+        assert_eq!(t.cmd_on(w, &["EXEC"]), Frame::Null);
+        // Without a serve, the same transaction goes through.
+        t.cmd_on(w, &["WATCH", "d"]);
+        block(&mut t, c, &["BLMOVE", "s", "d", "LEFT", "RIGHT", "0"]);
+        t.cmd_on(w, &["MULTI"]);
+        t.cmd_on(w, &["LLEN", "d"]);
+        t.cmd_on(p, &["LPUSH", "elsewhere", "v"]);
+        assert_eq!(t.cmd_on(w, &["EXEC"]), arr(vec![int(1)]));
     }
 }

@@ -8,6 +8,8 @@ pub mod elemscan;
 pub mod hashes;
 pub mod keys;
 pub mod lists;
+pub mod multi;
+pub mod pubsub;
 pub mod server;
 pub mod sets;
 pub mod sort;
@@ -27,6 +29,8 @@ pub fn all_handlers() -> Vec<(&'static str, Handler)> {
     all.extend_from_slice(hashes::HANDLERS);
     all.extend_from_slice(keys::HANDLERS);
     all.extend_from_slice(lists::HANDLERS);
+    all.extend_from_slice(multi::HANDLERS);
+    all.extend_from_slice(pubsub::HANDLERS);
     all.extend_from_slice(server::HANDLERS);
     all.extend_from_slice(sets::HANDLERS);
     all.extend_from_slice(sort::HANDLERS);

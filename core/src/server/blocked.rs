@@ -7,10 +7,10 @@
 //!   whose first entry `Server::poll_timeout` reports. Deadlines are monotonic
 //!   instants, so wall-clock jumps neither fire nor delay them.
 //! * Readiness (signalKeyAsReady): a key can wake its clients only by being created,
-//!   because emptied lists and sorted sets leave the keyspace. While anyone is
-//!   blocked, every database records the lists and sorted sets it creates
-//!   (`Db::created`, Redis's call from dbAdd); SWAPDB adds the waited-for keys the
-//!   swap made visible (scanDatabaseForReadyKeys).
+//!   because emptied lists and sorted sets leave the keyspace. Every creation passes
+//!   through `Server::key_added` (Redis's dbAdd), which lists a waited-for list or
+//!   sorted set as ready; SWAPDB lists the waited-for keys the swap made visible
+//!   (scanDatabaseForReadyKeys).
 //! * Serving (handleClientsBlockedOnKeys): after each top-level command — a whole
 //!   EXEC, each command of a pipeline — every ready key serves its clients in the
 //!   order they blocked, each exactly as if it had run the non-blocking pop
@@ -184,7 +184,6 @@ impl Server {
         if let Some(d) = deadline {
             b.deadlines.insert((d, client_id, conn));
         }
-        let first = b.clients.is_empty();
         let previous = b.clients.insert(
             conn,
             Blocked {
@@ -201,12 +200,6 @@ impl Server {
             },
         );
         debug_assert!(previous.is_none());
-        if first {
-            for db in &mut self.dbs {
-                debug_assert!(db.created.is_empty());
-                db.note_created = true;
-            }
-        }
     }
 
     /// The duration of the call that just blocked `conn` (dispatch reports it).
@@ -238,10 +231,6 @@ impl Server {
         if self.blocking.clients.is_empty() {
             debug_assert!(self.blocking.waiting.iter().all(|w| w.is_empty()));
             debug_assert!(self.blocking.deadlines.is_empty());
-            for db in &mut self.dbs {
-                db.note_created = false;
-                db.created.clear();
-            }
         }
         if let Some(c) = self.clients.get_mut(&conn) {
             c.blocked = false;
@@ -293,6 +282,8 @@ impl Server {
             reply: &mut reply,
             db,
             spec,
+            // A served client pops what is there; it never blocks again from here.
+            deny_blocking: true,
         };
         f(self, &mut ctx);
         let errors = reply.take_errors();
@@ -381,54 +372,37 @@ impl Server {
     /// SWAPDB: keys clients wait for in `a` or `b` may exist there now.
     pub(crate) fn signal_swapped_dbs(&mut self, a: usize, b: usize) {
         for db in [a, b] {
-            if self.blocking.waiting[db].is_empty() {
-                continue;
-            }
-            let mut keys: Vec<&Vec<u8>> = self.blocking.waiting[db].keys().collect();
+            let mut keys: Vec<Vec<u8>> = self.blocking.waiting[db].keys().cloned().collect();
             // The hash order of the waiting table is no order to serve in.
             keys.sort_unstable();
-            let present: Vec<Box<[u8]>> = keys
-                .into_iter()
-                .filter(|k| {
-                    matches!(
-                        self.dbs[db].peek(k).map(|o| &o.value),
-                        Some(Value::List(_) | Value::Zset(_))
-                    )
-                })
-                .map(|k| k.as_slice().into())
-                .collect();
-            self.dbs[db].created.extend(present);
+            for key in keys {
+                self.signal_key_as_ready(db, &key);
+            }
         }
     }
 
-    /// Move the keys databases created since the last look into the ready list, when
-    /// someone waits for them and they are not listed yet (signalKeyAsReady).
-    fn collect_ready_keys(&mut self) {
-        for db in 0..self.dbs.len() {
-            if self.dbs[db].created.is_empty() {
-                continue;
-            }
-            let created = std::mem::take(&mut self.dbs[db].created);
-            for key in created {
-                let key = key.into_vec();
-                if self.blocking.waiting[db].contains_key(&key)
-                    && !self.blocking.ready_set[db].contains(&key)
-                {
-                    self.blocking.ready_set[db].insert(key.clone());
-                    self.blocking.ready.push((db, key));
-                }
-            }
+    /// signalKeyAsReady, for every key created (dbAdd): list it to be served after
+    /// the command when it is a list or a sorted set someone waits for, once.
+    pub(crate) fn signal_key_as_ready(&mut self, db: usize, key: &[u8]) {
+        if self.blocking.clients.is_empty() {
+            return;
+        }
+        if !matches!(
+            self.dbs[db].peek(key).map(|o| &o.value),
+            Some(Value::List(_) | Value::Zset(_))
+        ) {
+            return;
+        }
+        let b = &mut self.blocking;
+        if b.waiting[db].contains_key(key) && !b.ready_set[db].contains(key) {
+            b.ready_set[db].insert(key.to_vec());
+            b.ready.push((db, key.to_vec()));
         }
     }
 
     /// handleClientsBlockedOnKeys: serve the clients of every key that became ready,
     /// round after round while serving makes more keys ready.
     pub(crate) fn handle_clients_blocked_on_keys(&mut self) {
-        if self.blocking.clients.is_empty() {
-            debug_assert!(self.dbs.iter().all(|d| d.created.is_empty()));
-            return;
-        }
-        self.collect_ready_keys();
         while !self.blocking.ready.is_empty() {
             let round = std::mem::take(&mut self.blocking.ready);
             for (db, key) in round {
@@ -477,7 +451,6 @@ impl Server {
                 .unblock_client(conn)
                 .expect("served clients were blocked");
             self.stats_on_unblock(conn, &b, reply_us, failed);
-            self.collect_ready_keys();
             if !self.dbs[db].contains(key) {
                 break;
             }

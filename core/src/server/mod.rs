@@ -3,13 +3,17 @@
 //!
 //! Sub-modules split the work the way Redis's `server.c`/`networking.c` do:
 //! `dispatch` (request parsing and processCommand's checks), `keyspace` (expiry-aware
-//! key access), `cron` (serverCron, active expiry, the before-sleep hook), `blocked`
-//! (clients blocked on keys).
+//! key access), `cron` (serverCron, active expiry, the before-sleep hook), `pubsub`
+//! (subscriptions and message delivery), `multi` (WATCH bookkeeping and transaction
+//! teardown), `notify` (keyspace notifications), `blocked` (clients blocked on keys).
 
 mod blocked;
 mod cron;
 mod dispatch;
 mod keyspace;
+mod multi;
+pub mod notify;
+pub mod pubsub;
 
 use crate::client::Client;
 use crate::cmd;
@@ -27,6 +31,7 @@ use std::collections::VecDeque;
 pub(crate) use blocked::BlockOp;
 pub use blocked::Blocking;
 pub use cron::{CronState, Metric};
+pub use multi::{WatchedKeys, Watcher};
 
 /// Why processing of all clients is suspended (DEBUG SLEEP): until this instant, input
 /// is buffered and no replies leave, exactly as if Redis's thread were blocked.
@@ -67,6 +72,11 @@ pub struct Server {
     /// DEBUG QUICKLIST-PACKED-THRESHOLD: list elements this long or longer get a
     /// quicklist node of their own (a process-wide static in Redis).
     pub list_packed_threshold: usize,
+    /// Channels, patterns and shard channels with their subscribers.
+    pub pubsub: pubsub::PubSub,
+    /// WATCHed keys of each database number and who watches them (Redis's
+    /// `db->watched_keys`), kept apart from `dbs` so SWAPDB leaves watchers in place.
+    pub watched_keys: Vec<WatchedKeys>,
     next_client_id: u64,
     effects: VecDeque<Effect>,
     pending_write: Vec<ConnId>,
@@ -116,6 +126,8 @@ impl Server {
             used_memory_peak: used_memory_startup,
             replid,
             list_packed_threshold: crate::types::quicklist::PACKED_THRESHOLD_DEFAULT,
+            pubsub: pubsub::PubSub::default(),
+            watched_keys: (0..databases).map(|_| WatchedKeys::default()).collect(),
             next_client_id: 1,
             effects: VecDeque::new(),
             pending_write: Vec::new(),
@@ -297,9 +309,17 @@ impl Server {
         self.process_input(conn);
     }
 
-    fn peer_closed(&mut self, conn: ConnId) {
+    /// Take a client out of the server with everything that refers to it (Redis's
+    /// freeClient minus the socket): its subscriptions go with it.
+    fn remove_client(&mut self, conn: ConnId) -> Option<Client> {
         self.forget_blocked(conn);
-        if let Some(mut client) = self.clients.remove(&conn) {
+        self.pubsub_unsubscribe_all_silently(conn);
+        self.unwatch_all_keys(conn);
+        self.clients.remove(&conn)
+    }
+
+    fn peer_closed(&mut self, conn: ConnId) {
+        if let Some(mut client) = self.remove_client(conn) {
             self.log(LogLevel::Debug, "Client closed connection");
             // Replies already produced still go out (the peer may have only half-closed),
             // then the backend may drop the connection.
@@ -347,6 +367,9 @@ impl Server {
             if !c.pending_write {
                 c.pending_write = true;
                 self.pending_write.push(conn);
+                // Output produced outside an input (a publish from the embedding code)
+                // still leaves at the next drain.
+                self.needs_before_sleep = true;
             }
         }
     }
@@ -388,14 +411,13 @@ impl Server {
                 });
             }
             if c.close_after_reply {
-                self.forget_blocked(conn);
-                self.clients.remove(&conn);
+                self.remove_client(conn);
                 self.effects.push_back(Effect::Close { conn });
             }
         }
         let closing = std::mem::take(&mut self.pending_close);
         for conn in closing {
-            if self.clients.remove(&conn).is_some() {
+            if self.remove_client(conn).is_some() {
                 self.effects.push_back(Effect::Close { conn });
             }
         }
