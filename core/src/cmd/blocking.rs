@@ -1266,4 +1266,22 @@ mod tests {
         t.cmd_on(p, &["LPUSH", "elsewhere", "v"]);
         assert_eq!(t.cmd_on(w, &["EXEC"]), arr(vec![int(1)]));
     }
+
+    #[test]
+    fn a_blocked_resp3_subscriber_still_receives_its_messages() {
+        let mut t = TestServer::new();
+        let p = t.connect();
+        let c = t.connect();
+        t.cmd_on(c, &["HELLO", "3"]);
+        t.cmd_on(c, &["SUBSCRIBE", "ch"]);
+        block(&mut t, c, &["BLPOP", "k", "0"]);
+        assert_eq!(t.cmd_on(p, &["PUBLISH", "ch", "m"]), int(1));
+        assert_eq!(
+            t.take_output(c),
+            b">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$1\r\nm\r\n"
+        );
+        assert!(t.server.blocking.is_blocked(c));
+        t.cmd_on(p, &["RPUSH", "k", "v"]);
+        assert_eq!(served(&mut t, c), bulks(&["k", "v"]));
+    }
 }
