@@ -52,6 +52,12 @@ pub struct Client {
     pub pending_input: bool,
     /// Pub/Sub subscriptions; allocated on the first SUBSCRIBE.
     pub subs: Option<Box<ClientSubs>>,
+    /// Bytes handed to the backend in `Send`s and not yet reported written
+    /// (`Event::Sent`): output the peer has not taken yet.
+    pub unsent_bytes: usize,
+    /// When the output first stood over the soft `client-output-buffer-limit`
+    /// without dropping below it since (Redis's obuf_soft_limit_reached_time).
+    pub obuf_soft_since: Option<MonoNs>,
 }
 
 impl Client {
@@ -87,6 +93,8 @@ impl Client {
             pending_write: false,
             pending_input: false,
             subs: None,
+            unsent_bytes: 0,
+            obuf_soft_since: None,
         }
     }
 

@@ -83,6 +83,7 @@ impl Server {
             }
         }
         self.enforce_query_buffer_limit(conn);
+        self.enforce_output_limits(conn);
         if self
             .clients
             .get(&conn)

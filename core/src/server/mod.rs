@@ -4,11 +4,12 @@
 //! Sub-modules split the work the way Redis's `server.c`/`networking.c` do:
 //! `dispatch` (request parsing and processCommand's checks), `keyspace` (expiry-aware
 //! key access), `cron` (serverCron, active expiry, the before-sleep hook), `pubsub`
-//! (subscriptions and message delivery).
+//! (subscriptions and message delivery), `output_limits` (client-output-buffer-limit).
 
 mod cron;
 mod dispatch;
 mod keyspace;
+mod output_limits;
 pub mod pubsub;
 
 use crate::client::Client;
@@ -25,6 +26,7 @@ use bytes::Bytes;
 use std::collections::VecDeque;
 
 pub use cron::{CronState, Metric};
+pub use output_limits::REPLY_CHUNK_BYTES;
 
 /// Why processing of all clients is suspended (DEBUG SLEEP): until this instant, input
 /// is buffered and no replies leave, exactly as if Redis's thread were blocked.
@@ -66,6 +68,8 @@ pub struct Server {
     pub list_packed_threshold: usize,
     /// Channels, patterns and shard channels with their subscribers.
     pub pubsub: pubsub::PubSub,
+    /// Recent peaks of client output (INFO client_recent_max_output_buffer).
+    pub output_peaks: output_limits::OutputPeaks,
     next_client_id: u64,
     effects: VecDeque<Effect>,
     pending_write: Vec<ConnId>,
@@ -115,6 +119,7 @@ impl Server {
             replid,
             list_packed_threshold: crate::types::quicklist::PACKED_THRESHOLD_DEFAULT,
             pubsub: pubsub::PubSub::default(),
+            output_peaks: output_limits::OutputPeaks::default(),
             next_client_id: 1,
             effects: VecDeque::new(),
             pending_write: Vec::new(),
@@ -138,6 +143,7 @@ impl Server {
 
     /// Feed one event.
     pub fn handle(&mut self, now: Now, event: Event<'_>) {
+        let needed_before_sleep = self.needs_before_sleep;
         self.advance_clock(now);
         match event {
             Event::Accepted {
@@ -148,6 +154,11 @@ impl Server {
             } => self.accept(conn, peer, local, fd),
             Event::Received { conn, data } => self.receive(conn, data),
             Event::Closed { conn } => self.peer_closed(conn),
+            Event::Sent { conn, bytes } => {
+                // Only bookkeeping: nothing to flush because of it.
+                self.needs_before_sleep = needed_before_sleep;
+                self.sent(conn, bytes);
+            }
             Event::Signal(signal) => self.signal(signal),
         }
     }
@@ -317,6 +328,18 @@ impl Server {
         self.pending_close.retain(|c| *c != conn);
     }
 
+    /// The backend wrote `bytes` of this client's output.
+    fn sent(&mut self, conn: ConnId, bytes: usize) {
+        // A report for a connection closed meanwhile is moot.
+        if let Some(c) = self.clients.get_mut(&conn) {
+            debug_assert!(
+                bytes <= c.unsent_bytes,
+                "the backend reported more bytes written than it was given"
+            );
+            c.unsent_bytes = c.unsent_bytes.saturating_sub(bytes);
+        }
+    }
+
     fn signal(&mut self, signal: Signal) {
         let name = match signal {
             Signal::Interrupt => "SIGINT",
@@ -381,6 +404,7 @@ impl Server {
             }
             if !c.reply.is_empty() {
                 let data = c.reply.take_bytes();
+                c.unsent_bytes += data.len();
                 self.stats.total_net_output_bytes += data.len() as u64;
                 self.stats.io_writes_processed += 1;
                 self.effects.push_back(Effect::Send {
@@ -396,7 +420,9 @@ impl Server {
         let closing = std::mem::take(&mut self.pending_close);
         for conn in closing {
             if self.remove_client(conn).is_some() {
-                self.effects.push_back(Effect::Close { conn });
+                // Whatever the backend still holds for it is dropped, as freeClient
+                // drops a client's buffers: the peer may never read it.
+                self.effects.push_back(Effect::Abort { conn });
             }
         }
     }
