@@ -5,23 +5,75 @@
 //! syntax (quotes and `\x..` escapes as in redis.conf). Lines starting with `#` are
 //! comments; `@resp3` switches both connections to RESP3 (via HELLO 3) and `@resp2`
 //! back; `@sleep <ms>` waits. Every script runs on a fresh pair of servers.
+//!
+//! For pub/sub, a script can hold several connections: `@conn <name>` makes the named
+//! pair current (opened on first use; the first is `main`), and `@read` reads one more
+//! frame from the current pair and compares it — a message published from another
+//! connection, or the second confirmation of `SUBSCRIBE a b`; `@send <command>` sends
+//! without reading (for CLIENT REPLY OFF and what follows it). A command's reply is
+//! one frame, after any RESP3 pushes in front of it (a push to oneself precedes the
+//! command's reply), except for the (un)subscribe commands, whose RESP3 reply is the
+//! push itself.
 
 mod support;
 
 use cinnabar_core::resp::splitargs::split_args;
+use std::collections::BTreeMap;
 use support::{RawConn, ServerProcess};
+
+/// Commands whose RESP3 reply is a push frame, not a push followed by a reply.
+const PUSH_REPLIES: &[&str] = &[
+    "subscribe",
+    "unsubscribe",
+    "psubscribe",
+    "punsubscribe",
+    "ssubscribe",
+    "sunsubscribe",
+];
 
 fn run_script(name: &str, text: &str) {
     let Some(redis) = ServerProcess::redis(&["--enable-debug-command", "yes"]) else {
         return;
     };
     let ours = ServerProcess::cinnabar(&["--enable-debug-command", "yes"]);
-    let mut a = ours.raw();
-    let mut b = redis.raw();
+    // Connection pairs by name: (cinnabar, redis).
+    let mut pairs: BTreeMap<String, (RawConn, RawConn)> = BTreeMap::new();
+    let mut current = "main".to_string();
+    pairs.insert(current.clone(), (ours.raw(), redis.raw()));
     let mut failures = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix("@conn ") {
+            current = name.trim().to_string();
+            pairs
+                .entry(current.clone())
+                .or_insert_with(|| (ours.raw(), redis.raw()));
+            continue;
+        }
+        let (a, b) = pairs.get_mut(&current).expect("current pair exists");
+        if let Some(cmd) = line.strip_prefix("@send ") {
+            // A command with no reply of its own (CLIENT REPLY OFF): send, don't read.
+            let args = split_args(cmd.as_bytes())
+                .unwrap_or_else(|| panic!("{name}:{}: bad quoting", n + 1));
+            let args: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+            a.send_cmd(&args);
+            b.send_cmd(&args);
+            continue;
+        }
+        if line == "@read" {
+            let got = a.read_reply();
+            let want = b.read_reply();
+            if got != want {
+                failures.push(format!(
+                    "{name}:{}: @read on {current}\n  redis:    {:?}\n  cinnabar: {:?}",
+                    n + 1,
+                    String::from_utf8_lossy(&want),
+                    String::from_utf8_lossy(&got)
+                ));
+            }
             continue;
         }
         if let Some(ms) = line.strip_prefix("@sleep ") {
@@ -38,8 +90,8 @@ fn run_script(name: &str, text: &str) {
         let args =
             split_args(line.as_bytes()).unwrap_or_else(|| panic!("{name}:{}: bad quoting", n + 1));
         let args: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
-        let got = exchange(&mut a, &args);
-        let want = exchange(&mut b, &args);
+        let got = exchange(a, &args);
+        let want = exchange(b, &args);
         if line.starts_with("HELLO") {
             continue; // server/version/id fields differ by design
         }
@@ -63,11 +115,17 @@ fn run_script(name: &str, text: &str) {
 fn exchange(conn: &mut RawConn, args: &[&[u8]]) -> Vec<u8> {
     conn.send_cmd(args);
     // A RESP3 push frame precedes the reply it accompanies: keep them together.
-    let mut out = conn.read_reply();
-    if out.starts_with(b">") {
-        let reply = conn.read_reply();
-        out.extend_from_slice(&reply);
+    let mut frame = conn.read_reply();
+    let name = String::from_utf8_lossy(args[0]).to_ascii_lowercase();
+    if PUSH_REPLIES.contains(&name.as_str()) {
+        return frame;
     }
+    let mut out = Vec::new();
+    while frame.starts_with(b">") {
+        out.extend_from_slice(&frame);
+        frame = conn.read_reply();
+    }
+    out.extend_from_slice(&frame);
     out
 }
 
