@@ -774,25 +774,52 @@ mod tests {
     }
 
     #[test]
-    fn a_hundred_thousand_channels_on_one_client() {
+    fn a_million_channels_on_one_client() {
         let mut t = TestServer::new();
         let c = t.connect();
-        let names: Vec<String> = (0..100_000).map(|i| format!("ch:{i}")).collect();
+        const N: usize = 1_000_000;
+        let names: Vec<String> = (0..N).map(|i| format!("ch:{i}")).collect();
         let mut args: Vec<&[u8]> = vec![b"SUBSCRIBE"];
         args.extend(names.iter().map(|n| n.as_bytes()));
         t.send_raw(c, &encode_command(&args));
-        let got = frames(&mut t, c);
-        assert_eq!(got.len(), 100_000);
-        assert_eq!(got[99_999], confirm("subscribe", Some("ch:99999"), 100_000));
+        // Its confirmations grew while it was still a normal client: past the pubsub
+        // class's 32 MiB hard limit, and not closed for it, as in Redis (whose cron
+        // would close it if it had not read them by then: see output_limits).
+        let out = t.take_output(c);
+        assert!(out.len() > 32 << 20);
+        assert!(!t.closed.contains(&c));
+        let (first, _) = decode(&out).unwrap();
+        assert_eq!(first, confirm("subscribe", Some("ch:0"), 1));
+        assert!(out.ends_with(b"$9\r\nsubscribe\r\n$9\r\nch:999999\r\n:1000000\r\n"));
         let p = t.connect();
         assert_eq!(t.cmd_on(p, &["PUBLISH", "ch:0", "x"]), int(1));
-        assert_eq!(t.cmd_on(p, &["PUBLISH", "ch:99999", "x"]), int(1));
-        assert_eq!(info_stat(&mut t, "pubsub_channels"), "100000");
-        frames(&mut t, c);
-        let got = run(&mut t, c, &["UNSUBSCRIBE"]);
-        assert_eq!(got.len(), 100_000);
-        assert_eq!(got[0], confirm("unsubscribe", Some("ch:0"), 99_999));
-        assert_eq!(got[99_999], confirm("unsubscribe", Some("ch:99999"), 0));
+        assert_eq!(t.cmd_on(p, &["PUBLISH", "ch:999999", "x"]), int(1));
+        assert_eq!(t.cmd_on(p, &["PUBLISH", "ch:1000000", "x"]), int(0));
+        assert_eq!(
+            t.cmd_on(p, &["PUBSUB", "NUMSUB", "ch:500000"]),
+            arr(vec![b("ch:500000"), int(1)])
+        );
+        assert_eq!(info_stat(&mut t, "pubsub_channels"), N.to_string());
+        t.take_output(c);
+        // A million confirmations are past the pubsub class's 32 MiB, and UNSUBSCRIBE
+        // writes them as a subscriber: Redis would close the client for it.
+        t.cmd_on(
+            p,
+            &[
+                "CONFIG",
+                "SET",
+                "client-output-buffer-limit",
+                "pubsub 0 0 0",
+            ],
+        );
+        // Leaving them all, in subscription order: the last confirmation says 0.
+        t.send_raw(c, &encode_command(&[b"UNSUBSCRIBE"]));
+        let out = t.take_output(c);
+        let (first, _) = decode(&out).unwrap();
+        assert_eq!(first, confirm("unsubscribe", Some("ch:0"), N as i64 - 1));
+        assert!(out.ends_with(b"$11\r\nunsubscribe\r\n$9\r\nch:999999\r\n:0\r\n"));
+        assert!(!t.closed.contains(&c));
         assert_eq!(info_stat(&mut t, "pubsub_channels"), "0");
+        assert_eq!(t.cmd_on(c, &["PING"]), Frame::Simple("PONG".into()));
     }
 }

@@ -136,6 +136,7 @@ impl Server {
         }
         self.clients_cron();
         self.output_peaks.rotate(self.now.mono);
+        self.output_limits_cron();
         if self.active_expire_enabled {
             self.active_expire_cycle(ExpireCycle::Slow);
         }

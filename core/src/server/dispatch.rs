@@ -64,6 +64,10 @@ impl Server {
                     let placeholder = ReplyBuf::new(client.protocol == 3);
                     let mut reply = std::mem::replace(&mut client.reply, placeholder);
                     let args = parser.args(&query, inline);
+                    // Redis checks the limits as the reply grows, under the class the
+                    // client had then: SUBSCRIBE's confirmations still count as a
+                    // normal client's output, UNSUBSCRIBE's as a subscriber's.
+                    let class = client.obuf_class();
                     self.process_command(conn, args, &mut reply);
                     let client = self
                         .clients
@@ -79,11 +83,11 @@ impl Server {
                     client.parser = parser;
                     client.query.advance(consumed);
                     client.parser.reset();
+                    self.enforce_output_limits_as(conn, class);
                 }
             }
         }
         self.enforce_query_buffer_limit(conn);
-        self.enforce_output_limits(conn);
         if self
             .clients
             .get(&conn)

@@ -6,7 +6,9 @@
 //! taken yet: the bytes still in its reply buffer plus the bytes handed to the backend
 //! in `Send`s and not yet reported written (`Event::Sent`). As in Redis, the first
 //! 16 KiB — Redis's static per-client buffer — do not count; the rest is the figure
-//! CLIENT LIST shows as `omem` and the limits compare against. The soft limit's
+//! CLIENT LIST shows as `omem` and the limits compare against. As in Redis, a client
+//! is checked whenever its output grows (under the class it had while it grew) and
+//! again by serverCron (under its current class). The soft limit's
 //! duration is measured on the monotonic clock, so a wall-clock step cannot close
 //! (or spare) a client.
 
@@ -83,6 +85,39 @@ impl Server {
     /// to close if it is over the hard limit, or over the soft one for longer than the
     /// soft seconds. Returns true if the client is (now) being closed.
     pub(crate) fn enforce_output_limits(&mut self, conn: ConnId) -> bool {
+        let Some(class) = self.clients.get(&conn).map(Client::obuf_class) else {
+            return false;
+        };
+        self.enforce_output_limits_as(conn, class)
+    }
+
+    /// `enforce_output_limits` under the limits of `class` (the class the client had
+    /// while its output grew).
+    pub(crate) fn enforce_output_limits_as(&mut self, conn: ConnId, class: ObufClass) -> bool {
+        self.check_output_limits(conn, class, false)
+    }
+
+    /// serverCron's pass (Redis's clientsCron): every client holding output is checked
+    /// under its current class, so one whose output grew under another class (a
+    /// SUBSCRIBE with many channels) or sat still over the soft limit is caught too.
+    pub(crate) fn output_limits_cron(&mut self) {
+        let mut holding: Vec<(u64, ConnId)> = self
+            .clients
+            .iter()
+            .filter(|(_, c)| c.output_memory() > 0 && !c.close_asap)
+            .map(|(conn, c)| (c.id, *conn))
+            .collect();
+        // In id order, so the log lines of one tick come out the same on every run.
+        holding.sort_unstable();
+        for (_, conn) in holding {
+            let class = self.clients[&conn].obuf_class();
+            self.check_output_limits(conn, class, true);
+        }
+    }
+
+    /// The check itself; `from_cron` picks Redis's log line for a client freed at
+    /// once (from clientsCron) rather than scheduled.
+    fn check_output_limits(&mut self, conn: ConnId, class: ObufClass, from_cron: bool) -> bool {
         let now = self.now.mono;
         let Some(c) = self.clients.get_mut(&conn) else {
             return false;
@@ -97,7 +132,7 @@ impl Server {
             return false;
         }
         self.output_peaks.record(now, used);
-        let limit = self.config.client_obuf_limits[c.obuf_class() as usize];
+        let limit = self.config.client_obuf_limits[class as usize];
         let used = used as u64;
         let hard = limit.hard_bytes != 0 && used >= limit.hard_bytes;
         let mut soft = limit.soft_bytes != 0 && used >= limit.soft_bytes;
@@ -120,11 +155,14 @@ impl Server {
             return false;
         }
         let info = crate::cmd::connection::client_info_line(self, &self.clients[&conn], None);
+        let what = if from_cron {
+            "closed"
+        } else {
+            "scheduled to be closed ASAP"
+        };
         self.log(
             LogLevel::Warning,
-            format!(
-                "Client {info} scheduled to be closed ASAP for overcoming of output buffer limits."
-            ),
+            format!("Client {info} {what} for overcoming of output buffer limits."),
         );
         self.close_client_asap(conn);
         true
@@ -185,7 +223,9 @@ mod tests {
         t.cmd_on(publisher, &["PUBLISH", "ch", &msg])
     }
 
-    const CLOSE_LINE: &str = "scheduled to be closed ASAP for overcoming of output buffer limits.";
+    /// The end of both of Redis's lines: "scheduled to be closed ASAP" when output
+    /// grows, "closed" from serverCron.
+    const CLOSE_LINE: &str = "for overcoming of output buffer limits.";
 
     #[test]
     fn a_subscriber_over_the_hard_limit_is_closed() {
@@ -224,6 +264,9 @@ mod tests {
         assert!(
             line.starts_with(&format!("Client id={} addr=", slow.0)),
             "{line}"
+        );
+        assert!(
+            line.ends_with(" scheduled to be closed ASAP for overcoming of output buffer limits.")
         );
         assert!(
             line.contains(" flags=P ") && line.contains(" sub=1 "),
@@ -379,6 +422,46 @@ mod tests {
         assert!(
             info.contains("client_recent_max_output_buffer:0\r\n"),
             "{info}"
+        );
+    }
+
+    #[test]
+    fn cron_catches_output_that_grew_under_another_class() {
+        let mut t = TestServer::new();
+        let admin = t.connect();
+        t.cmd_on(
+            admin,
+            &[
+                "CONFIG",
+                "SET",
+                "client-output-buffer-limit",
+                "pubsub 1kb 0 0",
+            ],
+        );
+        let c = t.connect();
+        t.stall(c);
+        let names: Vec<String> = (0..2000).map(|i| format!("channel-{i}")).collect();
+        let mut args: Vec<&[u8]> = vec![b"SUBSCRIBE"];
+        args.extend(names.iter().map(|n| n.as_bytes()));
+        t.send_raw(c, &encode_command(&args));
+        // The confirmations grew while it was a normal client: not closed yet.
+        assert!(t.server.clients[&c].output_memory() > 1024);
+        assert!(t.closed.is_empty());
+        // serverCron looks at it as the subscriber it now is.
+        t.advance_ms(200);
+        assert_eq!(t.closed, vec![c]);
+        let line = t
+            .logs
+            .iter()
+            .find(|l| l.ends_with(" closed for overcoming of output buffer limits."))
+            .expect("logged");
+        assert!(
+            line.contains(" flags=P ") && line.contains(" sub=2000 "),
+            "{line}"
+        );
+        assert_eq!(
+            t.cmd_on(admin, &["PUBSUB", "NUMSUB", "channel-0"]),
+            Frame::Array(vec![Frame::bulk("channel-0"), Frame::Int(0)])
         );
     }
 }
