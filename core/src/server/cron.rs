@@ -135,6 +135,8 @@ impl Server {
                 .sample(now, self.stats.total_net_output_bytes);
         }
         self.clients_cron();
+        self.output_peaks.rotate(self.now.mono);
+        self.output_limits_cron();
         if self.active_expire_enabled {
             self.active_expire_cycle(ExpireCycle::Slow);
         }
@@ -167,7 +169,12 @@ impl Server {
         let mut idle: Vec<(u64, ConnId)> = self
             .clients
             .iter()
-            .filter(|(_, c)| now.secs_since(c.last_interaction) > timeout as u64 && !c.close_asap)
+            // Subscribers wait for messages, not for their own requests: never idle.
+            .filter(|(_, c)| {
+                now.secs_since(c.last_interaction) > timeout as u64
+                    && !c.close_asap
+                    && !c.is_pubsub()
+            })
             .map(|(conn, c)| (c.id, *conn))
             .collect();
         idle.sort_unstable();

@@ -5,13 +5,15 @@
 //! `dispatch` (request parsing and processCommand's checks), `keyspace` (expiry-aware
 //! key access), `cron` (serverCron, active expiry, the before-sleep hook), `pubsub`
 //! (subscriptions and message delivery), `multi` (WATCH bookkeeping and transaction
-//! teardown), `notify` (keyspace notifications).
+//! teardown), `notify` (keyspace notifications), `output_limits`
+//! (client-output-buffer-limit).
 
 mod cron;
 mod dispatch;
 mod keyspace;
 mod multi;
 pub mod notify;
+mod output_limits;
 pub mod pubsub;
 
 use crate::client::Client;
@@ -29,6 +31,7 @@ use std::collections::VecDeque;
 
 pub use cron::{CronState, Metric};
 pub use multi::{WatchedKeys, Watcher};
+pub use output_limits::REPLY_CHUNK_BYTES;
 
 /// Why processing of all clients is suspended (DEBUG SLEEP): until this instant, input
 /// is buffered and no replies leave, exactly as if Redis's thread were blocked.
@@ -73,6 +76,8 @@ pub struct Server {
     /// WATCHed keys of each database number and who watches them (Redis's
     /// `db->watched_keys`), kept apart from `dbs` so SWAPDB leaves watchers in place.
     pub watched_keys: Vec<WatchedKeys>,
+    /// Recent peaks of client output (INFO client_recent_max_output_buffer).
+    pub output_peaks: output_limits::OutputPeaks,
     next_client_id: u64,
     effects: VecDeque<Effect>,
     pending_write: Vec<ConnId>,
@@ -123,6 +128,7 @@ impl Server {
             list_packed_threshold: crate::types::quicklist::PACKED_THRESHOLD_DEFAULT,
             pubsub: pubsub::PubSub::default(),
             watched_keys: (0..databases).map(|_| WatchedKeys::default()).collect(),
+            output_peaks: output_limits::OutputPeaks::default(),
             next_client_id: 1,
             effects: VecDeque::new(),
             pending_write: Vec::new(),
@@ -146,6 +152,7 @@ impl Server {
 
     /// Feed one event.
     pub fn handle(&mut self, now: Now, event: Event<'_>) {
+        let needed_before_sleep = self.needs_before_sleep;
         self.advance_clock(now);
         match event {
             Event::Accepted {
@@ -156,6 +163,11 @@ impl Server {
             } => self.accept(conn, peer, local, fd),
             Event::Received { conn, data } => self.receive(conn, data),
             Event::Closed { conn } => self.peer_closed(conn),
+            Event::Sent { conn, bytes } => {
+                // Only bookkeeping: nothing to flush because of it.
+                self.needs_before_sleep = needed_before_sleep;
+                self.sent(conn, bytes);
+            }
             Event::Signal(signal) => self.signal(signal),
         }
     }
@@ -326,6 +338,18 @@ impl Server {
         self.pending_close.retain(|c| *c != conn);
     }
 
+    /// The backend wrote `bytes` of this client's output.
+    fn sent(&mut self, conn: ConnId, bytes: usize) {
+        // A report for a connection closed meanwhile is moot.
+        if let Some(c) = self.clients.get_mut(&conn) {
+            debug_assert!(
+                bytes <= c.unsent_bytes,
+                "the backend reported more bytes written than it was given"
+            );
+            c.unsent_bytes = c.unsent_bytes.saturating_sub(bytes);
+        }
+    }
+
     fn signal(&mut self, signal: Signal) {
         let name = match signal {
             Signal::Interrupt => "SIGINT",
@@ -390,6 +414,7 @@ impl Server {
             }
             if !c.reply.is_empty() {
                 let data = c.reply.take_bytes();
+                c.unsent_bytes += data.len();
                 self.stats.total_net_output_bytes += data.len() as u64;
                 self.stats.io_writes_processed += 1;
                 self.effects.push_back(Effect::Send {
@@ -405,7 +430,9 @@ impl Server {
         let closing = std::mem::take(&mut self.pending_close);
         for conn in closing {
             if self.remove_client(conn).is_some() {
-                self.effects.push_back(Effect::Close { conn });
+                // Whatever the backend still holds for it is dropped, as freeClient
+                // drops a client's buffers: the peer may never read it.
+                self.effects.push_back(Effect::Abort { conn });
             }
         }
     }
