@@ -50,6 +50,7 @@ pub struct Config {
     pub set_max_listpack_value: i64,
     pub zset_max_listpack_entries: i64,
     pub zset_max_listpack_value: i64,
+    pub hll_sparse_max_bytes: i64,
 }
 
 impl Default for Config {
@@ -87,6 +88,7 @@ impl Default for Config {
             set_max_listpack_value: 64,
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
+            hll_sparse_max_bytes: 3000,
         }
     }
 }
@@ -481,6 +483,14 @@ pub static PARAMS: &[Param] = &[
         Some("zset-max-ziplist-value"),
         0,
         zset_max_listpack_value,
+        0,
+        i64::MAX,
+        true
+    ),
+    int_param!(
+        "hll-sparse-max-bytes",
+        0,
+        hll_sparse_max_bytes,
         0,
         i64::MAX,
         true
