@@ -93,10 +93,11 @@ pub fn pattern(element: &[u8]) -> (usize, u8) {
     (index, count)
 }
 
-/// The byte at `i`, or the NUL terminator an sds string always has past its end.
-/// Redis's opcode readers look one byte ahead and rely on it.
-fn byte_at(s: &[u8], i: usize) -> u8 {
-    s.get(i).copied().unwrap_or(0)
+/// The byte at `i`, or `tail` for the slot just past the end: an sds string always
+/// has one there (its NUL terminator), and Redis's readers look one byte ahead.
+fn byte_at(s: &[u8], i: usize, tail: u8) -> u8 {
+    debug_assert!(i <= s.len());
+    s.get(i).copied().unwrap_or(tail)
 }
 
 // ---- the header -------------------------------------------------------------------
@@ -155,7 +156,7 @@ pub fn dense_get(regs: &[u8], i: usize) -> u8 {
     let byte = i * BITS / 8;
     let fb = (i * BITS) & 7;
     let b0 = regs[byte] as u32;
-    let b1 = byte_at(regs, byte + 1) as u32;
+    let b1 = byte_at(regs, byte + 1, 0) as u32;
     (((b0 >> fb) | (b1 << (8 - fb))) & REGISTER_MAX as u32) as u8
 }
 
@@ -249,29 +250,32 @@ fn xzero_op(len: usize) -> [u8; 2] {
 }
 
 /// One decoded sparse opcode: its registers' value (0 for ZERO/XZERO), how many
-/// registers it covers, and how many bytes it takes.
-fn opcode(s: &[u8], p: usize) -> (u8, usize, usize) {
+/// registers it covers, and how many bytes it takes. `tail` is the byte past the end
+/// (see [`Writer`]).
+fn opcode(s: &[u8], p: usize, tail: u8) -> (u8, usize, usize) {
     let b = s[p];
     if is_zero(b) {
         (0, zero_len(b), 1)
     } else if is_xzero(b) {
-        (0, xzero_len(b, byte_at(s, p + 1)), 2)
+        (0, xzero_len(b, byte_at(s, p + 1, tail)), 2)
     } else {
         (val_value(b), val_len(b), 1)
     }
 }
 
-/// Walk the sparse opcodes calling `f(first_register, value, run)` for each VAL run
-/// that fits; Err unless the runs cover exactly 16384 registers (the checks of
-/// hllSparseToDense and hllMerge, which stop at a VAL that would overflow).
-fn walk_sparse(s: &[u8], mut f: impl FnMut(usize, u8, usize)) -> Result<(), Corrupt> {
+/// Walk the sparse opcodes calling `f(first_register, value, run)` for each VAL run;
+/// Err unless the runs cover exactly 16384 registers (the checks of hllSparseToDense
+/// and hllMerge). A VAL run past the last register is an error even when the runs
+/// before it end exactly there: Debian's 7.0.15 carries the CVE-2025-32023 fix,
+/// which refuses it where the original code stopped silently.
+fn walk_sparse(s: &[u8], tail: u8, mut f: impl FnMut(usize, u8, usize)) -> Result<(), Corrupt> {
     let mut idx = 0usize;
     let mut p = HDR_SIZE;
     while p < s.len() {
-        let (value, run, len) = opcode(s, p);
+        let (value, run, len) = opcode(s, p, tail);
         if value != 0 {
             if run + idx > REGISTERS {
-                break;
+                return Err(Corrupt);
             }
             f(idx, value, run);
         }
@@ -289,6 +293,10 @@ fn walk_sparse(s: &[u8], mut f: impl FnMut(usize, u8, usize)) -> Result<(), Corr
 /// cardinality included, is kept. Dense input is left alone; on corruption the
 /// value is untouched.
 pub fn sparse_to_dense(s: &mut Vec<u8>) -> Result<(), Corrupt> {
+    to_dense(s, 0)
+}
+
+fn to_dense(s: &mut Vec<u8>, tail: u8) -> Result<(), Corrupt> {
     if s[ENCODING_AT] == DENSE {
         return Ok(());
     }
@@ -296,7 +304,7 @@ pub fn sparse_to_dense(s: &mut Vec<u8>) -> Result<(), Corrupt> {
     dense[..HDR_SIZE].copy_from_slice(&s[..HDR_SIZE]);
     dense[ENCODING_AT] = DENSE;
     let regs = &mut dense[HDR_SIZE..];
-    walk_sparse(s, |first, value, run| {
+    walk_sparse(s, tail, |first, value, run| {
         for i in first..first + run {
             dense_set(regs, i, value);
         }
@@ -305,165 +313,193 @@ pub fn sparse_to_dense(s: &mut Vec<u8>) -> Result<(), Corrupt> {
     Ok(())
 }
 
-/// Raise sparse register `index` to `count` if it is lower (hllSparseSet), editing
-/// the opcodes in place; promotes to dense when `count` is too big for a VAL opcode
-/// or the string would outgrow `max_bytes` (hll-sparse-max-bytes). Ok(true) if the
-/// register changed.
-pub fn sparse_set(
-    s: &mut Vec<u8>,
-    index: usize,
-    count: u8,
+/// An HLL string being changed by one command (PFADD's elements, PFMERGE's
+/// registers, PFSELFTEST's adds).
+///
+/// `tail` is the byte just past the string, which Redis reads when the last opcode
+/// is an XZERO cut short (a forged value). It is normally the NUL terminator, but
+/// splitting such an opcode moves the length first and copies the new sequence
+/// after, so the sequence's last byte lands in that slot and later edits read it
+/// back. The writer carries it from edit to edit; a new command starts from the
+/// terminator (Redis keeps the stale byte in the allocation across commands).
+#[derive(Debug)]
+pub struct Writer<'a> {
+    s: &'a mut Vec<u8>,
+    tail: u8,
     max_bytes: u64,
-) -> Result<bool, Corrupt> {
-    debug_assert!(index < REGISTERS);
-    if count > SPARSE_VAL_MAX_VALUE {
-        return promote(s, index, count);
-    }
-    // Step 1: find the opcode covering `index`.
-    let end = s.len();
-    let mut p = HDR_SIZE;
-    let mut first = 0usize;
-    let mut prev: Option<usize> = None;
-    let mut span = 0usize;
-    while p < end {
-        let (_, run, len) = opcode(s, p);
-        span = run;
-        if index < first + span {
-            break;
-        }
-        prev = Some(p);
-        p += len;
-        first += span;
-    }
-    if span == 0 || p >= end {
-        return Err(Corrupt);
-    }
-    let op = s[p];
-    let oplen = if is_xzero(op) { 2 } else { 1 };
-    let next = (p + oplen < end).then_some(p + oplen);
+}
 
-    let updated_in_place = if is_val(op) {
-        let old = val_value(op);
-        if old >= count {
-            return Ok(false);
+impl<'a> Writer<'a> {
+    /// `s` must satisfy [`is_valid`]; `max_bytes` is hll-sparse-max-bytes.
+    pub fn new(s: &'a mut Vec<u8>, max_bytes: u64) -> Writer<'a> {
+        debug_assert!(is_valid(s));
+        Writer {
+            s,
+            tail: 0,
+            max_bytes,
         }
-        span == 1
-    } else {
-        is_zero(op) && span == 1
-    };
-    if updated_in_place {
-        s[p] = val_op(count, 1);
-    } else {
-        // Step 2: split the opcode into at most three: before, ours, after.
-        let mut seq = [0u8; 5];
-        let mut n = 0usize;
-        let last = first + span - 1;
-        let push_zeros = |seq: &mut [u8; 5], n: &mut usize, len: usize| {
-            if len > SPARSE_ZERO_MAX_LEN {
-                seq[*n..*n + 2].copy_from_slice(&xzero_op(len));
-                *n += 2;
-            } else {
-                seq[*n] = zero_op(len);
-                *n += 1;
-            }
-        };
-        if is_val(op) {
-            let current = val_value(op);
-            if index != first {
-                seq[n] = val_op(current, index - first);
-                n += 1;
-            }
-            seq[n] = val_op(count, 1);
-            n += 1;
-            if index != last {
-                seq[n] = val_op(current, last - index);
-                n += 1;
-            }
-        } else {
-            if index != first {
-                push_zeros(&mut seq, &mut n, index - first);
-            }
-            seq[n] = val_op(count, 1);
-            n += 1;
-            if index != last {
-                push_zeros(&mut seq, &mut n, last - index);
-            }
-        }
-        // Step 3: put the new sequence in place of the old opcode.
-        let delta = n as isize - oplen as isize;
-        if delta > 0 && (end as u64).saturating_add(delta as u64) > max_bytes {
-            return promote(s, index, count);
-        }
-        let new_len = (end as isize + delta) as usize;
-        match next {
-            Some(after) => {
-                s.splice(p..after, seq[..n].iter().copied());
-            }
-            None => {
-                // The last opcode (possibly an XZERO cut short by the string's end):
-                // Redis writes the sequence and moves the length by `delta`.
-                s.truncate(p);
-                s.extend_from_slice(&seq[..n]);
-                s.truncate(new_len);
-            }
-        }
-        debug_assert_eq!(s.len(), new_len);
     }
-    // Step 4: merge adjacent VAL opcodes of equal value, scanning at most five
-    // opcodes from the one before ours.
-    let mut p = prev.unwrap_or(HDR_SIZE);
-    let mut scan = 5;
-    while p < s.len() && scan > 0 {
-        scan -= 1;
-        let b = s[p];
-        if is_xzero(b) {
-            p += 2;
-            continue;
+
+    pub fn bytes(&mut self) -> &mut Vec<u8> {
+        self.s
+    }
+
+    /// Add one element (hllAdd): Ok(true) if a register changed.
+    pub fn add(&mut self, element: &[u8]) -> Result<bool, Corrupt> {
+        let (index, count) = pattern(element);
+        self.raise(index, count)
+    }
+
+    /// Raise register `index` to `count` if it is lower, in either encoding.
+    pub fn raise(&mut self, index: usize, count: u8) -> Result<bool, Corrupt> {
+        match self.s[ENCODING_AT] {
+            DENSE => Ok(dense_raise(&mut self.s[HDR_SIZE..], index, count)),
+            SPARSE => self.sparse_set(index, count),
+            _ => Err(Corrupt),
         }
-        if is_zero(b) {
-            p += 1;
-            continue;
+    }
+
+    /// Convert to dense (no-op when dense already).
+    pub fn to_dense(&mut self) -> Result<(), Corrupt> {
+        to_dense(self.s, self.tail)
+    }
+
+    /// hllSparseSet: edit the opcodes in place; promote to dense when `count` is too
+    /// big for a VAL opcode or the string would outgrow `max_bytes`.
+    fn sparse_set(&mut self, index: usize, count: u8) -> Result<bool, Corrupt> {
+        debug_assert!(index < REGISTERS);
+        if count > SPARSE_VAL_MAX_VALUE {
+            return self.promote(index, count);
         }
-        if p + 1 < s.len() && is_val(s[p + 1]) {
-            let (v1, v2) = (val_value(b), val_value(s[p + 1]));
-            let len = val_len(b) + val_len(s[p + 1]);
-            if v1 == v2 && len <= SPARSE_VAL_MAX_LEN {
-                s[p + 1] = val_op(v1, len);
-                s.remove(p);
-                // Stay on the merged opcode: it may merge with the next one too.
+        let s = &mut *self.s;
+        // Step 1: find the opcode covering `index`.
+        let end = s.len();
+        let mut p = HDR_SIZE;
+        let mut first = 0usize;
+        let mut prev: Option<usize> = None;
+        let mut span = 0usize;
+        while p < end {
+            let (_, run, len) = opcode(s, p, self.tail);
+            span = run;
+            if index < first + span {
+                break;
+            }
+            prev = Some(p);
+            p += len;
+            first += span;
+        }
+        if span == 0 || p >= end {
+            return Err(Corrupt);
+        }
+        let op = s[p];
+        let oplen = if is_xzero(op) { 2 } else { 1 };
+        let next = (p + oplen < end).then_some(p + oplen);
+
+        let in_place = if is_val(op) {
+            if val_value(op) >= count {
+                return Ok(false);
+            }
+            span == 1
+        } else {
+            is_zero(op) && span == 1
+        };
+        if in_place {
+            s[p] = val_op(count, 1);
+        } else {
+            // Step 2: split the opcode into at most three: before, ours, after.
+            let mut seq = [0u8; 5];
+            let mut n = 0usize;
+            let last = first + span - 1;
+            let push_zeros = |seq: &mut [u8; 5], n: &mut usize, len: usize| {
+                if len > SPARSE_ZERO_MAX_LEN {
+                    seq[*n..*n + 2].copy_from_slice(&xzero_op(len));
+                    *n += 2;
+                } else {
+                    seq[*n] = zero_op(len);
+                    *n += 1;
+                }
+            };
+            if is_val(op) {
+                let current = val_value(op);
+                if index != first {
+                    seq[n] = val_op(current, index - first);
+                    n += 1;
+                }
+                seq[n] = val_op(count, 1);
+                n += 1;
+                if index != last {
+                    seq[n] = val_op(current, last - index);
+                    n += 1;
+                }
+            } else {
+                if index != first {
+                    push_zeros(&mut seq, &mut n, index - first);
+                }
+                seq[n] = val_op(count, 1);
+                n += 1;
+                if index != last {
+                    push_zeros(&mut seq, &mut n, last - index);
+                }
+            }
+            // Step 3: put the new sequence in place of the old opcode.
+            let delta = n as isize - oplen as isize;
+            if delta > 0 && (end as u64).saturating_add(delta as u64) > self.max_bytes {
+                return self.promote(index, count);
+            }
+            let new_len = (end as isize + delta) as usize;
+            match next {
+                Some(after) => {
+                    s.splice(p..after, seq[..n].iter().copied());
+                    self.tail = 0;
+                }
+                None => {
+                    s.truncate(p);
+                    s.extend_from_slice(&seq[..n]);
+                    // An XZERO cut short by the end: one byte less than written
+                    // belongs to the string, the last one lands past it.
+                    self.tail = if s.len() > new_len { seq[n - 1] } else { 0 };
+                    s.truncate(new_len);
+                }
+            }
+            debug_assert_eq!(s.len(), new_len);
+        }
+        // Step 4: merge adjacent VAL opcodes of equal value, scanning at most five
+        // opcodes from the one before ours.
+        let mut p = prev.unwrap_or(HDR_SIZE);
+        let mut scan = 5;
+        while p < s.len() && scan > 0 {
+            scan -= 1;
+            let b = s[p];
+            if is_xzero(b) {
+                p += 2;
                 continue;
             }
+            if is_zero(b) {
+                p += 1;
+                continue;
+            }
+            if p + 1 < s.len() && is_val(s[p + 1]) {
+                let (v1, v2) = (val_value(b), val_value(s[p + 1]));
+                let len = val_len(b) + val_len(s[p + 1]);
+                if v1 == v2 && len <= SPARSE_VAL_MAX_LEN {
+                    s[p + 1] = val_op(v1, len);
+                    s.remove(p);
+                    // Shrinking rewrites the terminator.
+                    self.tail = 0;
+                    // Stay on the merged opcode: it may merge with the next one too.
+                    continue;
+                }
+            }
+            p += 1;
         }
-        p += 1;
+        invalidate_cache(s);
+        Ok(true)
     }
-    invalidate_cache(s);
-    Ok(true)
-}
 
-/// The promotion path of hllSparseSet: convert, then set the register densely.
-fn promote(s: &mut Vec<u8>, index: usize, count: u8) -> Result<bool, Corrupt> {
-    sparse_to_dense(s)?;
-    Ok(dense_raise(&mut s[HDR_SIZE..], index, count))
-}
-
-/// Add one element (hllAdd): Ok(true) if a register changed. `s` must satisfy
-/// [`is_valid`].
-pub fn add(s: &mut Vec<u8>, element: &[u8], max_bytes: u64) -> Result<bool, Corrupt> {
-    let (index, count) = pattern(element);
-    set_register(s, index, count, max_bytes)
-}
-
-/// Raise register `index` to `count` in either encoding (PFMERGE's write-back).
-pub fn set_register(
-    s: &mut Vec<u8>,
-    index: usize,
-    count: u8,
-    max_bytes: u64,
-) -> Result<bool, Corrupt> {
-    match s[ENCODING_AT] {
-        DENSE => Ok(dense_raise(&mut s[HDR_SIZE..], index, count)),
-        SPARSE => sparse_set(s, index, count, max_bytes),
-        _ => Err(Corrupt),
+    /// The promotion path of hllSparseSet: convert, then set the register densely.
+    fn promote(&mut self, index: usize, count: u8) -> Result<bool, Corrupt> {
+        self.to_dense()?;
+        Ok(dense_raise(&mut self.s[HDR_SIZE..], index, count))
     }
 }
 
@@ -479,7 +515,7 @@ pub fn merge(max: &mut [u8; REGISTERS], s: &[u8]) -> Result<(), Corrupt> {
         }
         return Ok(());
     }
-    walk_sparse(s, |first, value, run| {
+    walk_sparse(s, 0, |first, value, run| {
         for m in &mut max[first..first + run] {
             if value > *m {
                 *m = value;
@@ -552,7 +588,7 @@ pub fn count(s: &[u8]) -> (u64, bool) {
         let mut idx = 0usize;
         let mut p = HDR_SIZE;
         while p < s.len() {
-            let (value, run, len) = opcode(s, p);
+            let (value, run, len) = opcode(s, p, 0);
             idx += run;
             // Runs of a corrupt string can add up past u32; it is reported anyway.
             histo[value as usize] = histo[value as usize].wrapping_add(run as u32);
@@ -580,7 +616,7 @@ pub fn decode(s: &[u8]) -> String {
     let mut p = HDR_SIZE;
     while p < s.len() {
         let b = s[p];
-        let (value, run, len) = opcode(s, p);
+        let (value, run, len) = opcode(s, p, 0);
         if is_zero(b) {
             out.push_str(&format!("z:{run} "));
         } else if is_xzero(b) {
@@ -624,7 +660,8 @@ pub fn selftest(rng: &mut CoreRng, max_bytes: u64) -> Result<(), String> {
 
     dense[HDR_SIZE..].fill(0);
     dense[ENCODING_AT] = DENSE;
-    let mut sparse = new_sparse();
+    let mut sparse_bytes = new_sparse();
+    let mut sparse = Writer::new(&mut sparse_bytes, max_bytes);
     let relerr = 1.04 / (REGISTERS as f64).sqrt();
     let mut checkpoint: u64 = 1;
     let seed = rng.next_u64();
@@ -632,17 +669,17 @@ pub fn selftest(rng: &mut CoreRng, max_bytes: u64) -> Result<(), String> {
         let element = (j ^ seed).to_le_bytes();
         let (index, run) = pattern(&element);
         dense_raise(&mut dense[HDR_SIZE..], index, run);
-        if add(&mut sparse, &element, max_bytes).is_err() {
+        if sparse.add(&element).is_err() {
             return Err("TESTFAILED sparse HLL reported corrupt".into());
         }
         if j != checkpoint {
             continue;
         }
-        if j < max_bytes / 2 && sparse[ENCODING_AT] != SPARSE {
+        if j < max_bytes / 2 && sparse.bytes()[ENCODING_AT] != SPARSE {
             return Err("TESTFAILED sparse encoding not used".into());
         }
         let (card, _) = count(&dense);
-        if card != count(&sparse).0 {
+        if card != count(sparse.bytes()).0 {
             return Err("TESTFAILED dense/sparse disagree".into());
         }
         let abserr = (checkpoint as i64 - card as i64).unsigned_abs();
@@ -713,22 +750,22 @@ mod tests {
     #[test]
     fn sparse_splits_and_merges_opcodes() {
         let mut s = new_sparse();
-        assert_eq!(sparse_set(&mut s, 1000, 2, 3000), Ok(true));
+        assert_eq!(Writer::new(&mut s, 3000).raise(1000, 2), Ok(true));
         assert_eq!(decode(&s), "Z:1000 v:2,1 Z:15383");
         assert_eq!(cached_card(&s), None);
-        assert_eq!(sparse_set(&mut s, 1000, 1, 3000), Ok(false));
-        assert_eq!(sparse_set(&mut s, 1020, 3, 3000), Ok(true));
+        assert_eq!(Writer::new(&mut s, 3000).raise(1000, 1), Ok(false));
+        assert_eq!(Writer::new(&mut s, 3000).raise(1020, 3), Ok(true));
         assert_eq!(decode(&s), "Z:1000 v:2,1 z:19 v:3,1 Z:15363");
-        assert_eq!(sparse_set(&mut s, 1021, 3, 3000), Ok(true));
+        assert_eq!(Writer::new(&mut s, 3000).raise(1021, 3), Ok(true));
         assert_eq!(decode(&s), "Z:1000 v:2,1 z:19 v:3,2 Z:15362");
-        assert_eq!(sparse_set(&mut s, 1001, 2, 3000), Ok(true));
+        assert_eq!(Writer::new(&mut s, 3000).raise(1001, 2), Ok(true));
         assert_eq!(decode(&s), "Z:1000 v:2,2 z:18 v:3,2 Z:15362");
-        assert_eq!(sparse_set(&mut s, 0, 5, 3000), Ok(true));
-        assert_eq!(sparse_set(&mut s, 16383, 5, 3000), Ok(true));
+        assert_eq!(Writer::new(&mut s, 3000).raise(0, 5), Ok(true));
+        assert_eq!(Writer::new(&mut s, 3000).raise(16383, 5), Ok(true));
         assert_eq!(decode(&s), "v:5,1 Z:999 v:2,2 z:18 v:3,2 Z:15361 v:5,1");
         // Splitting a VAL run keeps its value on both sides.
-        assert_eq!(sparse_set(&mut s, 1022, 3, 3000), Ok(true));
-        assert_eq!(sparse_set(&mut s, 1021, 9, 3000), Ok(true));
+        assert_eq!(Writer::new(&mut s, 3000).raise(1022, 3), Ok(true));
+        assert_eq!(Writer::new(&mut s, 3000).raise(1021, 9), Ok(true));
         assert_eq!(
             decode(&s),
             "v:5,1 Z:999 v:2,2 z:18 v:3,1 v:9,1 v:3,1 Z:15360 v:5,1"
@@ -755,15 +792,15 @@ mod tests {
     #[test]
     fn big_values_and_size_limit_promote() {
         let mut s = new_sparse();
-        assert_eq!(sparse_set(&mut s, 7, 33, 3000), Ok(true));
+        assert_eq!(Writer::new(&mut s, 3000).raise(7, 33), Ok(true));
         assert_eq!(encoding(&s), DENSE);
         assert_eq!(dense_get(&s[HDR_SIZE..], 7), 33);
         let mut s = new_sparse();
         // 18 bytes plus a split of XZERO into XZERO VAL XZERO (+3) exceeds 20.
-        assert_eq!(sparse_set(&mut s, 100, 1, 20), Ok(true));
+        assert_eq!(Writer::new(&mut s, 20).raise(100, 1), Ok(true));
         assert_eq!(encoding(&s), DENSE);
         let mut s = new_sparse();
-        assert_eq!(sparse_set(&mut s, 100, 1, 21), Ok(true));
+        assert_eq!(Writer::new(&mut s, 21).raise(100, 1), Ok(true));
         assert_eq!(encoding(&s), SPARSE);
         assert_eq!(s.len(), 21);
     }
@@ -785,7 +822,7 @@ mod tests {
             s.extend_from_slice(&tail);
             assert!(is_valid(&s));
             let (_, invalid) = count(&s);
-            let covered = walk_sparse(&s, |_, _, _| {}).is_ok();
+            let covered = walk_sparse(&s, 0, |_, _, _| {}).is_ok();
             assert_eq!(invalid, !covered, "{tail:?}");
             let mut max = [0u8; REGISTERS];
             assert_eq!(merge(&mut max, &s).is_ok(), covered);
@@ -793,8 +830,8 @@ mod tests {
             assert_eq!(sparse_to_dense(&mut t).is_ok(), covered);
             for i in [0, 5000, 16383] {
                 let mut t = s.clone();
-                let _ = sparse_set(&mut t, i, 3, 3000);
-                let _ = sparse_set(&mut t, i, 40, 3000);
+                let _ = Writer::new(&mut t, 3000).raise(i, 3);
+                let _ = Writer::new(&mut t, 3000).raise(i, 40);
                 assert!(t.len() <= DENSE_SIZE);
             }
             let _ = decode(&s);

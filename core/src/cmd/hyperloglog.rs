@@ -81,8 +81,9 @@ fn pfadd(srv: &mut Server, ctx: &mut Ctx<'_>) {
         return;
     };
     let mut updated = created as u64;
+    let mut writer = hll::Writer::new(s, max_bytes);
     for j in 2..ctx.argc() {
-        match hll::add(s, ctx.arg(j), max_bytes) {
+        match writer.add(ctx.arg(j)) {
             Ok(true) => updated += 1,
             Ok(false) => {}
             Err(hll::Corrupt) => {
@@ -174,7 +175,8 @@ fn pfmerge(srv: &mut Server, ctx: &mut Ctx<'_>) {
     let Ok((s, _)) = hll_for_write(srv, ctx, dest) else {
         return;
     };
-    if use_dense && hll::sparse_to_dense(s).is_err() {
+    let mut writer = hll::Writer::new(s, max_bytes);
+    if use_dense && writer.to_dense().is_err() {
         ctx.reply.error(ERR_CORRUPT);
         return;
     }
@@ -184,7 +186,7 @@ fn pfmerge(srv: &mut Server, ctx: &mut Ctx<'_>) {
         }
         // The destination was validated by the merge above, so it cannot be
         // corrupt here; Redis ignores the result the same way.
-        let _ = hll::set_register(s, index, count, max_bytes);
+        let _ = writer.raise(index, count);
     }
     hll::invalidate_cache(s);
     srv.mark_dirty(1);
