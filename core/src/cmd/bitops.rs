@@ -861,3 +861,645 @@ fn bitfield(srv: &mut Server, ctx: &mut Ctx<'_>) {
 fn bitfield_ro(srv: &mut Server, ctx: &mut Ctx<'_>) {
     bitfield_generic(srv, ctx, true);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{first_bit, popcount};
+    use crate::testing::{Frame, TestServer};
+
+    fn b(t: &mut TestServer, args: &[&[u8]]) -> Frame {
+        let conn = t.default_conn();
+        t.cmd_bytes_on(conn, args)
+    }
+
+    fn get(t: &mut TestServer, key: &str) -> Vec<u8> {
+        match t.cmd(&["GET", key]) {
+            Frame::Bulk(v) => v,
+            other => panic!("GET {key}: {other:?}"),
+        }
+    }
+
+    fn enc(t: &mut TestServer, key: &str) -> String {
+        t.cmd(&["OBJECT", "ENCODING", key]).as_str()
+    }
+
+    fn int(n: i64) -> Frame {
+        Frame::Int(n)
+    }
+
+    const OFFSET_ERR: &str = "ERR bit offset is not an integer or out of range";
+    const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+
+    /// A deterministic byte stream for comparing the fast paths with plain loops.
+    fn noise(seed: u64, len: usize) -> Vec<u8> {
+        let mut x = seed | 1;
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                // Long runs of 0x00 and 0xff exercise the word skipping.
+                match x % 5 {
+                    0 => 0,
+                    1 => 0xff,
+                    _ => (x >> 24) as u8,
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn popcount_and_first_bit_match_plain_loops() {
+        for seed in 1..40u64 {
+            for len in [0usize, 1, 7, 8, 9, 15, 16, 17, 63, 64, 65, 200] {
+                let s = noise(seed * 31 + len as u64, len);
+                let naive: u64 = s.iter().map(|b| b.count_ones() as u64).sum();
+                assert_eq!(popcount(&s), naive);
+                for bit in [false, true] {
+                    let found =
+                        (0..s.len() * 8).find(|&i| ((s[i / 8] >> (7 - i % 8)) & 1 == 1) == bit);
+                    let want = match found {
+                        Some(i) => i as i64,
+                        None if bit => -1,
+                        None => (s.len() * 8) as i64,
+                    };
+                    assert_eq!(first_bit(&s, bit), want, "{s:?} {bit}");
+                }
+            }
+        }
+        assert_eq!(first_bit(&[0u8; 32], false), 0);
+        assert_eq!(first_bit(&[0xffu8; 32], false), 256);
+        assert_eq!(first_bit(&[0u8; 32], true), -1);
+    }
+
+    #[test]
+    fn setbit_grows_with_zeros_and_returns_the_old_bit() {
+        let mut t = TestServer::new();
+        assert_eq!(t.cmd(&["SETBIT", "k", "7", "1"]), int(0));
+        assert_eq!(get(&mut t, "k"), b"\x01");
+        assert_eq!(t.cmd(&["SETBIT", "k", "7", "1"]), int(1));
+        assert_eq!(t.cmd(&["SETBIT", "k", "7", "0"]), int(1));
+        assert_eq!(t.cmd(&["SETBIT", "k", "100", "1"]), int(0));
+        assert_eq!(
+            get(&mut t, "k"),
+            b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x08"
+        );
+        assert_eq!(enc(&mut t, "k"), "raw");
+        assert_eq!(t.cmd(&["GETBIT", "k", "100"]), int(1));
+        assert_eq!(t.cmd(&["GETBIT", "k", "99"]), int(0));
+        assert_eq!(t.cmd(&["GETBIT", "k", "1000000"]), int(0));
+        assert_eq!(t.cmd(&["GETBIT", "nokey", "3"]), int(0));
+        // A bit past the end set to 0 still grows the string and counts as a write.
+        let dirty = t.server.dirty;
+        assert_eq!(t.cmd(&["SETBIT", "k", "200", "0"]), int(0));
+        assert_eq!(get(&mut t, "k").len(), 26);
+        assert_eq!(t.server.dirty, dirty + 1);
+        // Setting a bit to its current value is no write.
+        assert_eq!(t.cmd(&["SETBIT", "k", "200", "0"]), int(0));
+        assert_eq!(t.server.dirty, dirty + 1);
+        assert_eq!(t.cmd(&["SETBIT", "fresh", "0", "0"]), int(0));
+        assert_eq!(get(&mut t, "fresh"), b"\x00");
+    }
+
+    #[test]
+    fn bit_commands_read_integers_as_digits_and_leave_raw_strings() {
+        let mut t = TestServer::new();
+        t.cmd(&["SET", "n", "12345"]);
+        assert_eq!(enc(&mut t, "n"), "int");
+        // '1' is 0x31 = 00110001.
+        assert_eq!(t.cmd(&["GETBIT", "n", "2"]), int(1));
+        assert_eq!(t.cmd(&["GETBIT", "n", "1"]), int(0));
+        assert_eq!(t.cmd(&["BITCOUNT", "n"]), int(17));
+        assert_eq!(t.cmd(&["BITPOS", "n", "1"]), int(2));
+        assert_eq!(enc(&mut t, "n"), "int");
+        assert_eq!(t.cmd(&["SETBIT", "n", "0", "0"]), int(0));
+        assert_eq!(enc(&mut t, "n"), "raw");
+        assert_eq!(get(&mut t, "n"), b"12345");
+        t.cmd(&["SET", "e", "hello"]);
+        assert_eq!(enc(&mut t, "e"), "embstr");
+        assert_eq!(
+            t.cmd(&["BITFIELD", "e", "GET", "u8", "0"]),
+            Frame::Array(vec![int(104)])
+        );
+        assert_eq!(enc(&mut t, "e"), "embstr");
+        assert_eq!(
+            t.cmd(&["BITFIELD", "e", "SET", "u8", "0", "104"]),
+            Frame::Array(vec![int(104)])
+        );
+        assert_eq!(enc(&mut t, "e"), "raw");
+    }
+
+    #[test]
+    fn offsets_and_bit_values_are_checked() {
+        let mut t = TestServer::new();
+        for bad in ["-1", "abc", "", "4294967296", "#1", "1.5", " 1"] {
+            assert_eq!(
+                t.cmd(&["SETBIT", "k", bad, "1"]),
+                Frame::err(OFFSET_ERR),
+                "{bad}"
+            );
+            assert_eq!(
+                t.cmd(&["GETBIT", "k", bad]),
+                Frame::err(OFFSET_ERR),
+                "{bad}"
+            );
+        }
+        for bad in ["2", "-1", "x", "", "01"] {
+            assert_eq!(
+                t.cmd(&["SETBIT", "k", "1", bad]),
+                Frame::err("ERR bit is not an integer or out of range"),
+                "{bad}"
+            );
+        }
+        assert_eq!(t.cmd(&["EXISTS", "k"]), int(0));
+        // The limit is proto-max-bulk-len bytes' worth of bits.
+        t.cmd(&["CONFIG", "SET", "proto-max-bulk-len", "1mb"]);
+        assert_eq!(
+            t.cmd(&["SETBIT", "k", "8388608", "1"]),
+            Frame::err(OFFSET_ERR)
+        );
+        assert_eq!(t.cmd(&["SETBIT", "k", "8388607", "1"]), int(0));
+        assert_eq!(t.cmd(&["STRLEN", "k"]), int(1 << 20));
+        assert_eq!(
+            t.cmd(&["BITFIELD", "k", "GET", "u8", "8388608"]),
+            Frame::err(OFFSET_ERR)
+        );
+        // `#N` is N times the width; a wrapped product is refused.
+        assert_eq!(
+            t.cmd(&["BITFIELD", "k", "GET", "u8", "#1048576"]),
+            Frame::err(OFFSET_ERR)
+        );
+        assert_eq!(
+            t.cmd(&["BITFIELD", "k", "GET", "i8", "#1152921504606846976"]),
+            Frame::err(OFFSET_ERR)
+        );
+        // 2^60 fields of 64 bits wrap around to offset 0, as in C.
+        assert_eq!(
+            t.cmd(&["BITFIELD", "k", "GET", "i64", "#1152921504606846976"]),
+            Frame::Array(vec![int(0)])
+        );
+        assert_eq!(
+            t.cmd(&["BITFIELD", "k", "GET", "u8", "#-1"]),
+            Frame::err(OFFSET_ERR)
+        );
+        t.cmd(&["RPUSH", "l", "x"]);
+        assert_eq!(t.cmd(&["SETBIT", "l", "1", "1"]), Frame::err(WRONGTYPE));
+        assert_eq!(t.cmd(&["GETBIT", "l", "1"]), Frame::err(WRONGTYPE));
+        assert_eq!(t.cmd(&["GETBIT", "l", "x"]), Frame::err(OFFSET_ERR));
+    }
+
+    #[test]
+    fn bitcount_ranges_in_bytes_and_bits() {
+        let mut t = TestServer::new();
+        t.cmd(&["SET", "s", "foobar"]);
+        assert_eq!(t.cmd(&["BITCOUNT", "s"]), int(26));
+        assert_eq!(t.cmd(&["BITCOUNT", "s", "0", "0"]), int(4));
+        assert_eq!(t.cmd(&["BITCOUNT", "s", "1", "1"]), int(6));
+        assert_eq!(t.cmd(&["BITCOUNT", "s", "1", "1", "byte"]), int(6));
+        assert_eq!(t.cmd(&["BITCOUNT", "s", "5", "30", "BIT"]), int(17));
+        assert_eq!(t.cmd(&["BITCOUNT", "s", "-2", "-1"]), int(7));
+        assert_eq!(t.cmd(&["BITCOUNT", "s", "-1", "-2"]), int(0));
+        // An inverted negative range answers before the unit is even read.
+        assert_eq!(t.cmd(&["BITCOUNT", "s", "-1", "-2", "nonsense"]), int(0));
+        assert_eq!(t.cmd(&["BITCOUNT", "s", "0", "-1", "BIT"]), int(26));
+        assert_eq!(t.cmd(&["BITCOUNT", "s", "-100", "100", "BIT"]), int(26));
+        assert_eq!(t.cmd(&["BITCOUNT", "s", "47", "47", "BIT"]), int(0));
+        assert_eq!(t.cmd(&["BITCOUNT", "s", "46", "46", "BIT"]), int(1));
+        assert_eq!(t.cmd(&["BITCOUNT", "s", "3", "1"]), int(0));
+        assert_eq!(
+            t.cmd(&["BITCOUNT", "s", "0", "1", "x"]),
+            Frame::err("ERR syntax error")
+        );
+        assert_eq!(
+            t.cmd(&["BITCOUNT", "s", "0"]),
+            Frame::err("ERR syntax error")
+        );
+        assert_eq!(
+            t.cmd(&["BITCOUNT", "s", "0", "1", "BIT", "x"]),
+            Frame::err("ERR syntax error")
+        );
+        assert_eq!(
+            t.cmd(&["BITCOUNT", "s", "a", "1"]),
+            Frame::err("ERR value is not an integer or out of range")
+        );
+        // A missing key is zero whatever follows.
+        assert_eq!(t.cmd(&["BITCOUNT", "nokey", "a"]), int(0));
+        assert_eq!(t.cmd(&["BITCOUNT", "nokey", "0", "1", "BIT", "x"]), int(0));
+        t.cmd(&["SET", "empty", ""]);
+        assert_eq!(t.cmd(&["BITCOUNT", "empty"]), int(0));
+        assert_eq!(t.cmd(&["BITCOUNT", "empty", "0", "-1", "BIT"]), int(0));
+        t.cmd(&["HSET", "h", "f", "v"]);
+        assert_eq!(t.cmd(&["BITCOUNT", "h"]), Frame::err(WRONGTYPE));
+    }
+
+    #[test]
+    fn bitpos_rules_for_clear_bits_past_the_end() {
+        let mut t = TestServer::new();
+        b(&mut t, &[b"SET", b"ff", b"\xff\xff\xff"]);
+        // Without an end the string is zero padded: the first clear bit is past it.
+        assert_eq!(t.cmd(&["BITPOS", "ff", "0"]), int(24));
+        assert_eq!(t.cmd(&["BITPOS", "ff", "0", "1"]), int(24));
+        // With an explicit end there is no clear bit in the range.
+        assert_eq!(t.cmd(&["BITPOS", "ff", "0", "0", "-1"]), int(-1));
+        assert_eq!(t.cmd(&["BITPOS", "ff", "0", "0", "-1", "BIT"]), int(-1));
+        assert_eq!(t.cmd(&["BITPOS", "ff", "1"]), int(0));
+        assert_eq!(
+            t.cmd(&["BITPOS", "ff", "1", "3", "BIT"]),
+            Frame::err("ERR value is not an integer or out of range")
+        );
+        assert_eq!(t.cmd(&["BITPOS", "ff", "1", "3", "20", "BIT"]), int(3));
+        b(&mut t, &[b"SET", b"m", b"\x00\xff\xf0"]);
+        assert_eq!(t.cmd(&["BITPOS", "m", "1"]), int(8));
+        assert_eq!(t.cmd(&["BITPOS", "m", "1", "2"]), int(16));
+        assert_eq!(t.cmd(&["BITPOS", "m", "0", "1"]), int(20));
+        assert_eq!(t.cmd(&["BITPOS", "m", "0", "1", "1"]), int(-1));
+        assert_eq!(t.cmd(&["BITPOS", "m", "0", "8", "19", "BIT"]), int(-1));
+        assert_eq!(t.cmd(&["BITPOS", "m", "0", "8", "20", "BIT"]), int(20));
+        assert_eq!(t.cmd(&["BITPOS", "m", "1", "3", "10", "bit"]), int(8));
+        assert_eq!(t.cmd(&["BITPOS", "m", "1", "17", "19", "bit"]), int(17));
+        assert_eq!(t.cmd(&["BITPOS", "m", "1", "20", "23", "bit"]), int(-1));
+        assert_eq!(t.cmd(&["BITPOS", "m", "0", "5", "2"]), int(-1));
+        assert_eq!(t.cmd(&["BITPOS", "m", "0", "-100", "-50"]), int(0));
+        // A missing key is all clear bits.
+        assert_eq!(t.cmd(&["BITPOS", "nokey", "0"]), int(0));
+        assert_eq!(t.cmd(&["BITPOS", "nokey", "1"]), int(-1));
+        assert_eq!(t.cmd(&["BITPOS", "nokey", "1", "x"]), int(-1));
+        t.cmd(&["SET", "empty", ""]);
+        assert_eq!(t.cmd(&["BITPOS", "empty", "0"]), int(-1));
+        assert_eq!(t.cmd(&["BITPOS", "empty", "1"]), int(-1));
+        assert_eq!(
+            t.cmd(&["BITPOS", "m", "2"]),
+            Frame::err("ERR The bit argument must be 1 or 0.")
+        );
+        assert_eq!(
+            t.cmd(&["BITPOS", "nokey", "x"]),
+            Frame::err("ERR value is not an integer or out of range")
+        );
+        assert_eq!(
+            t.cmd(&["BITPOS", "m", "1", "0", "a"]),
+            Frame::err("ERR value is not an integer or out of range")
+        );
+        assert_eq!(
+            t.cmd(&["BITPOS", "m", "1", "0", "1", "x"]),
+            Frame::err("ERR syntax error")
+        );
+        assert_eq!(
+            t.cmd(&["BITPOS", "m", "1", "0", "1", "BIT", "x"]),
+            Frame::err("ERR syntax error")
+        );
+        t.cmd(&["SADD", "set", "x"]);
+        assert_eq!(t.cmd(&["BITPOS", "set", "1"]), Frame::err(WRONGTYPE));
+    }
+
+    #[test]
+    fn bitop_pads_deletes_and_overwrites() {
+        let mut t = TestServer::new();
+        b(&mut t, &[b"SET", b"a", b"\x0f\xf0\xaa\x55"]);
+        b(&mut t, &[b"SET", b"b", b"\xff\x00"]);
+        assert_eq!(t.cmd(&["BITOP", "AND", "d", "a", "b"]), int(4));
+        assert_eq!(get(&mut t, "d"), b"\x0f\x00\x00\x00");
+        assert_eq!(enc(&mut t, "d"), "raw");
+        assert_eq!(t.cmd(&["BITOP", "or", "d", "a", "b"]), int(4));
+        assert_eq!(get(&mut t, "d"), b"\xff\xf0\xaa\x55");
+        assert_eq!(t.cmd(&["BITOP", "Xor", "d", "a", "b", "nokey"]), int(4));
+        assert_eq!(get(&mut t, "d"), b"\xf0\xf0\xaa\x55");
+        assert_eq!(t.cmd(&["BITOP", "NOT", "d", "b"]), int(2));
+        assert_eq!(get(&mut t, "d"), b"\x00\xff");
+        // An AND with a missing key is all zeros, as long as the longest input.
+        assert_eq!(t.cmd(&["BITOP", "AND", "d", "a", "nokey"]), int(4));
+        assert_eq!(get(&mut t, "d"), b"\x00\x00\x00\x00");
+        // Integers take part as their digits.
+        t.cmd(&["SET", "n", "12"]);
+        assert_eq!(t.cmd(&["BITOP", "OR", "d", "n"]), int(2));
+        assert_eq!(get(&mut t, "d"), b"12");
+        assert_eq!(enc(&mut t, "d"), "raw");
+        // The destination loses its TTL and may have held any type.
+        t.cmd(&["EXPIRE", "d", "100"]);
+        assert_eq!(t.cmd(&["BITOP", "OR", "d", "a"]), int(4));
+        assert_eq!(t.cmd(&["TTL", "d"]), int(-1));
+        t.cmd(&["RPUSH", "l", "x"]);
+        assert_eq!(t.cmd(&["BITOP", "OR", "l", "a"]), int(4));
+        assert_eq!(t.cmd(&["TYPE", "l"]), Frame::Simple("string".into()));
+        // An empty result deletes the destination.
+        let dirty = t.server.dirty;
+        assert_eq!(t.cmd(&["BITOP", "OR", "d", "nokey", "nokey2"]), int(0));
+        assert_eq!(t.cmd(&["EXISTS", "d"]), int(0));
+        assert_eq!(t.server.dirty, dirty + 1);
+        assert_eq!(t.cmd(&["BITOP", "OR", "d", "nokey"]), int(0));
+        assert_eq!(t.server.dirty, dirty + 1);
+        t.cmd(&["SET", "empty", ""]);
+        assert_eq!(t.cmd(&["BITOP", "NOT", "d", "empty"]), int(0));
+        assert_eq!(
+            t.cmd(&["BITOP", "NOT", "d", "a", "b"]),
+            Frame::err("ERR BITOP NOT must be called with a single source key.")
+        );
+        assert_eq!(
+            t.cmd(&["BITOP", "NAND", "d", "a"]),
+            Frame::err("ERR syntax error")
+        );
+        b(&mut t, &[b"BITOP", b"and\x00junk", b"d", b"a"]);
+        assert_eq!(get(&mut t, "d"), b"\x0f\xf0\xaa\x55");
+        t.cmd(&["RPUSH", "l2", "x"]);
+        assert_eq!(
+            t.cmd(&["BITOP", "OR", "d", "a", "l2"]),
+            Frame::err(WRONGTYPE)
+        );
+        assert_eq!(
+            t.cmd(&["BITOP", "OR", "d"]),
+            Frame::err("ERR wrong number of arguments for 'bitop' command")
+        );
+    }
+
+    #[test]
+    fn bitfield_get_set_incrby_with_overflow_modes() {
+        let mut t = TestServer::new();
+        let arr = |v: Vec<Frame>| Frame::Array(v);
+        assert_eq!(
+            t.cmd(&["BITFIELD", "bf", "SET", "i8", "0", "100", "GET", "i8", "0"]),
+            arr(vec![int(0), int(100)])
+        );
+        assert_eq!(
+            t.cmd(&["BITFIELD", "bf", "INCRBY", "i8", "0", "100"]),
+            arr(vec![int(-56)])
+        );
+        assert_eq!(
+            t.cmd(&["BITFIELD", "bf", "OVERFLOW", "SAT", "INCRBY", "i8", "0", "-100"]),
+            arr(vec![int(-128)])
+        );
+        assert_eq!(
+            t.cmd(&[
+                "BITFIELD", "bf", "OVERFLOW", "FAIL", "INCRBY", "i8", "0", "-1", "GET", "i8", "0"
+            ]),
+            arr(vec![Frame::Null, int(-128)])
+        );
+        // The mode holds for the operations after it, in order.
+        assert_eq!(
+            t.cmd(&[
+                "BITFIELD", "bf", "INCRBY", "u4", "8", "20", "OVERFLOW", "sat", "INCRBY", "u4",
+                "8", "20", "OVERFLOW", "wrap", "INCRBY", "u4", "8", "1"
+            ]),
+            arr(vec![int(4), int(15), int(0)])
+        );
+        // `#N` addresses the N-th field of that width.
+        assert_eq!(
+            t.cmd(&["BITFIELD", "x", "SET", "u8", "#1", "200", "SET", "u8", "#0", "1"]),
+            arr(vec![int(0), int(0)])
+        );
+        assert_eq!(get(&mut t, "x"), b"\x01\xc8");
+        // Signed and unsigned limits, including Redis's i64 and u63 edges.
+        assert_eq!(
+            t.cmd(&[
+                "BITFIELD",
+                "y",
+                "SET",
+                "i64",
+                "0",
+                "-9223372036854775808",
+                "INCRBY",
+                "i64",
+                "0",
+                "-1",
+                "OVERFLOW",
+                "SAT",
+                "INCRBY",
+                "i64",
+                "0",
+                "-1",
+                "INCRBY",
+                "i64",
+                "0",
+                "9223372036854775807"
+            ]),
+            arr(vec![
+                int(0),
+                int(i64::MAX),
+                int(i64::MAX - 1),
+                int(i64::MAX)
+            ])
+        );
+        assert_eq!(
+            t.cmd(&[
+                "BITFIELD", "z", "SET", "u63", "1", "-1", "GET", "u63", "1", "OVERFLOW", "SAT",
+                "SET", "u63", "1", "-1", "GET", "u63", "1"
+            ]),
+            arr(vec![int(0), int(i64::MAX), int(i64::MAX), int(i64::MAX)])
+        );
+        // Redis's check misreads a huge negative SET value as an overflow upwards.
+        assert_eq!(
+            t.cmd(&[
+                "BITFIELD",
+                "w",
+                "OVERFLOW",
+                "SAT",
+                "SET",
+                "i8",
+                "0",
+                "-9223372036854775808",
+                "GET",
+                "i8",
+                "0"
+            ]),
+            arr(vec![int(0), int(127)])
+        );
+        assert_eq!(
+            t.cmd(&[
+                "BITFIELD", "w", "OVERFLOW", "SAT", "SET", "u8", "0", "-1", "OVERFLOW", "WRAP",
+                "SET", "u8", "0", "-2", "GET", "u8", "0"
+            ]),
+            arr(vec![int(127), int(255), int(254)])
+        );
+        assert_eq!(
+            t.cmd(&[
+                "BITFIELD", "w", "OVERFLOW", "SAT", "INCRBY", "u8", "0", "-1000", "OVERFLOW",
+                "WRAP", "INCRBY", "u8", "0", "-1"
+            ]),
+            arr(vec![int(0), int(255)])
+        );
+        assert_eq!(
+            t.cmd(&[
+                "BITFIELD", "w", "INCRBY", "i5", "3", "-100", "OVERFLOW", "SAT", "INCRBY", "i5",
+                "3", "-100", "INCRBY", "i5", "3", "100"
+            ]),
+            arr(vec![int(-5), int(-16), int(15)])
+        );
+        assert_eq!(t.cmd(&["BITFIELD", "bf"]), arr(vec![]));
+        assert_eq!(t.cmd(&["BITFIELD", "bf", "OVERFLOW", "SAT"]), arr(vec![]));
+        assert_eq!(
+            t.cmd(&["BITFIELD", "nokey", "GET", "u4", "100"]),
+            arr(vec![int(0)])
+        );
+        assert_eq!(t.cmd(&["EXISTS", "nokey"]), int(0));
+        // A write that fails still creates the key, zero filled, without counting
+        // as a change.
+        let dirty = t.server.dirty;
+        assert_eq!(
+            t.cmd(&["BITFIELD", "nokey", "OVERFLOW", "FAIL", "INCRBY", "i8", "16", "200"]),
+            arr(vec![Frame::Null])
+        );
+        assert_eq!(get(&mut t, "nokey"), b"\x00\x00\x00");
+        assert_eq!(t.server.dirty, dirty);
+        assert_eq!(
+            t.cmd(&["BITFIELD", "fresh", "SET", "u8", "0", "0", "SET", "u8", "0", "0"]),
+            arr(vec![int(0), int(0)])
+        );
+        assert_eq!(t.server.dirty, dirty + 2);
+    }
+
+    #[test]
+    fn bitfield_errors_and_the_read_only_variant() {
+        let mut t = TestServer::new();
+        let type_err = Frame::err(
+            "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.",
+        );
+        for bad in ["u64", "i65", "i0", "u0", "x8", "I8", "", "i", "i-1", "i08"] {
+            assert_eq!(
+                t.cmd(&["BITFIELD", "k", "GET", bad, "0"]),
+                type_err,
+                "{bad}"
+            );
+        }
+        // Widths are read as C strings.
+        assert_eq!(
+            b(&mut t, &[b"BITFIELD", b"k", b"GET", b"i8\x00junk", b"0"]),
+            Frame::Array(vec![int(0)])
+        );
+        assert_eq!(
+            t.cmd(&["BITFIELD", "k", "GET", "i8", "x"]),
+            Frame::err(OFFSET_ERR)
+        );
+        assert_eq!(
+            t.cmd(&["BITFIELD", "k", "SET", "i8", "0", "x"]),
+            Frame::err("ERR value is not an integer or out of range")
+        );
+        for args in [
+            vec!["BITFIELD", "k", "SET", "i8", "0"],
+            vec!["BITFIELD", "k", "GET", "i8"],
+            vec!["BITFIELD", "k", "FOO"],
+            vec!["BITFIELD", "k", "OVERFLOW"],
+            vec!["BITFIELD", "k", "GET", "i8", "0", "BAR"],
+        ] {
+            assert_eq!(t.cmd(&args), Frame::err("ERR syntax error"), "{args:?}");
+        }
+        assert_eq!(
+            t.cmd(&["BITFIELD", "k", "OVERFLOW", "BAR", "GET", "i8", "0"]),
+            Frame::err("ERR Invalid OVERFLOW type specified")
+        );
+        // Parsing ends before any lookup: nothing was created.
+        assert_eq!(t.cmd(&["EXISTS", "k"]), int(0));
+        t.cmd(&["SET", "k", "\x7f"]);
+        assert_eq!(
+            t.cmd(&["BITFIELD_RO", "k", "GET", "i8", "0", "GET", "u4", "4"]),
+            Frame::Array(vec![int(127), int(15)])
+        );
+        for op in ["SET", "INCRBY"] {
+            assert_eq!(
+                t.cmd(&["BITFIELD_RO", "k", op, "i8", "0", "1"]),
+                Frame::err("ERR BITFIELD_RO only supports the GET subcommand")
+            );
+        }
+        // Argument errors come before the read-only refusal.
+        assert_eq!(
+            t.cmd(&["BITFIELD_RO", "k", "SET", "i99", "0", "1"]),
+            type_err
+        );
+        assert_eq!(t.cmd(&["BITFIELD_RO", "k"]), Frame::Array(vec![]));
+        t.cmd(&["ZADD", "z", "1", "a"]);
+        assert_eq!(
+            t.cmd(&["BITFIELD", "z", "GET", "i8", "0"]),
+            Frame::err(WRONGTYPE)
+        );
+        assert_eq!(
+            t.cmd(&["BITFIELD", "z", "SET", "i8", "0", "1"]),
+            Frame::err(WRONGTYPE)
+        );
+        assert_eq!(
+            t.cmd(&["BITFIELD_RO", "z", "GET", "i8", "0"]),
+            Frame::err(WRONGTYPE)
+        );
+    }
+
+    #[test]
+    fn bitfield_fail_is_a_null_in_both_protocols() {
+        let mut t = TestServer::new();
+        let conn = t.default_conn();
+        t.cmd(&["HELLO", "3"]);
+        t.send_raw(
+            conn,
+            &crate::testing::encode_command(&[
+                b"BITFIELD",
+                b"k",
+                b"OVERFLOW",
+                b"FAIL",
+                b"INCRBY",
+                b"u2",
+                b"0",
+                b"9",
+            ]),
+        );
+        assert_eq!(t.take_output(conn), b"*1\r\n_\r\n");
+        t.cmd(&["HELLO", "2"]);
+        t.send_raw(
+            conn,
+            &crate::testing::encode_command(&[
+                b"BITFIELD",
+                b"k",
+                b"OVERFLOW",
+                b"FAIL",
+                b"INCRBY",
+                b"u2",
+                b"0",
+                b"9",
+            ]),
+        );
+        assert_eq!(t.take_output(conn), b"*1\r\n$-1\r\n");
+    }
+
+    #[test]
+    fn a_million_bits_near_both_ends() {
+        let mut t = TestServer::new();
+        let last = 1_000_000 * 8 - 1;
+        assert_eq!(t.cmd(&["SETBIT", "big", &last.to_string(), "1"]), int(0));
+        assert_eq!(t.cmd(&["SETBIT", "big", "0", "1"]), int(0));
+        assert_eq!(t.cmd(&["STRLEN", "big"]), int(1_000_000));
+        assert_eq!(t.cmd(&["BITCOUNT", "big"]), int(2));
+        assert_eq!(t.cmd(&["BITCOUNT", "big", "1", "-2"]), int(0));
+        assert_eq!(t.cmd(&["BITCOUNT", "big", "-1", "-1"]), int(1));
+        assert_eq!(
+            t.cmd(&["BITCOUNT", "big", "1", &last.to_string(), "BIT"]),
+            int(1)
+        );
+        assert_eq!(t.cmd(&["BITPOS", "big", "1", "1"]), int(last));
+        assert_eq!(t.cmd(&["BITPOS", "big", "1", "-1"]), int(last));
+        assert_eq!(t.cmd(&["BITPOS", "big", "0"]), int(1));
+        assert_eq!(t.cmd(&["BITOP", "NOT", "inv", "big"]), int(1_000_000));
+        assert_eq!(t.cmd(&["BITCOUNT", "inv"]), int(8_000_000 - 2));
+        assert_eq!(t.cmd(&["BITPOS", "inv", "0", "1"]), int(last));
+        assert_eq!(t.cmd(&["BITPOS", "inv", "1"]), int(1));
+        assert_eq!(
+            t.cmd(&["BITOP", "AND", "both", "big", "inv"]),
+            int(1_000_000)
+        );
+        assert_eq!(t.cmd(&["BITPOS", "both", "1"]), int(-1));
+        assert_eq!(t.cmd(&["BITPOS", "both", "0", "0", "-1"]), int(0));
+        assert_eq!(
+            t.cmd(&["BITOP", "XOR", "all", "big", "inv"]),
+            int(1_000_000)
+        );
+        assert_eq!(t.cmd(&["BITPOS", "all", "0"]), int(8_000_000));
+        assert_eq!(t.cmd(&["BITPOS", "all", "0", "0", "-1"]), int(-1));
+        assert_eq!(
+            t.cmd(&[
+                "BITFIELD",
+                "big",
+                "GET",
+                "u63",
+                &(last - 62).to_string(),
+                "INCRBY",
+                "u2",
+                &(last - 1).to_string(),
+                "1"
+            ]),
+            Frame::Array(vec![int(1), int(2)])
+        );
+    }
+}

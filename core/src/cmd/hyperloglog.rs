@@ -266,3 +266,521 @@ fn pfselftest(srv: &mut Server, ctx: &mut Ctx<'_>) {
         Err(msg) => ctx.reply.error(&msg),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{Frame, TestServer};
+
+    fn debug_server() -> TestServer {
+        TestServer::with_config(crate::Config {
+            enable_debug_command: crate::config::Protected::Yes,
+            ..Default::default()
+        })
+    }
+
+    fn b(t: &mut TestServer, args: &[&[u8]]) -> Frame {
+        let conn = t.default_conn();
+        t.cmd_bytes_on(conn, args)
+    }
+
+    fn get(t: &mut TestServer, key: &str) -> Vec<u8> {
+        match t.cmd(&["GET", key]) {
+            Frame::Bulk(v) => v,
+            other => panic!("GET {key}: {other:?}"),
+        }
+    }
+
+    fn digest(t: &mut TestServer, key: &str) -> String {
+        match t.cmd(&["DEBUG", "DIGEST-VALUE", key]) {
+            Frame::Array(items) if items.len() == 1 => items[0].as_str(),
+            other => panic!("DIGEST-VALUE {key}: {other:?}"),
+        }
+    }
+
+    fn int(n: i64) -> Frame {
+        Frame::Int(n)
+    }
+
+    /// PFADD e0..e{n-1} in batches of 500.
+    fn add_range(t: &mut TestServer, key: &str, n: usize) {
+        let mut i = 0;
+        while i < n {
+            let end = (i + 500).min(n);
+            let mut args = vec!["PFADD".to_string(), key.to_string()];
+            args.extend((i..end).map(|j| format!("e{j}")));
+            let args: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+            assert!(matches!(t.cmd(&args), Frame::Int(0 | 1)));
+            i = end;
+        }
+    }
+
+    const NOT_HLL: &str = "WRONGTYPE Key is not a valid HyperLogLog string value.";
+    const CORRUPT: &str = "INVALIDOBJ Corrupted HLL object detected";
+    const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+    /// An empty sparse HLL whose cache is stale, as a forged value.
+    const EMPTY_STALE: &[u8] = b"HYLL\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80\x7f\xff";
+
+    #[test]
+    fn pfadd_writes_redis_bytes_and_pfcount_caches() {
+        let mut t = TestServer::new();
+        assert_eq!(t.cmd(&["PFADD", "h", "a", "b", "c"]), int(1));
+        // The bytes redis-server 7.0.15 stores for the same PFADD.
+        assert_eq!(
+            get(&mut t, "h"),
+            b"HYLL\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80`\xf3\x80P\xb1\x84K\xfb\x80BZ"
+        );
+        assert_eq!(t.cmd(&["PFADD", "h", "a", "b"]), int(0));
+        let dirty = t.server.dirty;
+        assert_eq!(t.cmd(&["PFCOUNT", "h"]), int(3));
+        // The estimate is cached in the header and the stale bit cleared: a write.
+        assert_eq!(
+            get(&mut t, "h"),
+            b"HYLL\x01\x00\x00\x00\x03\x00\x00\x00\x00\x00\x00\x00`\xf3\x80P\xb1\x84K\xfb\x80BZ"
+        );
+        assert_eq!(t.server.dirty, dirty + 1);
+        assert_eq!(t.cmd(&["PFCOUNT", "h"]), int(3));
+        assert_eq!(t.server.dirty, dirty + 1);
+        assert_eq!(t.cmd(&["OBJECT", "ENCODING", "h"]), Frame::bulk("raw"));
+        // PFADD without elements creates the key (a change) but never touches one.
+        assert_eq!(t.cmd(&["PFADD", "new"]), int(1));
+        assert_eq!(
+            get(&mut t, "new"),
+            b"HYLL\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80\x7f\xff"
+        );
+        assert_eq!(t.cmd(&["PFADD", "new"]), int(0));
+        assert_eq!(t.cmd(&["PFCOUNT", "new"]), int(0));
+        assert_eq!(t.cmd(&["PFCOUNT", "nokey"]), int(0));
+        // A cached value is trusted as is, whatever the registers say.
+        b(
+            &mut t,
+            &[
+                b"SET",
+                b"forged",
+                b"HYLL\x01\x00\x00\x00\x2a\x00\x00\x00\x00\x00\x00\x00\x7f\xff",
+            ],
+        );
+        assert_eq!(t.cmd(&["PFCOUNT", "forged"]), int(42));
+    }
+
+    #[test]
+    fn bytes_and_estimates_match_redis_through_the_dense_switch() {
+        let mut t = debug_server();
+        // (elements, PFCOUNT, DEBUG DIGEST-VALUE after it, STRLEN, encoding), all
+        // read from redis-server 7.0.15 fed the same PFADDs.
+        let vectors = [
+            (
+                1,
+                1,
+                "0de709eb202651ad56260f245a65594fc6922515",
+                21,
+                "sparse",
+            ),
+            (
+                10,
+                10,
+                "6c435b2de09cf26e1444614cb82c664742914164",
+                48,
+                "sparse",
+            ),
+            (
+                100,
+                100,
+                "a952ef4953eb3a85ae5826252d367e4d4c6630d6",
+                285,
+                "sparse",
+            ),
+            (
+                300,
+                302,
+                "5dc9a302224ffdc2f966d3b52e6367aa9daa79f5",
+                713,
+                "sparse",
+            ),
+            (
+                1000,
+                1008,
+                "61024d4474bc43c6793aad06cd45f8b8aac6a256",
+                1906,
+                "sparse",
+            ),
+            (
+                3000,
+                2979,
+                "86ee19e63ba4693e97857f59c81ca76ed9a73530",
+                12304,
+                "dense",
+            ),
+            (
+                10000,
+                9973,
+                "bae5b2498157bda31f971918fcf63dad5e928ec7",
+                12304,
+                "dense",
+            ),
+        ];
+        for (n, card, hex, len, encoding) in vectors {
+            t.cmd(&["DEL", "s"]);
+            add_range(&mut t, "s", n);
+            assert_eq!(t.cmd(&["PFCOUNT", "s"]), int(card), "{n}");
+            assert_eq!(digest(&mut t, "s"), hex, "{n}");
+            assert_eq!(t.cmd(&["STRLEN", "s"]), int(len), "{n}");
+            assert_eq!(
+                t.cmd(&["PFDEBUG", "ENCODING", "s"]),
+                Frame::Simple(encoding.into())
+            );
+        }
+        // Merging a sparse HLL into a dense one, as redis-server does.
+        t.cmd(&["PFADD", "a", "x1", "x2", "x3", "x4", "x5"]);
+        t.cmd(&["PFMERGE", "d", "s", "a"]);
+        assert_eq!(
+            t.cmd(&["PFDEBUG", "ENCODING", "d"]),
+            Frame::Simple("dense".into())
+        );
+        assert_eq!(
+            digest(&mut t, "d"),
+            "00cdeae1a5a42fa32b363853fe128d2838fc3118"
+        );
+        assert_eq!(t.cmd(&["PFCOUNT", "d"]), int(9977));
+    }
+
+    #[test]
+    fn a_million_elements_estimate_exactly_as_redis() {
+        let mut t = debug_server();
+        for batch in 0..1000 {
+            let mut args = vec!["PFADD".to_string(), "m".to_string()];
+            args.extend((batch * 1000..(batch + 1) * 1000).map(|j| format!("e{j}")));
+            let args: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+            t.cmd(&args);
+        }
+        // 0.83% off, the same estimate and the same bytes as redis-server.
+        assert_eq!(t.cmd(&["PFCOUNT", "m"]), int(991_657));
+        assert_eq!(
+            digest(&mut t, "m"),
+            "839656f35d59d353fb598521816fc65691835326"
+        );
+        // Re-adding the first and last elements changes nothing.
+        assert_eq!(t.cmd(&["PFADD", "m", "e0", "e999999"]), int(0));
+        add_range(&mut t, "small", 10_000);
+        assert_eq!(t.cmd(&["PFCOUNT", "m", "small"]), int(991_657));
+        assert_eq!(t.cmd(&["PFCOUNT", "small", "m", "nokey"]), int(991_657));
+    }
+
+    #[test]
+    fn pfcount_of_several_keys_and_pfmerge() {
+        let mut t = debug_server();
+        t.cmd(&["PFADD", "a", "x1", "x2", "x3", "x4", "x5"]);
+        t.cmd(&["PFADD", "b", "x4", "x5", "x6", "x7"]);
+        assert_eq!(
+            get(&mut t, "a"),
+            b"HYLL\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80ND\x84O\x9f\x8cNW\x8cGm\x88K\xed\x88@a"
+        );
+        assert_eq!(
+            get(&mut t, "b"),
+            b"HYLL\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80Cr\x94B\xa3\x84W\xcc\x8cNW\x8cS\xbf"
+        );
+        let dirty = t.server.dirty;
+        assert_eq!(t.cmd(&["PFCOUNT", "a", "b"]), int(7));
+        assert_eq!(t.cmd(&["PFCOUNT", "a", "b", "nokey"]), int(7));
+        assert_eq!(t.cmd(&["PFCOUNT", "nokey", "nokey2"]), int(0));
+        // Several keys are merged on the fly: nothing is cached or written.
+        assert_eq!(t.server.dirty, dirty);
+        assert_eq!(
+            &get(&mut t, "a")[8..16],
+            b"\x00\x00\x00\x00\x00\x00\x00\x80"
+        );
+        assert_eq!(t.cmd(&["PFMERGE", "c", "a", "b"]), Frame::ok());
+        assert_eq!(t.server.dirty, dirty + 1);
+        assert_eq!(
+            digest(&mut t, "c"),
+            "2f07490fda754887c5c1561ca581851f8cedf167"
+        );
+        assert_eq!(t.cmd(&["PFCOUNT", "c"]), int(7));
+        assert_eq!(
+            digest(&mut t, "c"),
+            "2cc53b6a34f3de0e454d53126f7b1207e7d7c800"
+        );
+        assert_eq!(
+            get(&mut t, "c"),
+            b"HYLL\x01\x00\x00\x00\x07\x00\x00\x00\x00\x00\x00\x00Cr\x94B\xa3\x84H+\x84O\x9f\x8cNW\x8cGm\x88K\xed\x88@a"
+        );
+        // The destination takes part in the union; missing sources are empty.
+        assert_eq!(t.cmd(&["PFMERGE", "c", "nokey"]), Frame::ok());
+        assert_eq!(t.cmd(&["PFCOUNT", "c"]), int(7));
+        assert_eq!(t.cmd(&["PFMERGE", "only"]), Frame::ok());
+        assert_eq!(
+            get(&mut t, "only"),
+            b"HYLL\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80\x7f\xff"
+        );
+        // A dense source makes the destination dense.
+        t.cmd(&["PFADD", "d", "y"]);
+        t.cmd(&["PFDEBUG", "TODENSE", "d"]);
+        assert_eq!(t.cmd(&["PFMERGE", "c", "d"]), Frame::ok());
+        assert_eq!(
+            t.cmd(&["PFDEBUG", "ENCODING", "c"]),
+            Frame::Simple("dense".into())
+        );
+        assert_eq!(t.cmd(&["PFCOUNT", "c"]), int(8));
+        assert_eq!(t.cmd(&["PFCOUNT", "a", "b", "d"]), int(8));
+    }
+
+    #[test]
+    fn foreign_strings_and_other_types_are_refused() {
+        let mut t = debug_server();
+        t.cmd(&["SET", "s", "foo"]);
+        t.cmd(&["SET", "n", "12345678901234567890123"]);
+        t.cmd(&["SET", "i", "5"]);
+        b(&mut t, &[b"SET", b"short", b"HYLL\x01"]);
+        b(
+            &mut t,
+            &[
+                b"SET",
+                b"magic",
+                b"HYLX\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80\x7f\xff",
+            ],
+        );
+        b(
+            &mut t,
+            &[
+                b"SET",
+                b"enc",
+                b"HYLL\x02\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80\x7f\xff",
+            ],
+        );
+        // Dense must be exactly 12304 bytes.
+        b(
+            &mut t,
+            &[
+                b"SET",
+                b"dense",
+                b"HYLL\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80\x7f\xff",
+            ],
+        );
+        t.cmd(&["RPUSH", "l", "x"]);
+        for key in ["s", "n", "i", "short", "magic", "enc", "dense"] {
+            assert_eq!(t.cmd(&["PFADD", key, "a"]), Frame::err(NOT_HLL), "{key}");
+            assert_eq!(t.cmd(&["PFCOUNT", key]), Frame::err(NOT_HLL), "{key}");
+            assert_eq!(
+                t.cmd(&["PFCOUNT", key, "nokey"]),
+                Frame::err(NOT_HLL),
+                "{key}"
+            );
+            assert_eq!(
+                t.cmd(&["PFMERGE", "dest", key]),
+                Frame::err(NOT_HLL),
+                "{key}"
+            );
+            assert_eq!(
+                t.cmd(&["PFMERGE", key, "nokey"]),
+                Frame::err(NOT_HLL),
+                "{key}"
+            );
+            assert_eq!(
+                t.cmd(&["PFDEBUG", "ENCODING", key]),
+                Frame::err(NOT_HLL),
+                "{key}"
+            );
+        }
+        assert_eq!(t.cmd(&["EXISTS", "dest"]), int(0));
+        assert_eq!(get(&mut t, "s"), b"foo");
+        for args in [
+            vec!["PFADD", "l", "a"],
+            vec!["PFCOUNT", "l"],
+            vec!["PFCOUNT", "nokey", "l"],
+            vec!["PFMERGE", "l", "nokey"],
+            vec!["PFMERGE", "dest", "l"],
+            vec!["PFDEBUG", "GETREG", "l"],
+        ] {
+            assert_eq!(t.cmd(&args), Frame::err(WRONGTYPE), "{args:?}");
+        }
+        // A short valid HLL set by a client is embstr until an HLL command writes it.
+        b(&mut t, &[b"SET", b"e", EMPTY_STALE]);
+        assert_eq!(t.cmd(&["OBJECT", "ENCODING", "e"]), Frame::bulk("embstr"));
+        assert_eq!(t.cmd(&["PFCOUNT", "e", "nokey"]), int(0));
+        assert_eq!(t.cmd(&["OBJECT", "ENCODING", "e"]), Frame::bulk("embstr"));
+        assert_eq!(t.cmd(&["PFCOUNT", "e"]), int(0));
+        assert_eq!(t.cmd(&["OBJECT", "ENCODING", "e"]), Frame::bulk("raw"));
+    }
+
+    #[test]
+    fn corrupt_sparse_values_are_invalidobj_without_side_effects() {
+        let mut t = debug_server();
+        let header = &EMPTY_STALE[..16];
+        let forged: Vec<(&str, Vec<u8>)> = vec![
+            ("short", b"\x7f\xfe".to_vec()),
+            ("long", b"\x7f\xff\x00".to_vec()),
+            // Runs that reach the end exactly, then a VAL past it (refused since
+            // the CVE-2025-32023 fix).
+            ("valpast", b"\x7f\xff\x80".to_vec()),
+            ("header", Vec::new()),
+            ("vals", vec![0xff; 40]),
+        ];
+        for (name, tail) in &forged {
+            let mut v = header.to_vec();
+            v.extend_from_slice(tail);
+            b(&mut t, &[b"SET", name.as_bytes(), &v]);
+        }
+        for (name, tail) in &forged {
+            let before = get(&mut t, name);
+            assert_eq!(t.cmd(&["PFCOUNT", name]), Frame::err(CORRUPT), "{name}");
+            assert_eq!(
+                t.cmd(&["PFCOUNT", name, "nokey"]),
+                Frame::err(CORRUPT),
+                "{name}"
+            );
+            assert_eq!(
+                t.cmd(&["PFMERGE", "dest", name]),
+                Frame::err(CORRUPT),
+                "{name}"
+            );
+            assert_eq!(
+                t.cmd(&["PFDEBUG", "TODENSE", name]),
+                Frame::err(CORRUPT),
+                "{name}"
+            );
+            assert_eq!(
+                t.cmd(&["PFDEBUG", "GETREG", name]),
+                Frame::err(CORRUPT),
+                "{name}"
+            );
+            assert_eq!(get(&mut t, name), before, "{name}");
+            // PFADD finds the corruption only when an element needs a register
+            // the opcodes do not reach, or on the conversion to dense.
+            let added = t.cmd(&["PFADD", name, "a", "b", "c", "d", "e", "f", "g", "h"]);
+            assert!(
+                matches!(added, Frame::Int(_)) || added == Frame::err(CORRUPT),
+                "{name} {tail:?}: {added:?}"
+            );
+            assert!(get(&mut t, name).len() <= crate::hll::DENSE_SIZE);
+        }
+        assert_eq!(t.cmd(&["EXISTS", "dest"]), int(0));
+        assert_eq!(
+            t.cmd(&["PFDEBUG", "DECODE", "vals"])
+                .as_str()
+                .matches("v:32,4")
+                .count(),
+            40
+        );
+    }
+
+    #[test]
+    fn pfdebug_subcommands() {
+        let mut t = debug_server();
+        t.cmd(&["PFADD", "h", "a", "b", "c"]);
+        assert_eq!(
+            t.cmd(&["PFDEBUG", "DECODE", "h"]),
+            Frame::bulk("Z:8436 v:1,1 Z:4274 v:2,1 Z:3068 v:1,1 Z:603")
+        );
+        assert_eq!(
+            t.cmd(&["PFDEBUG", "encoding", "h"]),
+            Frame::Simple("sparse".into())
+        );
+        assert_eq!(
+            t.cmd(&["PFDEBUG", "FOO", "h"]),
+            Frame::err("ERR Unknown PFDEBUG subcommand 'FOO'")
+        );
+        assert_eq!(
+            t.cmd(&["PFDEBUG", "FOO", "nokey"]),
+            Frame::err("ERR The specified key does not exist")
+        );
+        assert_eq!(
+            t.cmd(&["PFDEBUG", "GETREG"]),
+            Frame::err("ERR wrong number of arguments for 'pfdebug' command")
+        );
+        let dirty = t.server.dirty;
+        assert_eq!(t.cmd(&["PFDEBUG", "TODENSE", "h"]), int(1));
+        assert_eq!(t.server.dirty, dirty + 1);
+        assert_eq!(t.cmd(&["PFDEBUG", "TODENSE", "h"]), int(0));
+        assert_eq!(t.server.dirty, dirty + 1);
+        assert_eq!(t.cmd(&["STRLEN", "h"]), int(12304));
+        assert_eq!(
+            t.cmd(&["PFDEBUG", "ENCODING", "h"]),
+            Frame::Simple("dense".into())
+        );
+        assert_eq!(
+            t.cmd(&["PFDEBUG", "DECODE", "h"]),
+            Frame::err("ERR HLL encoding is not sparse")
+        );
+        // The dense copy keeps the header, stale cache included.
+        assert_eq!(
+            &get(&mut t, "h")[..16],
+            b"HYLL\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80"
+        );
+        assert_eq!(t.cmd(&["PFCOUNT", "h"]), int(3));
+        // GETREG converts too, and lists every register.
+        t.cmd(&["PFADD", "g", "hello"]);
+        let Frame::Array(regs) = t.cmd(&["PFDEBUG", "GETREG", "g"]) else {
+            panic!("GETREG is an array")
+        };
+        assert_eq!(regs.len(), 16384);
+        assert_eq!(regs[9216], int(1));
+        assert_eq!(regs.iter().filter(|r| **r != int(0)).count(), 1);
+        assert_eq!(
+            t.cmd(&["PFDEBUG", "ENCODING", "g"]),
+            Frame::Simple("dense".into())
+        );
+        b(&mut t, &[b"SET", b"hdr", &EMPTY_STALE[..16]]);
+        assert_eq!(t.cmd(&["PFDEBUG", "DECODE", "hdr"]), Frame::bulk(""));
+    }
+
+    #[test]
+    fn sparse_max_bytes_decides_the_switch_to_dense() {
+        let mut t = TestServer::new();
+        assert_eq!(
+            t.cmd(&["CONFIG", "GET", "hll-sparse-max-bytes"]),
+            Frame::array_of_bulks(&["hll-sparse-max-bytes", "3000"])
+        );
+        t.cmd(&["CONFIG", "SET", "hll-sparse-max-bytes", "60"]);
+        add_range(&mut t, "h", 10);
+        assert_eq!(
+            t.cmd(&["PFDEBUG", "ENCODING", "h"]),
+            Frame::Simple("sparse".into())
+        );
+        assert!(get(&mut t, "h").len() <= 60);
+        add_range(&mut t, "h", 30);
+        assert_eq!(
+            t.cmd(&["PFDEBUG", "ENCODING", "h"]),
+            Frame::Simple("dense".into())
+        );
+        // Zero: the first split already outgrows the limit.
+        t.cmd(&["CONFIG", "SET", "hll-sparse-max-bytes", "0"]);
+        t.cmd(&["PFADD", "z", "a"]);
+        assert_eq!(
+            t.cmd(&["PFDEBUG", "ENCODING", "z"]),
+            Frame::Simple("dense".into())
+        );
+        t.cmd(&["CONFIG", "SET", "hll-sparse-max-bytes", "1kb"]);
+        assert_eq!(
+            t.cmd(&["CONFIG", "GET", "hll-sparse-max-bytes"]),
+            Frame::array_of_bulks(&["hll-sparse-max-bytes", "1024"])
+        );
+        assert!(matches!(
+            t.cmd(&["CONFIG", "SET", "hll-sparse-max-bytes", "-1"]),
+            Frame::Error(_)
+        ));
+        // The limit grows sparse HLLs further too; dense ones stay dense.
+        t.cmd(&["CONFIG", "SET", "hll-sparse-max-bytes", "100000"]);
+        add_range(&mut t, "big", 5000);
+        assert_eq!(
+            t.cmd(&["PFDEBUG", "ENCODING", "big"]),
+            Frame::Simple("sparse".into())
+        );
+        assert_eq!(
+            t.cmd(&["PFDEBUG", "ENCODING", "h"]),
+            Frame::Simple("dense".into())
+        );
+        // Sparse and dense agree on the estimate.
+        t.cmd(&["CONFIG", "SET", "hll-sparse-max-bytes", "3000"]);
+        add_range(&mut t, "ref", 5000);
+        assert_eq!(
+            t.cmd(&["PFDEBUG", "ENCODING", "ref"]),
+            Frame::Simple("dense".into())
+        );
+        assert_eq!(t.cmd(&["PFCOUNT", "big"]), t.cmd(&["PFCOUNT", "ref"]));
+    }
+
+    #[test]
+    fn pfselftest_passes() {
+        let mut t = TestServer::new();
+        assert_eq!(t.cmd(&["PFSELFTEST"]), Frame::ok());
+    }
+}
