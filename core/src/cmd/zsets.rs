@@ -1607,6 +1607,20 @@ mod tests {
     }
 
     #[test]
+    fn lex_ranges_check_the_ends_first_in_both_encodings() {
+        for entries in ["128", "0"] {
+            let mut t = TestServer::new();
+            t.cmd(&["CONFIG", "SET", "zset-max-listpack-entries", entries]);
+            t.cmd(&["ZADD", "z", "1", "c", "2", "a"]);
+            // The last member ("a") is below `[b`: nothing, although "c" alone is in.
+            assert_eq!(t.cmd(&["ZRANGEBYLEX", "z", "[b", "+"]), bulks(&[]));
+            assert_eq!(t.cmd(&["ZLEXCOUNT", "z", "[b", "+"]), int(0));
+            assert_eq!(t.cmd(&["ZREVRANGEBYLEX", "z", "+", "[b"]), bulks(&[]));
+            assert_eq!(t.cmd(&["ZLEXCOUNT", "z", "-", "+"]), int(2));
+        }
+    }
+
+    #[test]
     fn zincrby() {
         let mut t = TestServer::new();
         assert_eq!(t.cmd(&["ZINCRBY", "z", "2", "a"]), Frame::bulk("2"));

@@ -544,8 +544,25 @@ impl Zset {
     }
 
     /// Like `iter_from_score` for a lex range over the members.
+    /// zzlIsInLexRange / zslIsInLexRange: false when the range is void, the last
+    /// member is below its min, or the first member above its max. Lex ranges are
+    /// meant for sets whose members all share one score; on others Redis's answers
+    /// depend on this check, so it is kept exactly.
+    fn lex_maybe_in_range(&self, range: &LexRange) -> bool {
+        if range.is_void() {
+            return false;
+        }
+        let n = self.len();
+        match (self.at_rank(n.wrapping_sub(1)), self.at_rank(0)) {
+            (Some((last, _)), Some((first, _))) => {
+                range.gte_min(&last.as_bytes()) && range.lte_max(&first.as_bytes())
+            }
+            _ => false,
+        }
+    }
+
     pub fn iter_from_lex(&self, range: &LexRange, reverse: bool) -> ZIter<'_> {
-        if range.is_void() || self.is_empty() {
+        if !self.lex_maybe_in_range(range) {
             return ZIter::Empty;
         }
         match self {
@@ -643,13 +660,15 @@ impl Zset {
                 .take_while(|(m, _)| range.lte_max(&m.as_bytes()))
                 .count(),
             Zset::Skiplist(sl) => {
-                if range.is_void() {
+                if !self.lex_maybe_in_range(range) {
                     return 0;
                 }
                 let first = sl.first_where(|_, m| !range.gte_min(m), |_, m| range.lte_max(m));
                 let last = sl.last_where(|_, m| range.lte_max(m), |_, m| range.gte_min(m));
                 match (first, last) {
-                    (Some(f), Some(l)) => sl.rank_at(l) - sl.rank_at(f) + 1,
+                    // Only a set with mixed scores can put the last before the first.
+                    (Some(f), Some(l)) => (sl.rank_at(l) + 1).saturating_sub(sl.rank_at(f)),
+                    (Some(f), None) => sl.len() - sl.rank_at(f),
                     _ => 0,
                 }
             }
@@ -695,6 +714,7 @@ impl Zset {
     /// ZREMRANGEBYLEX.
     pub fn remove_lex_range(&mut self, range: &LexRange) -> usize {
         match self {
+            Zset::Listpack(_) if !self.lex_maybe_in_range(range) => 0,
             Zset::Listpack(lp) => {
                 let Some(start) = Self::lp_first_in(
                     lp,
