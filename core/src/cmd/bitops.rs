@@ -27,6 +27,9 @@ const ERR_BITFIELD_TYPE: &str =
 /// Redis aborts on such an allocation, we refuse the command instead.
 const ERR_NO_MEMORY: &str = "-OOM not enough memory to grow the string";
 
+/// Redis's SDS_MAX_PREALLOC: growth beyond this size adds this much room at most.
+const SDS_MAX_PREALLOC: usize = 1024 * 1024;
+
 /// The bytes C's string functions see: everything before the first NUL. Redis
 /// compares option names with strcasecmp and reads bitfield widths with strlen.
 fn c_str(s: &[u8]) -> &[u8] {
@@ -137,9 +140,21 @@ fn string_for_bits<'s>(
     let raw = s.make_raw();
     let old_len = raw.len();
     if old_len < need {
-        if raw.try_reserve_exact(need - old_len).is_err() {
-            ctx.reply.error(ERR_NO_MEMORY);
-            return Err(());
+        // sdsMakeRoomFor's greedy growth: double while small, then a megabyte at a
+        // time, so a bitmap grown bit by bit is not copied on every SETBIT and a
+        // large one does not reserve twice its size.
+        if raw.capacity() < need {
+            let target = if need < SDS_MAX_PREALLOC {
+                need * 2
+            } else {
+                need.saturating_add(SDS_MAX_PREALLOC)
+            };
+            let reserved = raw.try_reserve_exact(target - old_len).is_ok()
+                || raw.try_reserve_exact(need - old_len).is_ok();
+            if !reserved {
+                ctx.reply.error(ERR_NO_MEMORY);
+                return Err(());
+            }
         }
         raw.resize(need, 0);
     }
