@@ -2,8 +2,10 @@
 //! the selected database, protocol version, name, authentication and flags — Redis's
 //! `client` struct without the socket (the backend owns that).
 
+use crate::command::table::Entry;
 use crate::io::{ConnId, MonoNs};
-use crate::resp::{ReplyBuf, RequestParser};
+use crate::resp::{Args, ReplyBuf, RequestParser};
+use crate::server::pubsub::ClientSubs;
 use bytes::BytesMut;
 use std::net::SocketAddr;
 
@@ -16,6 +18,53 @@ pub enum ReplyMode {
     SkipNext,
     /// Suppress the reply of the command now running (set from SkipNext).
     Skipping,
+}
+
+/// A command queued between MULTI and EXEC: its resolved table entry and its
+/// arguments, copied out of the query buffer into one allocation.
+pub struct Queued {
+    pub entry: Entry,
+    data: Vec<u8>,
+    spans: Vec<(usize, usize)>,
+}
+
+impl Queued {
+    pub fn new(entry: Entry, args: Args<'_>) -> Queued {
+        let mut data = Vec::with_capacity(args.byte_len());
+        let mut spans = Vec::with_capacity(args.len());
+        for a in args.iter() {
+            spans.push((data.len(), data.len() + a.len()));
+            data.extend_from_slice(a);
+        }
+        debug_assert_eq!(spans.len(), args.len());
+        Queued { entry, data, spans }
+    }
+
+    pub fn args(&self) -> Args<'_> {
+        Args::new(&self.data, &self.spans)
+    }
+}
+
+impl std::fmt::Debug for Queued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Queued")
+            .field("command", &self.entry.spec.fullname)
+            .field("argc", &self.spans.len())
+            .finish()
+    }
+}
+
+/// A transaction being accumulated (Redis's `multiState` plus CLIENT_MULTI): present
+/// from MULTI until EXEC or DISCARD completes.
+#[derive(Debug, Default)]
+pub struct MultiState {
+    pub commands: Vec<Queued>,
+    /// Commands queued (CLIENT LIST's `multi=`). Equal to `commands.len()` except while
+    /// EXEC runs them, when the commands are on loan to it.
+    pub count: usize,
+    /// Argument bytes plus a pointer per argument of every queued command (Redis's
+    /// `argv_len_sums`, CLIENT LIST's `multi-mem=`).
+    pub argv_len_sums: usize,
 }
 
 #[derive(Debug)]
@@ -49,6 +98,16 @@ pub struct Client {
     pub pending_write: bool,
     /// Buffered input waits for processing to resume (e.g. after DEBUG SLEEP).
     pub pending_input: bool,
+    /// Pub/Sub subscriptions; allocated on the first SUBSCRIBE.
+    pub subs: Option<Box<ClientSubs>>,
+    /// Inside MULTI (CLIENT_MULTI), with the commands queued so far.
+    pub multi: Option<MultiState>,
+    /// A watched key was modified (CLIENT_DIRTY_CAS): EXEC will fail with a null reply.
+    pub dirty_cas: bool,
+    /// A command was refused while queuing (CLIENT_DIRTY_EXEC): EXEC will abort.
+    pub dirty_exec: bool,
+    /// Keys this client WATCHes, as (db, key), in the order they were watched.
+    pub watched: Vec<(usize, Box<[u8]>)>,
 }
 
 impl Client {
@@ -83,6 +142,11 @@ impl Client {
             argv_bytes: 0,
             pending_write: false,
             pending_input: false,
+            subs: None,
+            multi: None,
+            dirty_cas: false,
+            dirty_exec: false,
+            watched: Vec::new(),
         }
     }
 
@@ -93,9 +157,23 @@ impl Client {
         self.reply.set_resp3(protocol == 3);
     }
 
+    /// In Pub/Sub mode (Redis's CLIENT_PUBSUB): subscribed to anything at all.
+    pub fn is_pubsub(&self) -> bool {
+        self.subs.as_ref().is_some_and(|s| s.total() > 0)
+    }
+
     /// The `flags=` letters of CLIENT LIST for the flags this client can have.
     pub fn flag_letters(&self) -> String {
         let mut f = String::new();
+        if self.is_pubsub() {
+            f.push('P');
+        }
+        if self.multi.is_some() {
+            f.push('x');
+        }
+        if self.dirty_cas {
+            f.push('d');
+        }
         if self.close_after_reply {
             f.push('c');
         }

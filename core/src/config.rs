@@ -51,6 +51,8 @@ pub struct Config {
     pub zset_max_listpack_entries: i64,
     pub zset_max_listpack_value: i64,
     pub hll_sparse_max_bytes: i64,
+    /// Keyspace notification classes (`server::notify` flags).
+    pub notify_keyspace_events: u32,
 }
 
 impl Default for Config {
@@ -89,6 +91,7 @@ impl Default for Config {
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
             hll_sparse_max_bytes: 3000,
+            notify_keyspace_events: 0,
         }
     }
 }
@@ -409,6 +412,18 @@ pub static PARAMS: &[Param] = &[
         },
     },
     bool_param!("lazyfree-lazy-user-flush", 0, lazyfree_lazy_user_flush),
+    Param {
+        name: "notify-keyspace-events",
+        alias: None,
+        flags: 0,
+        get: |c| crate::server::notify::format_classes(c.notify_keyspace_events),
+        set: |c, a| {
+            let v = one_arg(a)?;
+            c.notify_keyspace_events = crate::server::notify::parse_classes(v)
+                .ok_or_else(|| crate::server::notify::ERR_INVALID_CLASS.to_string())?;
+            Ok(())
+        },
+    },
     int_param!(
         "hash-max-listpack-entries",
         Some("hash-max-ziplist-entries"),

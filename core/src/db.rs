@@ -83,7 +83,8 @@ impl Db {
     }
 
     /// Create or overwrite a key (Redis's setKey). The TTL is cleared unless `keep_ttl`.
-    pub fn set(&mut self, key: &[u8], value: Value, keep_ttl: bool, lru: u32) {
+    /// Returns true if the key was created.
+    pub fn set(&mut self, key: &[u8], value: Value, keep_ttl: bool, lru: u32) -> bool {
         match self.keys.get_mut(key) {
             Some(obj) => {
                 obj.value = value;
@@ -91,8 +92,12 @@ impl Db {
                 if !keep_ttl {
                     self.remove_expire(key);
                 }
+                false
             }
-            None => self.keys.insert_new(key.into(), Object::new(value, lru)),
+            None => {
+                self.keys.insert_new(key.into(), Object::new(value, lru));
+                true
+            }
         }
     }
 
@@ -152,11 +157,11 @@ mod tests {
     #[test]
     fn set_clears_ttl_unless_kept() {
         let mut db = Db::new(0, 1);
-        db.set(b"k", s("v"), false, 0);
+        assert!(db.set(b"k", s("v"), false, 0), "created");
         db.set_expire(b"k", 100);
         assert!(db.is_expired(b"k", 101));
         assert!(!db.is_expired(b"k", 100));
-        db.set(b"k", s("w"), true, 0);
+        assert!(!db.set(b"k", s("w"), true, 0), "overwritten");
         assert_eq!(db.get_expire(b"k"), Some(100));
         db.set(b"k", s("x"), false, 0);
         assert_eq!(db.get_expire(b"k"), None);

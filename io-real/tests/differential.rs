@@ -5,6 +5,12 @@
 //! syntax (quotes and `\x..` escapes as in redis.conf). Lines starting with `#` are
 //! comments; `@resp3` switches both connections to RESP3 (via HELLO 3) and `@resp2`
 //! back; `@sleep <ms>` waits. Every script runs on a fresh pair of servers.
+//!
+//! Several clients: `@conn <n>` sends the following lines on connection pair `n`
+//! (pair 0 is the one a script starts on; others open on first use), so one client
+//! can WATCH while another writes. `@drain` reads what the current pair received
+//! without asking (Pub/Sub messages, keyspace notifications) until both sides have
+//! been quiet for a moment, and compares the bytes.
 
 mod support;
 
@@ -16,8 +22,8 @@ fn run_script(name: &str, text: &str) {
         return;
     };
     let ours = ServerProcess::cinnabar(&["--enable-debug-command", "yes"]);
-    let mut a = ours.raw();
-    let mut b = redis.raw();
+    let mut pairs = vec![(ours.raw(), redis.raw())];
+    let mut current = 0;
     let mut failures = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();
@@ -30,6 +36,26 @@ fn run_script(name: &str, text: &str) {
             ));
             continue;
         }
+        if let Some(k) = line.strip_prefix("@conn ") {
+            current = k.trim().parse().expect("@conn <n>");
+            while pairs.len() <= current {
+                pairs.push((ours.raw(), redis.raw()));
+            }
+            continue;
+        }
+        let (a, b) = &mut pairs[current];
+        if line == "@drain" {
+            let (got, want) = (a.read_pending(), b.read_pending());
+            if got != want {
+                failures.push(format!(
+                    "{name}:{}: @drain on connection {current}\n  redis:    {:?}\n  cinnabar: {:?}",
+                    n + 1,
+                    String::from_utf8_lossy(&want),
+                    String::from_utf8_lossy(&got)
+                ));
+            }
+            continue;
+        }
         let line = match line {
             "@resp3" => "HELLO 3",
             "@resp2" => "HELLO 2",
@@ -38,8 +64,8 @@ fn run_script(name: &str, text: &str) {
         let args =
             split_args(line.as_bytes()).unwrap_or_else(|| panic!("{name}:{}: bad quoting", n + 1));
         let args: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
-        let got = exchange(&mut a, &args);
-        let want = exchange(&mut b, &args);
+        let got = exchange(a, &args);
+        let want = exchange(b, &args);
         if line.starts_with("HELLO") {
             continue; // server/version/id fields differ by design
         }

@@ -3,7 +3,7 @@
 //! when the server's trace is replayed in the order the server handled it.
 
 use crate::client::ClientLog;
-use crate::model::{Dbsize, Model};
+use crate::model::{Dbsize, Limits, Model, Session};
 use crate::resp::{self, split_replies, take_request, Request};
 use cinnabar_core::{ConnId, MonoNs};
 use cinnabar_io_sim::{Trace, TraceEntry};
@@ -29,10 +29,13 @@ pub struct CheckStats {
     pub uncertain_keys: usize,
     /// Replies checked against more than one possible state of a key.
     pub uncertain_checks: usize,
+    /// How often the model saw each interesting path (see `Model::events`).
+    pub events: BTreeMap<String, usize>,
 }
 
 struct ConnState {
     name: String,
+    session: Session,
     input: Vec<u8>,
     replies: VecDeque<Vec<u8>>,
     /// The final checker's DBSIZE must see every expired key gone.
@@ -42,12 +45,14 @@ struct ConnState {
 /// Check `trace` against the clients' logs. `final_client` is the name of the client
 /// whose DBSIZE is the liveness check (active expiry must have removed every key past
 /// its deadline by then). `cron_period` is the server's 1/hz: its timers must keep
-/// firing at that pace whatever the wall clock does.
+/// firing at that pace whatever the wall clock does. `limits` are the server's
+/// encoding thresholds.
 pub fn check(
     trace: &Trace,
     clients: &[ClientLog],
     final_client: &str,
     cron_period: Duration,
+    limits: Limits,
 ) -> Result<CheckStats, String> {
     let mut stats = CheckStats::default();
     check_timer_pace(trace, cron_period)?;
@@ -113,6 +118,7 @@ pub fn check(
                 *conn,
                 ConnState {
                     name: client.name.clone(),
+                    session: Session::new(&client.name),
                     input: Vec::new(),
                     replies: replies.into(),
                     final_check: client.name == final_client,
@@ -130,7 +136,7 @@ pub fn check(
     stats.connections = conns.len();
 
     // Replay in the server's order.
-    let mut model = Model::new();
+    let mut model = Model::new(limits);
     let mut history: VecDeque<String> = VecDeque::new();
     let mut by_arg: BTreeMap<Vec<u8>, Vec<String>> = BTreeMap::new();
     for e in &trace.entries {
@@ -154,8 +160,10 @@ pub fn check(
                         Dbsize::Lenient
                     };
                     stats.requests += 1;
-                    let line = describe(&state.name, wall_ms, &request, &reply);
-                    if let Err(why) = model.exec(wall_ms, &request, &reply, mode) {
+                    let line = describe(&state.session, wall_ms, &request, &reply);
+                    if let Err(why) =
+                        model.exec(&mut state.session, wall_ms, &request, &reply, mode)
+                    {
                         let mut report = String::from("model check failed\n  recent requests:\n");
                         for h in &history {
                             report.push_str(&format!("    {h}\n"));
@@ -217,6 +225,7 @@ pub fn check(
     }
     (stats.keys, stats.uncertain_keys) = model.summary();
     stats.uncertain_checks = model.uncertain_checks;
+    stats.events = model.events;
     Ok(stats)
 }
 
@@ -249,9 +258,14 @@ fn check_timer_pace(trace: &Trace, cron_period: Duration) -> Result<(), String> 
     Ok(())
 }
 
-fn describe(name: &str, wall_ms: i64, request: &Request, reply: &[u8]) -> String {
+fn describe(session: &Session, wall_ms: i64, request: &Request, reply: &[u8]) -> String {
+    let proto = match session.proto {
+        resp::Proto::Resp2 => "",
+        resp::Proto::Resp3 => " (resp3)",
+    };
     format!(
-        "{name} @{wall_ms}ms: {} -> {}",
+        "{}{proto} @{wall_ms}ms: {} -> {}",
+        session.name,
         resp::show_request(request),
         resp::show(reply)
     )

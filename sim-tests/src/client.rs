@@ -147,6 +147,36 @@ pub async fn run_program(program: Program, wall: SimWallClock, log: SharedLog) -
                     conn.reply().await?;
                 }
             }
+            Step::ScanKey {
+                command,
+                key,
+                count,
+                pattern,
+            } => {
+                // Follow the cursor until 0; an error (WRONGTYPE, ...) ends the walk.
+                let mut cursor = b"0".to_vec();
+                for _ in 0..SCAN_CALLS_MAX {
+                    let mut args = vec![command.as_bytes().to_vec(), key.clone(), cursor.clone()];
+                    if let Some(p) = &pattern {
+                        args.extend([b"MATCH".to_vec(), p.clone()]);
+                    }
+                    args.extend([b"COUNT".to_vec(), count.to_string().into_bytes()]);
+                    let mut bytes = Vec::new();
+                    resp::encode_request(&args, &mut bytes);
+                    conn.send(&bytes, 1, None).await?;
+                    let next = match conn.reply().await? {
+                        Reply::Array(parts) => match parts.first() {
+                            Some(Reply::Bulk(c)) => c.clone(),
+                            _ => break,
+                        },
+                        _ => break,
+                    };
+                    if next == b"0" {
+                        break;
+                    }
+                    cursor = next;
+                }
+            }
             Step::ScanAll { count, pattern } => {
                 let mut cursor = b"0".to_vec();
                 let mut calls = 0;

@@ -2,8 +2,8 @@
 //! turmoil, checked against a reference model of the commands.
 //!
 //! One `u64` seed decides everything: the [`scenario`] (how many clients, network
-//! latencies, keyspace, TTL use, wall-clock jumps), every client's [`workload`], and
-//! the seeds handed to turmoil and to the core. [`runner`] builds the simulation from
+//! latencies, keyspace, TTL use, encoding thresholds, wall-clock jumps), every
+//! client's [`workload`], and the seeds handed to turmoil and to the core. [`runner`] builds the simulation from
 //! it (the server is `cinnabar-io-sim`, the production loop on simulated TCP) and
 //! collects the server's trace and what each [`client`] sent and received. [`checker`]
 //! then replays the trace through the [`model`]: the server is single-threaded, so the

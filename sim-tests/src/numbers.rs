@@ -218,6 +218,168 @@ pub fn format_quarters(q: i128) -> String {
     format!("{sign}{int}{frac}")
 }
 
+/// C's `%.17g` of a double (with glibc's `inf`, `-inf`, `-0`), as Redis prints
+/// scores (addReplyDouble, d2string). Rust's `{:e}` rounds the exact binary value
+/// to nearest, ties to even, as glibc does.
+pub fn format_g17(d: f64) -> String {
+    const PRECISION: i32 = 17;
+    if d.is_nan() {
+        return if d.is_sign_negative() { "-nan" } else { "nan" }.into();
+    }
+    if d.is_infinite() {
+        return if d < 0.0 { "-inf" } else { "inf" }.into();
+    }
+    if d == 0.0 {
+        return if d.is_sign_negative() { "-0" } else { "0" }.into();
+    }
+    let sci = format!("{:.*e}", (PRECISION - 1) as usize, d.abs());
+    let (mantissa, exp) = sci.split_once('e').expect("{:e} has an exponent");
+    let exp: i32 = exp.parse().expect("{:e} exponent is an integer");
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    debug_assert_eq!(digits.len(), PRECISION as usize);
+    let sign = if d < 0.0 { "-" } else { "" };
+    let trim = |s: String| -> String {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    };
+    if !(-4..PRECISION).contains(&exp) {
+        let m = trim(format!("{}.{}", &digits[..1], &digits[1..]));
+        let esign = if exp < 0 { '-' } else { '+' };
+        format!("{sign}{m}e{esign}{:02}", exp.abs())
+    } else if exp >= 0 {
+        let split = exp as usize + 1;
+        let fixed = trim(format!("{}.{}", &digits[..split], &digits[split..]));
+        format!("{sign}{fixed}")
+    } else {
+        let zeros = "0".repeat((-exp - 1) as usize);
+        format!("{sign}{}", trim(format!("0.{zeros}{digits}")))
+    }
+}
+
+/// Redis's d2string, the text a listpack keeps for a score: an integral value within
+/// ±LLONG_MAX/2 as an integer, anything else as `%.17g`.
+pub fn format_d2string(d: f64) -> String {
+    let bound = (i64::MAX / 2) as f64;
+    if d != 0.0 && d.is_finite() && d >= -bound && d <= bound && d.fract() == 0.0 {
+        (d as i64).to_string()
+    } else {
+        format_g17(d)
+    }
+}
+
+/// Why a string is not a double the model can use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DoubleParse {
+    Invalid,
+    /// Redis would accept it (a hexadecimal float), the model does not try.
+    Unsupported(String),
+}
+
+/// `[+-]digits[.digits][e[+-]digits]` or `[+-]inf`/`infinity` (any case), the whole
+/// string, parsed as strtod rounds it.
+fn decimal_or_inf(s: &[u8]) -> Result<f64, DoubleParse> {
+    let text = std::str::from_utf8(s).map_err(|_| DoubleParse::Invalid)?;
+    let (negative, body) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let lower = body.to_ascii_lowercase();
+    if lower == "inf" || lower == "infinity" {
+        return Ok(if negative {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        });
+    }
+    if lower.starts_with("0x") {
+        return Err(DoubleParse::Unsupported(text.to_string()));
+    }
+    let b = lower.as_bytes();
+    let mut i = 0;
+    let mut digits = 0;
+    while i < b.len() && b[i].is_ascii_digit() {
+        i += 1;
+        digits += 1;
+    }
+    if i < b.len() && b[i] == b'.' {
+        i += 1;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+            digits += 1;
+        }
+    }
+    if digits == 0 {
+        return Err(DoubleParse::Invalid);
+    }
+    if i < b.len() && b[i] == b'e' {
+        let mut j = i + 1;
+        if j < b.len() && (b[j] == b'+' || b[j] == b'-') {
+            j += 1;
+        }
+        let start = j;
+        while j < b.len() && b[j].is_ascii_digit() {
+            j += 1;
+        }
+        if j > start {
+            i = j;
+        }
+    }
+    if i != b.len() {
+        return Err(DoubleParse::Invalid);
+    }
+    // Rust's parser wants digits on at least one side of the dot, which `digits`
+    // guarantees; a bare trailing dot is fine for it too.
+    let magnitude: f64 = format!("0{lower}")
+        .parse()
+        .map_err(|_| DoubleParse::Invalid)?;
+    Ok(if negative { -magnitude } else { magnitude })
+}
+
+/// Redis's getDoubleFromObject (ZADD scores, ZINCRBY, WEIGHTS): no leading space,
+/// the whole string, no NaN, no overflow to infinity or underflow to zero.
+pub fn parse_double_strict(s: &[u8]) -> Result<f64, DoubleParse> {
+    if s.is_empty() || s[0].is_ascii_whitespace() || s[0] == 0x0b || s.contains(&0) {
+        return Err(DoubleParse::Invalid);
+    }
+    let v = decimal_or_inf(s)?;
+    let literal_inf =
+        s.to_ascii_lowercase().ends_with(b"inf") || s.to_ascii_lowercase().ends_with(b"infinity");
+    if v.is_infinite() && !literal_inf {
+        return Err(DoubleParse::Invalid);
+    }
+    let nonzero_digit = s
+        .iter()
+        .take_while(|c| !matches!(c, b'e' | b'E'))
+        .any(|c| (b'1'..=b'9').contains(c));
+    if v == 0.0 && nonzero_digit {
+        return Err(DoubleParse::Invalid);
+    }
+    Ok(v)
+}
+
+/// zslParseRange's strtod: leading space allowed, the rest must be consumed, an
+/// empty string is 0, NaN is refused.
+pub fn parse_range_double(s: &[u8]) -> Result<f64, DoubleParse> {
+    if s.is_empty() {
+        return Ok(0.0);
+    }
+    if s.contains(&0) {
+        return Err(DoubleParse::Invalid);
+    }
+    let start = s
+        .iter()
+        .position(|c| !(c.is_ascii_whitespace() || *c == 0x0b))
+        .unwrap_or(s.len());
+    if start == s.len() {
+        return Err(DoubleParse::Invalid);
+    }
+    decimal_or_inf(&s[start..])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -264,6 +426,68 @@ mod tests {
         assert_eq!(q(b"1e"), Err(FloatParse::Invalid));
         assert!(matches!(q(b"0.1"), Err(FloatParse::Unsupported(_))));
         assert!(matches!(q(b"0x10"), Err(FloatParse::Unsupported(_))));
+    }
+
+    #[test]
+    fn g17_as_printf_prints_it() {
+        for (d, s) in [
+            (1.5, "1.5"),
+            (100.0, "100"),
+            (-0.25, "-0.25"),
+            (0.1, "0.10000000000000001"),
+            (1e20, "1e+20"),
+            (1e16, "10000000000000000"),
+            (1e17, "1e+17"),
+            (1.5e-7, "1.4999999999999999e-07"),
+            (0.0001, "0.0001"),
+            (-0.0, "-0"),
+            (0.0, "0"),
+            (f64::INFINITY, "inf"),
+            (f64::NEG_INFINITY, "-inf"),
+            (123456789.125, "123456789.125"),
+            (9007199254740993.0, "9007199254740992"),
+        ] {
+            assert_eq!(format_g17(d), s, "{d:e}");
+        }
+        assert_eq!(format_d2string(1e18), "1000000000000000000");
+        assert_eq!(format_d2string(-0.0), "-0");
+        assert_eq!(format_d2string(1e19), "1e+19");
+    }
+
+    #[test]
+    fn doubles_as_redis_reads_them() {
+        assert_eq!(parse_double_strict(b"1.5"), Ok(1.5));
+        assert_eq!(parse_double_strict(b"-inf"), Ok(f64::NEG_INFINITY));
+        assert_eq!(parse_double_strict(b"+Infinity"), Ok(f64::INFINITY));
+        assert_eq!(parse_double_strict(b"3e2"), Ok(300.0));
+        assert_eq!(parse_double_strict(b".5"), Ok(0.5));
+        assert_eq!(parse_double_strict(b"5."), Ok(5.0));
+        assert!(parse_double_strict(b"-0").unwrap().is_sign_negative());
+        for bad in [
+            &b""[..],
+            b" 1",
+            b"1 ",
+            b"nan",
+            b"abc",
+            b"1e400",
+            b"1e-400",
+            b"1\0",
+        ] {
+            assert_eq!(
+                parse_double_strict(bad),
+                Err(DoubleParse::Invalid),
+                "{bad:?}"
+            );
+        }
+        assert!(matches!(
+            parse_double_strict(b"0x10"),
+            Err(DoubleParse::Unsupported(_))
+        ));
+        assert_eq!(parse_range_double(b""), Ok(0.0));
+        assert_eq!(parse_range_double(b" 2"), Ok(2.0));
+        assert_eq!(parse_range_double(b"1e400"), Ok(f64::INFINITY));
+        assert_eq!(parse_range_double(b" "), Err(DoubleParse::Invalid));
+        assert_eq!(parse_range_double(b"nan"), Err(DoubleParse::Invalid));
     }
 
     #[test]

@@ -97,8 +97,10 @@ fn simulate_inner(sc: &Scenario) -> Result<Outcome, String> {
     let mut config = Config::default();
     config
         .load_from_string(&format!(
-            "hz {}\nactive-expire-effort {}",
-            sc.hz, sc.active_expire_effort
+            "hz {}\nactive-expire-effort {}\n{}",
+            sc.hz,
+            sc.active_expire_effort,
+            sc.limits.config_lines()
         ))
         .map_err(|e| e.report())?;
     let options = ServerOptions {
@@ -225,8 +227,14 @@ pub fn run_seed(seed: u64) -> Result<Report, Failure> {
     };
     let outcome = simulate(&sc).map_err(fail)?;
     let cron_period = Duration::from_millis(1000 / sc.hz as u64);
-    let stats = checker::check(&outcome.trace, &outcome.clients, FINAL_CLIENT, cron_period)
-        .map_err(fail)?;
+    let stats = checker::check(
+        &outcome.trace,
+        &outcome.clients,
+        FINAL_CLIENT,
+        cron_period,
+        sc.limits,
+    )
+    .map_err(fail)?;
     Ok(Report {
         seed,
         digest: outcome.trace.digest(),

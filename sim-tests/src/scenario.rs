@@ -1,9 +1,10 @@
 //! A run's scenario, drawn entirely from its seed: how many clients, the network's
-//! latencies, the keyspace, how often TTLs are used, the server's `hz`, the wall-clock
-//! jumps and when they happen, every client's program, and the seeds of turmoil and of
-//! the core.
+//! latencies, the keyspace, how often TTLs are used, the server's `hz` and encoding
+//! thresholds, the wall-clock jumps and when they happen, every client's program, and
+//! the seeds of turmoil and of the core.
 
 use crate::gen::Gen;
+use crate::model::Limits;
 use crate::workload::{self, Program, Step, WorkloadShape};
 use std::fmt;
 use std::time::Duration;
@@ -12,8 +13,8 @@ use std::time::Duration;
 /// second of real time in release builds.
 const CLIENTS_MIN: u64 = 2;
 const CLIENTS_MAX: u64 = 5;
-const KEYS_MIN: u64 = 8;
-const KEYS_MAX: u64 = 20;
+const KEYS_MIN: u64 = 10;
+const KEYS_MAX: u64 = 25;
 const REQUESTS_PER_CLIENT_MIN: u64 = 40;
 const REQUESTS_PER_CLIENT_MAX: u64 = 300;
 const LATENCY_MS_MAX: u64 = 25;
@@ -38,6 +39,8 @@ pub struct Scenario {
     pub hz: u32,
     /// The server's `active-expire-effort` (1..=10).
     pub active_expire_effort: u32,
+    /// The server's encoding thresholds: small, so that conversions happen often.
+    pub limits: Limits,
     pub jumps: Vec<Jump>,
     /// Unix time at which the simulation starts (turmoil's epoch).
     pub epoch_secs: u64,
@@ -72,6 +75,18 @@ impl Scenario {
             long_pause_probability: *g.pick(&[0.0, 0.01, 0.03]),
             long_pause_ms_max: *g.pick(&[300, 1500, 3000]),
             split_probability: *g.pick(&[0.0, 0.05, 0.2]),
+            families: workload::ENABLED,
+            resp3_probability: *g.pick(&[0.0, 0.3, 0.5, 1.0]),
+        };
+        let limits = Limits {
+            hash_max_listpack_entries: *g.pick(&[1, 2, 3, 4, 6, 8, 128]),
+            hash_max_listpack_value: *g.pick(&[1, 3, 5, 8, 64]),
+            list_max_listpack_size: *g.pick(&[1, 2, 3, 4, 5, 8, -1]),
+            set_max_intset_entries: *g.pick(&[1, 2, 3, 5, 8, 512]),
+            set_max_listpack_entries: *g.pick(&[0, 1, 2, 3, 5, 8, 128]),
+            set_max_listpack_value: *g.pick(&[1, 3, 5, 8, 64]),
+            zset_max_listpack_entries: *g.pick(&[0, 1, 2, 3, 4, 6, 128]),
+            zset_max_listpack_value: *g.pick(&[1, 3, 5, 8, 64]),
         };
         let hz = *g.pick(&[10, 10, 25, 50]);
         let active_expire_effort = *g.pick(&[1, 1, 4, 10]);
@@ -96,7 +111,7 @@ impl Scenario {
                             ..
                         } => round_trip + Duration::from_millis(1),
                         Step::Batch { .. } => round_trip,
-                        Step::ScanAll { .. } => round_trip * 3,
+                        Step::ScanAll { .. } | Step::ScanKey { .. } => round_trip * 3,
                     })
                     .sum::<Duration>()
             })
@@ -127,6 +142,7 @@ impl Scenario {
             shape,
             hz,
             active_expire_effort,
+            limits,
             jumps,
             epoch_secs,
             turmoil_seed,
@@ -151,7 +167,7 @@ impl fmt::Display for Scenario {
         write!(
             f,
             "clients={} requests/client={} pipeline<={} keys={} ttl_p={} latency={}..{}ms hz={} effort={} \
-             long_pause_p={} (<={}ms) split_p={} jumps=[{}] epoch={}",
+             long_pause_p={} (<={}ms) split_p={} resp3_p={} jumps=[{}] epoch={} limits: {}",
             self.clients(),
             self.shape.requests_per_client,
             self.shape.pipeline_max,
@@ -164,8 +180,10 @@ impl fmt::Display for Scenario {
             self.shape.long_pause_probability,
             self.shape.long_pause_ms_max,
             self.shape.split_probability,
+            self.shape.resp3_probability,
             jumps.join(" "),
             self.epoch_secs,
+            self.limits.config_lines().replace('\n', ", "),
         )
     }
 }
@@ -188,7 +206,7 @@ mod tests {
         for seed in 0..50 {
             let s = Scenario::from_seed(seed);
             assert!((2..=5).contains(&s.clients()));
-            assert!((8..=20).contains(&s.shape.keys.len()));
+            assert!((10..=25).contains(&s.shape.keys.len()));
             assert!(s.latency_min <= s.latency_max);
             assert!(s.jumps.len() <= JUMPS_MAX as usize);
             assert!(s.jumps.windows(2).all(|w| w[0].at <= w[1].at));

@@ -5,6 +5,7 @@
 use super::{ERR_NOT_INTEGER, ERR_SYNTAX};
 use crate::command::{Ctx, Handler};
 use crate::object::{StrValue, Value, WRONGTYPE};
+use crate::server::notify::{NOTIFY_GENERIC, NOTIFY_STRING};
 use crate::server::Server;
 use crate::util::parse_i64;
 use std::borrow::Cow;
@@ -131,8 +132,7 @@ fn string_for_bits<'s>(
             return Err(());
         }
         bytes.resize(need, 0);
-        let lru = srv.lru_clock();
-        srv.dbs[db].add(key, Value::Str(StrValue::raw(bytes)), lru);
+        srv.db_add(db, key, Value::Str(StrValue::raw(bytes)));
     }
     let Some(Value::Str(s)) = srv.dbs[db].peek_mut(key).map(|o| &mut o.value) else {
         unreachable!("the key was just checked or created as a string")
@@ -188,6 +188,8 @@ fn setbit(srv: &mut Server, ctx: &mut Ctx<'_>) {
         } else {
             raw[byte] &= !mask;
         }
+        srv.signal_modified_key(ctx.db, key);
+        srv.notify_keyspace_event(NOTIFY_STRING, "setbit", key, ctx.db);
         srv.mark_dirty(1);
     }
     ctx.reply.int(was as i64);
@@ -493,9 +495,13 @@ fn bitop(srv: &mut Server, ctx: &mut Ctx<'_>) {
     let dest = ctx.arg(2);
     let len = result.len();
     if len > 0 {
+        // set_key signals the watchers; the event is the command's.
         srv.set_key(db, dest, Value::Str(StrValue::raw(result)), false);
+        srv.notify_keyspace_event(NOTIFY_STRING, "set", dest, db);
         srv.mark_dirty(1);
     } else if srv.delete_key(db, dest) {
+        srv.signal_modified_key(db, dest);
+        srv.notify_keyspace_event(NOTIFY_GENERIC, "del", dest, db);
         srv.mark_dirty(1);
     }
     ctx.reply.int(len as i64);
@@ -865,6 +871,8 @@ fn bitfield_generic(srv: &mut Server, ctx: &mut Ctx<'_>, read_only_command: bool
         }
     }
     if changes > 0 {
+        srv.signal_modified_key(ctx.db, key);
+        srv.notify_keyspace_event(NOTIFY_STRING, "setbit", key, ctx.db);
         srv.mark_dirty(changes);
     }
 }
@@ -921,6 +929,38 @@ mod tests {
                 }
             })
             .collect()
+    }
+
+    /// Key events ("event key") a subscriber to every keyevent channel received
+    /// while `writes` ran, with every notification class on.
+    fn events_of(writes: &[&[&str]]) -> Vec<String> {
+        let mut t = TestServer::new();
+        let (writer, sub) = (t.connect(), t.connect());
+        t.cmd_on(
+            writer,
+            &["CONFIG", "SET", "notify-keyspace-events", "KEAnm"],
+        );
+        t.cmd_on(sub, &["PSUBSCRIBE", "__keyevent@*__:*"]);
+        for w in writes {
+            t.cmd_on(writer, w);
+        }
+        let out = t.take_output(sub);
+        let mut pos = 0;
+        let mut got = Vec::new();
+        while let Some((frame, used)) = crate::testing::decode(&out[pos..]) {
+            pos += used;
+            let Frame::Array(items) = frame else {
+                panic!("not a message: {frame:?}")
+            };
+            let channel = items[2].as_str();
+            let event = channel
+                .split_once("__:")
+                .expect("keyevent channel")
+                .1
+                .to_string();
+            got.push(format!("{event} {}", items[3].as_str()));
+        }
+        got
     }
 
     #[test]
@@ -1516,5 +1556,59 @@ mod tests {
             ]),
             Frame::Array(vec![int(1), int(2)])
         );
+    }
+
+    #[test]
+    fn writes_publish_redis_events() {
+        assert_eq!(
+            events_of(&[
+                &["SETBIT", "b", "7", "1"],
+                &["SETBIT", "b", "7", "1"],
+                &["SETBIT", "b", "100", "0"],
+                &["GETBIT", "miss", "1"],
+                &["BITOP", "OR", "d", "b"],
+                &["BITOP", "OR", "d", "miss"],
+                &["BITOP", "OR", "d", "miss"],
+                &["BITFIELD", "b", "SET", "u8", "0", "2"],
+                &["BITFIELD", "b", "SET", "u8", "0", "2"],
+                &["BITFIELD", "f", "OVERFLOW", "FAIL", "INCRBY", "u2", "0", "9"],
+            ]),
+            [
+                "new b",
+                "setbit b",
+                "setbit b",
+                "keymiss miss",
+                "new d",
+                "set d",
+                "keymiss miss",
+                "del d",
+                "keymiss miss",
+                "setbit b",
+                "new f",
+            ]
+        );
+    }
+
+    #[test]
+    fn writes_invalidate_watchers() {
+        let mut t = TestServer::new();
+        let (watcher, writer) = (t.connect(), t.connect());
+        t.cmd_on(writer, &["SET", "k", "x"]);
+        for (write, invalidates) in [
+            (vec!["SETBIT", "k", "0", "0"], false),
+            (vec!["SETBIT", "k", "0", "1"], true),
+            (vec!["BITFIELD", "k", "GET", "u8", "0"], false),
+            (vec!["BITFIELD", "k", "SET", "u8", "0", "0"], true),
+            (vec!["BITOP", "NOT", "k", "k"], true),
+            (vec!["BITOP", "OR", "k", "nokey"], true),
+            (vec!["BITOP", "OR", "k", "nokey"], false),
+        ] {
+            t.cmd_on(watcher, &["WATCH", "k"]);
+            t.cmd_on(writer, &write);
+            t.cmd_on(watcher, &["MULTI"]);
+            t.cmd_on(watcher, &["PING"]);
+            let exec = t.cmd_on(watcher, &["EXEC"]);
+            assert_eq!(exec == Frame::Null, invalidates, "{write:?}: {exec:?}");
+        }
     }
 }

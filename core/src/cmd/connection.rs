@@ -31,10 +31,20 @@ const ERR_WRONGPASS: &str = "-WRONGPASS invalid username-password pair or user i
 /// The only user until ACLs arrive.
 const DEFAULT_USER: &[u8] = b"default";
 
-fn ping(_srv: &mut Server, ctx: &mut Ctx<'_>) {
+fn ping(srv: &mut Server, ctx: &mut Ctx<'_>) {
     if ctx.argc() > 2 {
         ctx.reply
             .error("wrong number of arguments for 'ping' command");
+        return;
+    }
+    let resp2_subscriber = srv
+        .client(ctx.conn)
+        .is_some_and(|c| c.protocol == 2 && c.is_pubsub());
+    if resp2_subscriber {
+        // A RESP2 subscriber can only parse arrays: Redis answers ["pong", message].
+        ctx.reply.array(2);
+        ctx.reply.bulk(b"pong");
+        ctx.reply.bulk(ctx.args.try_get(1).unwrap_or(b""));
         return;
     }
     match ctx.args.try_get(1) {
@@ -63,6 +73,8 @@ fn this_client<'s>(srv: &'s mut Server, ctx: &Ctx<'_>) -> &'s mut Client {
 
 fn reset(srv: &mut Server, ctx: &mut Ctx<'_>) {
     let needs_auth = srv.config.requirepass.is_some();
+    srv.pubsub_unsubscribe_all_silently(ctx.conn);
+    srv.discard_transaction(ctx.conn);
     let c = this_client(srv, ctx);
     c.name = None;
     c.protocol = 2;
@@ -276,9 +288,14 @@ fn client_info_line(srv: &Server, c: &Client, running: Option<&Ctx<'_>>) -> Stri
     };
     let qbuf = c.query.len();
     let qbuf_free = c.query.capacity() - c.query.len();
-    let tot_mem = std::mem::size_of::<Client>() + c.query.capacity() + rbs + c.argv_bytes;
+    let (multi, multi_mem) = match &c.multi {
+        Some(m) => (m.count as i64, m.argv_len_sums),
+        None => (-1, 0),
+    };
+    let tot_mem =
+        std::mem::size_of::<Client>() + c.query.capacity() + rbs + c.argv_bytes + multi_mem;
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll=0 omem=0 tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll=0 omem=0 tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
         c.id,
         c.peer,
         c.local,
@@ -288,9 +305,11 @@ fn client_info_line(srv: &Server, c: &Client, running: Option<&Ctx<'_>>) -> Stri
         now.secs_since(c.last_interaction),
         c.flag_letters(),
         db,
+        multi,
         qbuf,
         qbuf_free,
         c.argv_bytes,
+        multi_mem,
         rbs,
         rbs,
         obl,

@@ -5,6 +5,7 @@ use super::{arg_i64, elemscan, ERR_NOT_INTEGER, ERR_OVERFLOW, ERR_SYNTAX};
 use crate::command::{Ctx, Handler};
 use crate::longdouble::LongDouble;
 use crate::object::{Value, WRONGTYPE};
+use crate::server::notify::{NOTIFY_GENERIC, NOTIFY_HASH};
 use crate::server::Server;
 use crate::types::hash::{Hash, HashLimits};
 use crate::util::{eq_ic, parse_i64};
@@ -67,10 +68,7 @@ fn write_or_create<'s>(
             return Err(());
         }
         Some(true) => {}
-        None => {
-            let lru = srv.lru_clock();
-            srv.dbs[db].add(key, Value::Hash(Hash::new()), lru);
-        }
+        None => srv.db_add(db, key, Value::Hash(Hash::new())),
     }
     match srv.dbs[db].peek_mut(key).map(|o| &mut o.value) {
         Some(Value::Hash(h)) => Ok(h),
@@ -121,6 +119,8 @@ fn hset_generic(srv: &mut Server, ctx: &mut Ctx<'_>, legacy_reply: bool) {
             created += 1;
         }
     }
+    srv.signal_modified_key(ctx.db, key);
+    srv.notify_keyspace_event(NOTIFY_HASH, "hset", key, ctx.db);
     srv.mark_dirty(args.len() as u64 / 2);
     if legacy_reply {
         ctx.reply.ok();
@@ -142,6 +142,8 @@ fn hsetnx(srv: &mut Server, ctx: &mut Ctx<'_>) {
     }
     h.prepare_for(&[field, value], lim, seed);
     h.set(field, value, lim, seed);
+    srv.signal_modified_key(ctx.db, key);
+    srv.notify_keyspace_event(NOTIFY_HASH, "hset", key, ctx.db);
     srv.mark_dirty(1);
     ctx.reply.int(1);
 }
@@ -195,6 +197,13 @@ fn hdel(srv: &mut Server, ctx: &mut Ctx<'_>) {
     }
     if emptied {
         srv.delete_key(ctx.db, key);
+    }
+    if deleted > 0 {
+        srv.signal_modified_key(ctx.db, key);
+        srv.notify_keyspace_event(NOTIFY_HASH, "hdel", key, ctx.db);
+        if emptied {
+            srv.notify_keyspace_event(NOTIFY_GENERIC, "del", key, ctx.db);
+        }
     }
     srv.mark_dirty(deleted);
     ctx.reply.int(deleted as i64);
@@ -285,6 +294,8 @@ fn hincrby(srv: &mut Server, ctx: &mut Ctx<'_>) {
         return;
     };
     h.set(field, value.to_string().as_bytes(), lim, seed);
+    srv.signal_modified_key(ctx.db, key);
+    srv.notify_keyspace_event(NOTIFY_HASH, "hincrby", key, ctx.db);
     srv.mark_dirty(1);
     ctx.reply.int(value);
 }
@@ -324,6 +335,8 @@ fn hincrbyfloat(srv: &mut Server, ctx: &mut Ctx<'_>) {
     }
     let text = sum.to_human_string();
     h.set(field, text.as_bytes(), lim, seed);
+    srv.signal_modified_key(ctx.db, key);
+    srv.notify_keyspace_event(NOTIFY_HASH, "hincrbyfloat", key, ctx.db);
     srv.mark_dirty(1);
     ctx.reply.bulk(text.as_bytes());
 }

@@ -5,6 +5,7 @@
 use crate::command::{Ctx, Handler};
 use crate::hll::{self, ERR_CORRUPT, ERR_NOT_HLL, REGISTERS};
 use crate::object::{StrValue, Value, WRONGTYPE};
+use crate::server::notify::NOTIFY_STRING;
 use crate::server::Server;
 
 pub const HANDLERS: &[(&str, Handler)] = &[
@@ -65,8 +66,7 @@ fn hll_for_write<'s>(
         }
     };
     if created {
-        let lru = srv.lru_clock();
-        srv.dbs[db].add(key, Value::Str(StrValue::raw(hll::new_sparse())), lru);
+        srv.db_add(db, key, Value::Str(StrValue::raw(hll::new_sparse())));
     }
     match srv.dbs[db].peek_mut(key).map(|o| &mut o.value) {
         Some(Value::Str(s)) => Ok((s.make_raw(), created)),
@@ -94,6 +94,8 @@ fn pfadd(srv: &mut Server, ctx: &mut Ctx<'_>) {
     }
     if updated > 0 {
         hll::invalidate_cache(s);
+        srv.signal_modified_key(ctx.db, key);
+        srv.notify_keyspace_event(NOTIFY_STRING, "pfadd", key, ctx.db);
         srv.mark_dirty(updated);
     }
     ctx.reply.int((updated > 0) as i64);
@@ -142,6 +144,7 @@ fn pfcount(srv: &mut Server, ctx: &mut Ctx<'_>) {
             // Storing the estimate changes the string, so it is a write to
             // propagate even though PFCOUNT is a read command.
             hll::set_cached_card(s, card);
+            srv.signal_modified_key(db, key);
             srv.mark_dirty(1);
             card
         }
@@ -189,6 +192,9 @@ fn pfmerge(srv: &mut Server, ctx: &mut Ctx<'_>) {
         let _ = writer.raise(index, count);
     }
     hll::invalidate_cache(s);
+    srv.signal_modified_key(db, dest);
+    // A merge is announced as `pfadd`, a mass add of elements.
+    srv.notify_keyspace_event(NOTIFY_STRING, "pfadd", dest, db);
     srv.mark_dirty(1);
     ctx.reply.ok();
 }
@@ -319,6 +325,38 @@ mod tests {
     const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
     /// An empty sparse HLL whose cache is stale, as a forged value.
     const EMPTY_STALE: &[u8] = b"HYLL\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80\x7f\xff";
+
+    /// Key events ("event key") a subscriber to every keyevent channel received
+    /// while `writes` ran, with every notification class on.
+    fn events_of(writes: &[&[&str]]) -> Vec<String> {
+        let mut t = TestServer::new();
+        let (writer, sub) = (t.connect(), t.connect());
+        t.cmd_on(
+            writer,
+            &["CONFIG", "SET", "notify-keyspace-events", "KEAnm"],
+        );
+        t.cmd_on(sub, &["PSUBSCRIBE", "__keyevent@*__:*"]);
+        for w in writes {
+            t.cmd_on(writer, w);
+        }
+        let out = t.take_output(sub);
+        let mut pos = 0;
+        let mut got = Vec::new();
+        while let Some((frame, used)) = crate::testing::decode(&out[pos..]) {
+            pos += used;
+            let Frame::Array(items) = frame else {
+                panic!("not a message: {frame:?}")
+            };
+            let channel = items[2].as_str();
+            let event = channel
+                .split_once("__:")
+                .expect("keyevent channel")
+                .1
+                .to_string();
+            got.push(format!("{event} {}", items[3].as_str()));
+        }
+        got
+    }
 
     #[test]
     fn pfadd_writes_redis_bytes_and_pfcount_caches() {
@@ -782,5 +820,55 @@ mod tests {
     fn pfselftest_passes() {
         let mut t = TestServer::new();
         assert_eq!(t.cmd(&["PFSELFTEST"]), Frame::ok());
+    }
+
+    #[test]
+    fn writes_publish_redis_events() {
+        assert_eq!(
+            events_of(&[
+                &["PFADD", "h", "a"],
+                &["PFADD", "h", "a"],
+                &["PFADD", "e"],
+                &["PFCOUNT", "h"],
+                &["PFCOUNT", "h", "miss"],
+                &["PFMERGE", "m", "h"],
+                &["PFMERGE", "m"],
+                &["PFDEBUG", "TODENSE", "h"],
+            ]),
+            [
+                "new h",
+                "pfadd h",
+                "new e",
+                "pfadd e",
+                "keymiss miss",
+                "keymiss m",
+                "new m",
+                "pfadd m",
+                "pfadd m"
+            ]
+        );
+    }
+
+    #[test]
+    fn writes_invalidate_watchers() {
+        let mut t = TestServer::new();
+        let (watcher, writer) = (t.connect(), t.connect());
+        t.cmd_on(writer, &["PFADD", "k", "a"]);
+        for (write, invalidates) in [
+            (vec!["PFADD", "k", "a"], false),
+            (vec!["PFCOUNT", "k"], true),
+            (vec!["PFCOUNT", "k"], false),
+            (vec!["PFCOUNT", "k", "nokey"], false),
+            (vec!["PFADD", "k", "b"], true),
+            (vec!["PFMERGE", "k"], true),
+            (vec!["PFDEBUG", "TODENSE", "k"], false),
+        ] {
+            t.cmd_on(watcher, &["WATCH", "k"]);
+            t.cmd_on(writer, &write);
+            t.cmd_on(watcher, &["MULTI"]);
+            t.cmd_on(watcher, &["PING"]);
+            let exec = t.cmd_on(watcher, &["EXEC"]);
+            assert_eq!(exec == Frame::Null, invalidates, "{write:?}: {exec:?}");
+        }
     }
 }

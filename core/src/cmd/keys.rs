@@ -5,6 +5,7 @@
 use super::{arg_i64, ERR_DB_INDEX, ERR_NOT_INTEGER, ERR_SYNTAX};
 use crate::command::{Ctx, Handler};
 use crate::glob::glob_match;
+use crate::server::notify::NOTIFY_GENERIC;
 use crate::server::Server;
 use crate::util::parse_i64;
 
@@ -82,6 +83,8 @@ fn del(srv: &mut Server, ctx: &mut Ctx<'_>) {
         let key = ctx.arg(i);
         srv.expire_if_needed(ctx.db, key);
         if srv.delete_key(ctx.db, key) {
+            srv.signal_modified_key(ctx.db, key);
+            srv.notify_keyspace_event(NOTIFY_GENERIC, "del", key, ctx.db);
             srv.mark_dirty(1);
             deleted += 1;
         }
@@ -181,10 +184,15 @@ fn expire_generic(srv: &mut Server, ctx: &mut Ctx<'_>, base_ms: i64, seconds: bo
     if when <= srv.wall_ms() {
         let deleted = srv.delete_key(ctx.db, key);
         debug_assert!(deleted);
+        srv.mark_dirty(1);
+        srv.signal_modified_key(ctx.db, key);
+        srv.notify_keyspace_event(NOTIFY_GENERIC, "del", key, ctx.db);
     } else {
         srv.set_expire(ctx.db, key, when);
+        srv.signal_modified_key(ctx.db, key);
+        srv.notify_keyspace_event(NOTIFY_GENERIC, "expire", key, ctx.db);
+        srv.mark_dirty(1);
     }
-    srv.mark_dirty(1);
     ctx.reply.int(1);
 }
 
@@ -240,6 +248,8 @@ fn pexpiretime(srv: &mut Server, ctx: &mut Ctx<'_>) {
 fn persist(srv: &mut Server, ctx: &mut Ctx<'_>) {
     let key = ctx.arg(1);
     if srv.lookup_write(ctx.db, key).is_some() && srv.dbs[ctx.db].remove_expire(key) {
+        srv.signal_modified_key(ctx.db, key);
+        srv.notify_keyspace_event(NOTIFY_GENERIC, "persist", key, ctx.db);
         srv.mark_dirty(1);
         ctx.reply.int(1);
     } else {
@@ -337,8 +347,10 @@ fn scan(srv: &mut Server, ctx: &mut Ctx<'_>) {
             continue;
         }
         if let Some(want) = type_name {
-            let actual = srv.dbs[ctx.db]
-                .peek(&key)
+            // Redis 7.0 reads the type with a full read lookup: it counts a hit or a
+            // miss and expires the key (an expired key then reads as "none").
+            let actual = srv
+                .lookup_read_no_touch(ctx.db, &key)
                 .map_or("none", |o| o.value.type_name());
             if !want.eq_ignore_ascii_case(actual.as_bytes()) {
                 continue;
@@ -394,12 +406,17 @@ fn rename_generic(srv: &mut Server, ctx: &mut Ctx<'_>, nx: bool) {
         }
         srv.delete_key(ctx.db, dst);
     }
+    // Redis adds the destination before deleting the source; the key moves as one
+    // object either way, so only the order of the events below is observable.
     let (obj, expire) = srv.dbs[ctx.db].take(src).expect("looked up above");
-    let lru = obj.lru;
-    srv.dbs[ctx.db].add(dst, obj.value, lru);
+    srv.db_add_with_lru(ctx.db, dst, obj.value, obj.lru);
     if let Some(when) = expire {
         srv.set_expire(ctx.db, dst, when);
     }
+    srv.signal_modified_key(ctx.db, src);
+    srv.signal_modified_key(ctx.db, dst);
+    srv.notify_keyspace_event(NOTIFY_GENERIC, "rename_from", src, ctx.db);
+    srv.notify_keyspace_event(NOTIFY_GENERIC, "rename_to", dst, ctx.db);
     srv.mark_dirty(1);
     if nx {
         ctx.reply.int(1);
@@ -434,11 +451,14 @@ fn move_(srv: &mut Server, ctx: &mut Ctx<'_>) {
         return;
     }
     let (obj, expire) = srv.dbs[ctx.db].take(key).expect("looked up above");
-    let lru = obj.lru;
-    srv.dbs[dst].add(key, obj.value, lru);
+    srv.db_add_with_lru(dst, key, obj.value, obj.lru);
     if let Some(when) = expire {
         srv.set_expire(dst, key, when);
     }
+    srv.signal_modified_key(ctx.db, key);
+    srv.signal_modified_key(dst, key);
+    srv.notify_keyspace_event(NOTIFY_GENERIC, "move_from", key, ctx.db);
+    srv.notify_keyspace_event(NOTIFY_GENERIC, "move_to", key, dst);
     srv.mark_dirty(1);
     ctx.reply.int(1);
 }
@@ -480,11 +500,12 @@ fn copy(srv: &mut Server, ctx: &mut Ctx<'_>) {
         }
         srv.delete_key(dst_db, dst);
     }
-    let lru = srv.lru_clock();
-    srv.dbs[dst_db].add(dst, value, lru);
+    srv.db_add(dst_db, dst, value);
     if let Some(when) = expire {
         srv.set_expire(dst_db, dst, when);
     }
+    srv.signal_modified_key(dst_db, dst);
+    srv.notify_keyspace_event(NOTIFY_GENERIC, "copy_to", dst, dst_db);
     srv.mark_dirty(1);
     ctx.reply.int(1);
 }
@@ -501,7 +522,7 @@ fn touch(srv: &mut Server, ctx: &mut Ctx<'_>) {
 
 /// OBJECT's lookup: no LRU touch; a missing key replies null.
 fn object_lookup(srv: &mut Server, ctx: &mut Ctx<'_>) -> Option<(&'static str, i64, u32)> {
-    match srv.lookup_read_no_touch(ctx.db, ctx.arg(2)) {
+    match srv.lookup_read_no_notify(ctx.db, ctx.arg(2)) {
         Some(o) => Some((o.value.encoding_name(), o.value.refcount(), o.lru)),
         None => {
             ctx.reply.null();
@@ -583,6 +604,7 @@ fn flushdb(srv: &mut Server, ctx: &mut Ctx<'_>) {
     if !flush_mode_ok(ctx) {
         return;
     }
+    srv.signal_flushed_db(Some(ctx.db));
     let removed = srv.dbs[ctx.db].clear();
     srv.mark_dirty(removed as u64);
     ctx.reply.ok();
@@ -592,6 +614,7 @@ fn flushall(srv: &mut Server, ctx: &mut Ctx<'_>) {
     if !flush_mode_ok(ctx) {
         return;
     }
+    srv.signal_flushed_db(None);
     let mut removed = 0;
     for db in &mut srv.dbs {
         removed += db.clear();
@@ -614,6 +637,10 @@ fn swapdb(srv: &mut Server, ctx: &mut Ctx<'_>) {
     }
     let (a, b) = (a as usize, b as usize);
     if a != b {
+        // Watchers stay on their database number: a key present on either side
+        // before the swap changes under them.
+        srv.touch_all_watched_keys_in_db(a, Some(b));
+        srv.touch_all_watched_keys_in_db(b, Some(a));
         srv.dbs.swap(a, b);
         srv.dbs[a].id = a;
         srv.dbs[b].id = b;

@@ -11,6 +11,7 @@ use crate::command::{Ctx, Handler};
 use crate::io::LogLevel;
 use crate::listpack::LpEntry;
 use crate::object::{Value, WRONGTYPE};
+use crate::server::notify::{NOTIFY_GENERIC, NOTIFY_LIST};
 use crate::server::Server;
 use crate::types::list::{List, ListConfig};
 use crate::types::quicklist::{Elem, PACKED_THRESHOLD_DEFAULT, PACKED_THRESHOLD_MAX};
@@ -89,17 +90,38 @@ fn list_mut<'s>(srv: &'s mut Server, db: usize, key: &[u8]) -> &'s mut List {
     }
 }
 
-/// listElementsRemoved: an emptied list's key goes; a shrunk one may become a
-/// listpack again.
-fn elements_removed(srv: &mut Server, db: usize, key: &[u8], count: usize) {
+/// listElementsRemoved (and LTRIM's and LMOVE's tails, which do the same): the
+/// list event (`lpop`, `rpop`, `ltrim`), then an emptied list's key goes with a
+/// `del` event while a shrunk one may become a listpack again; watchers are
+/// signalled either way.
+fn elements_removed(srv: &mut Server, db: usize, key: &[u8], count: usize, event: &str) {
     let cfg = list_config(srv);
+    srv.notify_keyspace_event(NOTIFY_LIST, event, key, db);
     let list = list_mut(srv, db, key);
     if list.is_empty() {
         srv.delete_key(db, key);
+        srv.notify_keyspace_event(NOTIFY_GENERIC, "del", key, db);
     } else {
         list.after_shrink(&cfg);
     }
+    srv.signal_modified_key(db, key);
     srv.mark_dirty(count as u64);
+}
+
+fn pop_event(head: bool) -> &'static str {
+    if head {
+        "lpop"
+    } else {
+        "rpop"
+    }
+}
+
+fn push_event(head: bool) -> &'static str {
+    if head {
+        "lpush"
+    } else {
+        "rpush"
+    }
 }
 
 fn reply_entry(ctx: &mut Ctx<'_>, e: LpEntry<'_>) {
@@ -170,8 +192,7 @@ fn push_generic(srv: &mut Server, ctx: &mut Ctx<'_>, head: bool, only_existing: 
             ctx.reply.int(0);
             return;
         }
-        let lru = srv.lru_clock();
-        srv.dbs[db].add(key, Value::List(List::new()), lru);
+        srv.db_add(db, key, Value::List(List::new()));
     }
     let list = list_mut(srv, db, key);
     let add_bytes = (2..ctx.argc()).map(|i| ctx.arg(i).len()).sum();
@@ -182,6 +203,8 @@ fn push_generic(srv: &mut Server, ctx: &mut Ctx<'_>, head: bool, only_existing: 
     let len = list.len();
     srv.mark_dirty((ctx.argc() - 2) as u64);
     ctx.reply.int(len as i64);
+    srv.signal_modified_key(db, key);
+    srv.notify_keyspace_event(NOTIFY_LIST, push_event(head), key, db);
 }
 
 fn linsert(srv: &mut Server, ctx: &mut Ctx<'_>) {
@@ -210,6 +233,8 @@ fn linsert(srv: &mut Server, ctx: &mut Ctx<'_>) {
         return;
     }
     let len = list.len();
+    srv.signal_modified_key(ctx.db, key);
+    srv.notify_keyspace_event(NOTIFY_LIST, "linsert", key, ctx.db);
     srv.mark_dirty(1);
     ctx.reply.int(len as i64);
 }
@@ -268,8 +293,10 @@ fn lset(srv: &mut Server, ctx: &mut Ctx<'_>) {
             list.replace(i, value, &cfg);
             // A big value may have been replaced by a small one.
             list.after_shrink(&cfg);
-            srv.mark_dirty(1);
             ctx.reply.ok();
+            srv.signal_modified_key(ctx.db, key);
+            srv.notify_keyspace_event(NOTIFY_LIST, "lset", key, ctx.db);
+            srv.mark_dirty(1);
         }
         None => ctx.reply.error(ERR_INDEX_RANGE),
     }
@@ -348,7 +375,7 @@ fn ltrim(srv: &mut Server, ctx: &mut Ctx<'_>) {
     };
     list.delete_range(0, ltrim as usize);
     list.delete_range(-rtrim, rtrim as usize);
-    elements_removed(srv, ctx.db, key, (ltrim + rtrim) as usize);
+    elements_removed(srv, ctx.db, key, (ltrim + rtrim) as usize, "ltrim");
     ctx.reply.ok();
 }
 
@@ -373,7 +400,7 @@ fn pop_range(srv: &mut Server, ctx: &mut Ctx<'_>, key: &[u8], head: bool, count:
         reply_range(ctx, list, -n, -1, true);
         list.delete_range(-n, n as usize);
     }
-    elements_removed(srv, ctx.db, key, n as usize);
+    elements_removed(srv, ctx.db, key, n as usize, pop_event(head));
     n as usize
 }
 
@@ -416,7 +443,7 @@ fn pop_generic(srv: &mut Server, ctx: &mut Ctx<'_>, head: bool) {
             .pop(head)
             .expect("lists in the keyspace are never empty");
         reply_elem(ctx, &elem);
-        elements_removed(srv, ctx.db, key, 1);
+        elements_removed(srv, ctx.db, key, 1, pop_event(head));
         return;
     }
     pop_range(srv, ctx, key, head, count);
@@ -507,10 +534,11 @@ fn lmove_generic(srv: &mut Server, ctx: &mut Ctx<'_>, from_head: bool, to_head: 
     let elem = list_mut(srv, db, src)
         .pop(from_head)
         .expect("the source list is not empty");
+    // lmoveHandlePush: the destination first, then the source's pop.
     if !dst_exists {
-        let lru = srv.lru_clock();
-        srv.dbs[db].add(dst, Value::List(List::new()), lru);
+        srv.db_add(db, dst, Value::List(List::new()));
     }
+    srv.signal_modified_key(db, dst);
     let target = list_mut(srv, db, dst);
     // An integer popped from a quicklist is an integer object in Redis, whose
     // bytes the conversion check does not count.
@@ -520,8 +548,9 @@ fn lmove_generic(srv: &mut Server, ctx: &mut Ctx<'_>, from_head: bool, to_head: 
     };
     target.prepare_growth(add_bytes, 1, &cfg);
     target.push(&elem.to_bytes(), to_head, &cfg);
+    srv.notify_keyspace_event(NOTIFY_LIST, push_event(to_head), dst, db);
     reply_elem(ctx, &elem);
-    elements_removed(srv, db, src, 1);
+    elements_removed(srv, db, src, 1, pop_event(from_head));
 }
 
 fn lrem(srv: &mut Server, ctx: &mut Ctx<'_>) {
@@ -542,10 +571,17 @@ fn lrem(srv: &mut Server, ctx: &mut Ctx<'_>) {
     // the "removed enough" test never fires; a limit beyond any length does the same.
     let limit = usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX);
     let removed = list.remove_matching(value, limit, count < 0);
-    if list.is_empty() {
-        srv.delete_key(ctx.db, key);
-    } else if removed > 0 {
+    let emptied = list.is_empty();
+    if !emptied && removed > 0 {
         list.after_shrink(&cfg);
+    }
+    if removed > 0 {
+        srv.signal_modified_key(ctx.db, key);
+        srv.notify_keyspace_event(NOTIFY_LIST, "lrem", key, ctx.db);
+    }
+    if emptied {
+        srv.delete_key(ctx.db, key);
+        srv.notify_keyspace_event(NOTIFY_GENERIC, "del", key, ctx.db);
     }
     srv.mark_dirty(removed as u64);
     ctx.reply.int(removed as i64);
@@ -712,7 +748,7 @@ pub fn debug_packed_threshold(srv: &mut Server, ctx: &mut Ctx<'_>) {
 /// DEBUG LISTPACK <key>: the listpack's entries go to the log (Redis prints them
 /// on stdout).
 pub fn debug_listpack(srv: &mut Server, ctx: &mut Ctx<'_>) {
-    let Some(obj) = srv.lookup_read_no_touch(ctx.db, ctx.arg(2)) else {
+    let Some(obj) = srv.lookup_read_no_notify(ctx.db, ctx.arg(2)) else {
         ctx.reply.error(ERR_NO_SUCH_KEY);
         return;
     };
@@ -729,7 +765,7 @@ pub fn debug_listpack(srv: &mut Server, ctx: &mut Ctx<'_>) {
 /// entries) go to the log.
 pub fn debug_quicklist(srv: &mut Server, ctx: &mut Ctx<'_>) {
     let full = ctx.argc() == 4 && super::server::atoi(ctx.arg(3)) != 0;
-    let Some(obj) = srv.lookup_read_no_touch(ctx.db, ctx.arg(2)) else {
+    let Some(obj) = srv.lookup_read_no_notify(ctx.db, ctx.arg(2)) else {
         ctx.reply.error(ERR_NO_SUCH_KEY);
         return;
     };

@@ -9,6 +9,8 @@ pub mod hashes;
 pub mod hyperloglog;
 pub mod keys;
 pub mod lists;
+pub mod multi;
+pub mod pubsub;
 pub mod server;
 pub mod sets;
 pub mod sort;
@@ -29,6 +31,8 @@ pub fn all_handlers() -> Vec<(&'static str, Handler)> {
     all.extend_from_slice(hyperloglog::HANDLERS);
     all.extend_from_slice(keys::HANDLERS);
     all.extend_from_slice(lists::HANDLERS);
+    all.extend_from_slice(multi::HANDLERS);
+    all.extend_from_slice(pubsub::HANDLERS);
     all.extend_from_slice(server::HANDLERS);
     all.extend_from_slice(sets::HANDLERS);
     all.extend_from_slice(sort::HANDLERS);

@@ -572,7 +572,6 @@ fn debug_populate(srv: &mut Server, ctx: &mut Ctx<'_>) {
     } else {
         b"key".to_vec()
     };
-    let lru = srv.lru_clock();
     for j in 0..count {
         let mut key = prefix.clone();
         key.extend_from_slice(format!(":{j}").as_bytes());
@@ -590,7 +589,8 @@ fn debug_populate(srv: &mut Server, ctx: &mut Ctx<'_>) {
             v[..n].copy_from_slice(&base[..n]);
             v
         };
-        srv.dbs[ctx.db].add(&key, Value::Str(StrValue::plain(&value)), lru);
+        srv.db_add(ctx.db, &key, Value::Str(StrValue::plain(&value)));
+        srv.signal_modified_key(ctx.db, &key);
     }
     ctx.reply.ok();
 }

@@ -8,6 +8,7 @@ use crate::command::{Ctx, Handler};
 use crate::db::Db;
 use crate::object::{Value, WRONGTYPE};
 use crate::rng::CoreRng;
+use crate::server::notify::{NOTIFY_GENERIC, NOTIFY_SET};
 use crate::server::Server;
 use crate::types::set::{listpack_without, selection_sample, Member, Set, SetLimits};
 use crate::util::{eq_ic, parse_i64, FastSet};
@@ -105,17 +106,28 @@ fn reply_member(ctx: &mut Ctx<'_>, m: Member<'_>) {
     }
 }
 
-/// Store `set` at `dst` (setKey, clearing any TTL) when it has members, or delete
-/// `dst` when it is empty; replies with the cardinality.
-fn store_result(srv: &mut Server, ctx: &mut Ctx<'_>, dst: &[u8], set: Set) {
+/// Store `set` at `dst` (setKey, clearing any TTL) when it has members, announcing
+/// `event`, or delete `dst` when it is empty; replies with the cardinality.
+fn store_result(srv: &mut Server, ctx: &mut Ctx<'_>, dst: &[u8], set: Set, event: &str) {
     let n = set.len();
     if n > 0 {
         srv.set_key(ctx.db, dst, Value::Set(set), false);
+        ctx.reply.int(n as i64);
+        srv.notify_keyspace_event(NOTIFY_SET, event, dst, ctx.db);
         srv.mark_dirty(1);
-    } else if srv.delete_key(ctx.db, dst) {
-        srv.mark_dirty(1);
+    } else {
+        ctx.reply.int(0);
+        store_nothing(srv, ctx.db, dst);
     }
-    ctx.reply.int(n as i64);
+}
+
+/// A STORE whose result is empty deletes its destination, if there was one.
+fn store_nothing(srv: &mut Server, db: usize, dst: &[u8]) {
+    if srv.delete_key(db, dst) {
+        srv.mark_dirty(1);
+        srv.signal_modified_key(db, dst);
+        srv.notify_keyspace_event(NOTIFY_GENERIC, "del", dst, db);
+    }
 }
 
 fn sadd(srv: &mut Server, ctx: &mut Ctx<'_>) {
@@ -126,9 +138,8 @@ fn sadd(srv: &mut Server, ctx: &mut Ctx<'_>) {
         Err(()) => return,
         Ok(true) => peek_set_mut(srv, db, key).maybe_convert(hint, lim, seed),
         Ok(false) => {
-            let lru = srv.lru_clock();
             let set = Set::create(ctx.arg(2), hint, lim, seed);
-            srv.dbs[db].add(key, Value::Set(set), lru);
+            srv.db_add(db, key, Value::Set(set));
         }
     }
     let set = peek_set_mut(srv, db, key);
@@ -139,6 +150,10 @@ fn sadd(srv: &mut Server, ctx: &mut Ctx<'_>) {
         }
     }
     debug_assert!(!set.is_empty());
+    if added > 0 {
+        srv.signal_modified_key(db, key);
+        srv.notify_keyspace_event(NOTIFY_SET, "sadd", key, db);
+    }
     srv.mark_dirty(added);
     ctx.reply.int(added as i64);
 }
@@ -169,6 +184,13 @@ fn srem(srv: &mut Server, ctx: &mut Ctx<'_>) {
     }
     if emptied {
         srv.delete_key(ctx.db, key);
+    }
+    if deleted > 0 {
+        srv.signal_modified_key(ctx.db, key);
+        srv.notify_keyspace_event(NOTIFY_SET, "srem", key, ctx.db);
+        if emptied {
+            srv.notify_keyspace_event(NOTIFY_GENERIC, "del", key, ctx.db);
+        }
     }
     srv.mark_dirty(deleted);
     ctx.reply.int(deleted as i64);
@@ -237,10 +259,13 @@ fn spop(srv: &mut Server, ctx: &mut Ctx<'_>) {
         .pop_random(rng)
         .expect("sets in the keyspace are never empty");
     let emptied = set.is_empty();
+    srv.notify_keyspace_event(NOTIFY_SET, "spop", key, db);
     ctx.reply.bulk(&member);
     if emptied {
         srv.delete_key(db, key);
+        srv.notify_keyspace_event(NOTIFY_GENERIC, "del", key, db);
     }
+    srv.signal_modified_key(db, key);
     srv.mark_dirty(1);
 }
 
@@ -269,6 +294,7 @@ fn spop_with_count(srv: &mut Server, ctx: &mut Ctx<'_>) {
     }
     let (lim, seed) = (limits(srv), srv.rng.next_u64());
     let size = peek_set(&srv.dbs[db], key).len();
+    srv.notify_keyspace_event(NOTIFY_SET, "spop", key, db);
     srv.mark_dirty(count.min(size) as u64);
 
     // Case 1: everything goes; the reply is SUNION of the one set.
@@ -283,6 +309,8 @@ fn spop_with_count(srv: &mut Server, ctx: &mut Ctx<'_>) {
         );
         reply_set(ctx, &all);
         srv.delete_key(db, key);
+        srv.notify_keyspace_event(NOTIFY_GENERIC, "del", key, db);
+        srv.signal_modified_key(db, key);
         return;
     }
 
@@ -309,6 +337,7 @@ fn spop_with_count(srv: &mut Server, ctx: &mut Ctx<'_>) {
             }
         }
         debug_assert_eq!(set.len(), remaining);
+        srv.signal_modified_key(db, key);
         return;
     }
 
@@ -353,6 +382,7 @@ fn spop_with_count(srv: &mut Server, ctx: &mut Ctx<'_>) {
     let kept = kept.expect("at least one member stays");
     debug_assert_eq!(kept.len(), remaining);
     *set = kept;
+    srv.signal_modified_key(db, key);
 }
 
 fn srandmember(srv: &mut Server, ctx: &mut Ctx<'_>) {
@@ -517,17 +547,22 @@ fn smove(srv: &mut Server, ctx: &mut Ctx<'_>) {
         ctx.reply.int(0);
         return;
     }
-    if source.is_empty() {
+    let emptied = source.is_empty();
+    srv.notify_keyspace_event(NOTIFY_SET, "srem", src, db);
+    if emptied {
         srv.delete_key(db, src);
+        srv.notify_keyspace_event(NOTIFY_GENERIC, "del", src, db);
     }
     let (lim, seed) = (limits(srv), srv.rng.next_u64());
     if dst_is_set.is_none() {
-        let lru = srv.lru_clock();
-        srv.dbs[db].add(dst, Value::Set(Set::create(member, 1, lim, seed)), lru);
+        srv.db_add(db, dst, Value::Set(Set::create(member, 1, lim, seed)));
     }
+    srv.signal_modified_key(db, src);
     srv.mark_dirty(1);
     if peek_set_mut(srv, db, dst).add(Member::Str(member), lim, seed) {
         srv.mark_dirty(1);
+        srv.signal_modified_key(db, dst);
+        srv.notify_keyspace_event(NOTIFY_SET, "sadd", dst, db);
     }
     ctx.reply.int(1);
 }
@@ -608,7 +643,10 @@ fn sinter_generic(
     if any_missing {
         match (what, dst) {
             (Inter::Store, Some(dst)) => {
+                // Redis deletes before replying here, and signals before counting.
                 if srv.delete_key(ctx.db, dst) {
+                    srv.signal_modified_key(ctx.db, dst);
+                    srv.notify_keyspace_event(NOTIFY_GENERIC, "del", dst, ctx.db);
                     srv.mark_dirty(1);
                 }
                 ctx.reply.int(0);
@@ -666,7 +704,7 @@ fn sinter_generic(
                 out.maybe_convert_to_intset(lim);
             }
             let dst = dst.expect("SINTERSTORE has a destination");
-            store_result(srv, ctx, dst, out);
+            store_result(srv, ctx, dst, out, "sinterstore");
         }
     }
 }
@@ -759,7 +797,13 @@ fn sunion_diff_generic(
     let out = union_diff(&sets, op, lim, seed);
     match dst {
         None => reply_set(ctx, &out),
-        Some(dst) => store_result(srv, ctx, dst, out),
+        Some(dst) => {
+            let event = match op {
+                SetOp::Union => "sunionstore",
+                SetOp::Diff => "sdiffstore",
+            };
+            store_result(srv, ctx, dst, out, event)
+        }
     }
 }
 

@@ -8,6 +8,7 @@
 use super::{arg_i64, ERR_SYNTAX};
 use crate::command::{Ctx, Handler};
 use crate::object::{Value, WRONGTYPE};
+use crate::server::notify::{NOTIFY_GENERIC, NOTIFY_LIST};
 use crate::server::Server;
 use crate::types::list::List;
 use crate::util::eq_ic;
@@ -451,12 +452,15 @@ fn sort_generic(srv: &mut Server, ctx: &mut Ctx<'_>, readonly: bool) {
             }
             if stored.is_empty() {
                 if srv.delete_key(db, dest) {
+                    srv.signal_modified_key(db, dest);
+                    srv.notify_keyspace_event(NOTIFY_GENERIC, "del", dest, db);
                     srv.mark_dirty(1);
                 }
             } else {
                 let cfg = super::lists::list_config(srv);
                 let list = List::from_tail_pushes(stored.iter().map(|e| e.as_slice()), &cfg);
                 srv.set_key(db, dest, Value::List(list), false);
+                srv.notify_keyspace_event(NOTIFY_LIST, "sortstore", dest, db);
                 srv.mark_dirty(output_len as u64);
             }
             ctx.reply.int(output_len as i64);

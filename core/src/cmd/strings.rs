@@ -5,6 +5,7 @@ use super::{arg_i64, ERR_NOT_INTEGER, ERR_SYNTAX};
 use crate::command::{Ctx, Handler};
 use crate::longdouble::LongDouble;
 use crate::object::{StrValue, Value, WRONGTYPE};
+use crate::server::notify::{NOTIFY_GENERIC, NOTIFY_STRING};
 use crate::server::Server;
 
 pub const HANDLERS: &[(&str, Handler)] = &[
@@ -217,8 +218,10 @@ fn set_generic(
         flags & FLAG_KEEPTTL != 0,
     );
     srv.mark_dirty(1);
+    srv.notify_keyspace_event(NOTIFY_STRING, "set", key, ctx.db);
     if let Some(when) = deadline {
         srv.set_expire(ctx.db, key, when);
+        srv.notify_keyspace_event(NOTIFY_GENERIC, "expire", key, ctx.db);
     }
     if flags & FLAG_GET == 0 {
         match ok_reply {
@@ -287,13 +290,19 @@ fn getex(srv: &mut Server, ctx: &mut Ctx<'_>) {
         Some(when) if absolute && when <= srv.wall_ms() => {
             let deleted = srv.delete_key(ctx.db, key);
             debug_assert!(deleted);
+            srv.signal_modified_key(ctx.db, key);
+            srv.notify_keyspace_event(NOTIFY_GENERIC, "del", key, ctx.db);
             srv.mark_dirty(1);
         }
         Some(when) => {
             srv.set_expire(ctx.db, key, when);
+            srv.signal_modified_key(ctx.db, key);
+            srv.notify_keyspace_event(NOTIFY_GENERIC, "expire", key, ctx.db);
             srv.mark_dirty(1);
         }
         None if ext.flags & FLAG_PERSIST != 0 && srv.dbs[ctx.db].remove_expire(key) => {
+            srv.signal_modified_key(ctx.db, key);
+            srv.notify_keyspace_event(NOTIFY_GENERIC, "persist", key, ctx.db);
             srv.mark_dirty(1)
         }
         None => {}
@@ -304,7 +313,10 @@ fn getdel(srv: &mut Server, ctx: &mut Ctx<'_>) {
     if get_generic(srv, ctx).is_err() {
         return;
     }
-    if srv.delete_key(ctx.db, ctx.arg(1)) {
+    let key = ctx.arg(1);
+    if srv.delete_key(ctx.db, key) {
+        srv.signal_modified_key(ctx.db, key);
+        srv.notify_keyspace_event(NOTIFY_GENERIC, "del", key, ctx.db);
         srv.mark_dirty(1);
     }
 }
@@ -315,6 +327,7 @@ fn getset(srv: &mut Server, ctx: &mut Ctx<'_>) {
     }
     let (key, value) = (ctx.arg(1), ctx.arg(2));
     srv.set_key(ctx.db, key, Value::Str(StrValue::from_bytes(value)), false);
+    srv.notify_keyspace_event(NOTIFY_STRING, "set", key, ctx.db);
     srv.mark_dirty(1);
 }
 
@@ -349,6 +362,7 @@ fn mset_generic(srv: &mut Server, ctx: &mut Ctx<'_>, nx: bool) {
     for j in (1..ctx.argc()).step_by(2) {
         let (key, value) = (ctx.arg(j), ctx.arg(j + 1));
         srv.set_key(ctx.db, key, Value::Str(StrValue::from_bytes(value)), false);
+        srv.notify_keyspace_event(NOTIFY_STRING, "set", key, ctx.db);
     }
     srv.mark_dirty(((ctx.argc() - 1) / 2) as u64);
     if nx {
@@ -406,8 +420,7 @@ fn append(srv: &mut Server, ctx: &mut Ctx<'_>) {
         None => {
             let v = StrValue::from_bytes(suffix);
             let len = v.len();
-            let lru = srv.lru_clock();
-            srv.dbs[ctx.db].add(key, Value::Str(v), lru);
+            srv.db_add(ctx.db, key, Value::Str(v));
             len
         }
         Some(len) => {
@@ -423,6 +436,8 @@ fn append(srv: &mut Server, ctx: &mut Ctx<'_>) {
             raw.len()
         }
     };
+    srv.signal_modified_key(ctx.db, key);
+    srv.notify_keyspace_event(NOTIFY_STRING, "append", key, ctx.db);
     srv.mark_dirty(1);
     ctx.reply.int(total as i64);
 }
@@ -498,8 +513,7 @@ fn setrange(srv: &mut Server, ctx: &mut Ctx<'_>) {
             if !check_string_length(srv, ctx, offset as u128 + value.len() as u128) {
                 return;
             }
-            let lru = srv.lru_clock();
-            srv.dbs[ctx.db].add(key, Value::Str(StrValue::raw(Vec::new())), lru);
+            srv.db_add(ctx.db, key, Value::Str(StrValue::raw(Vec::new())));
         }
         Some(len) => {
             if value.is_empty() {
@@ -518,6 +532,8 @@ fn setrange(srv: &mut Server, ctx: &mut Ctx<'_>) {
     }
     raw[offset..offset + value.len()].copy_from_slice(value);
     let total = raw.len();
+    srv.signal_modified_key(ctx.db, key);
+    srv.notify_keyspace_event(NOTIFY_STRING, "setrange", key, ctx.db);
     srv.mark_dirty(1);
     ctx.reply.int(total as i64);
 }
@@ -544,11 +560,10 @@ fn incr_decr(srv: &mut Server, ctx: &mut Ctx<'_>, delta: i64) {
     match write_string(srv, ctx, key).ok().flatten() {
         // Overwriting keeps the TTL, as Redis's dbOverwrite does.
         Some(s) => *s = StrValue::Int(new),
-        None => {
-            let lru = srv.lru_clock();
-            srv.dbs[ctx.db].add(key, Value::Str(StrValue::Int(new)), lru);
-        }
+        None => srv.db_add(ctx.db, key, Value::Str(StrValue::Int(new))),
     }
+    srv.signal_modified_key(ctx.db, key);
+    srv.notify_keyspace_event(NOTIFY_STRING, "incrby", key, ctx.db);
     srv.mark_dirty(1);
     ctx.reply.int(new);
 }
@@ -603,11 +618,10 @@ fn incrbyfloat(srv: &mut Server, ctx: &mut Ctx<'_>) {
     let new = StrValue::plain(text.as_bytes());
     match write_string(srv, ctx, key).ok().flatten() {
         Some(s) => *s = new,
-        None => {
-            let lru = srv.lru_clock();
-            srv.dbs[ctx.db].add(key, Value::Str(new), lru);
-        }
+        None => srv.db_add(ctx.db, key, Value::Str(new)),
     }
+    srv.signal_modified_key(ctx.db, key);
+    srv.notify_keyspace_event(NOTIFY_STRING, "incrbyfloat", key, ctx.db);
     srv.mark_dirty(1);
     ctx.reply.bulk(text.as_bytes());
 }

@@ -10,6 +10,7 @@ use crate::listpack::LpEntry;
 use crate::object::{Value, WRONGTYPE};
 use crate::resp::ReplyBuf;
 use crate::rng::CoreRng;
+use crate::server::notify::{NOTIFY_GENERIC, NOTIFY_ZSET};
 use crate::server::Server;
 use crate::types::set::{Set, SetIter};
 use crate::types::zset::{AddFlags, LexRange, ScoreRange, ZIter, Zset, ZsetLimits};
@@ -225,10 +226,10 @@ fn zadd_generic(srv: &mut Server, ctx: &mut Ctx<'_>, incr_command: bool) {
         if !exists {
             let seed = srv.rng.next_u64();
             let z = Zset::for_first_member(ctx.arg(first + 1).len(), lim, seed);
-            let lru = srv.lru_clock();
-            srv.dbs[ctx.db].add(key, Value::Zset(z), lru);
+            srv.db_add(ctx.db, key, Value::Zset(z));
         }
         let (z, rng) = zset_mut(srv, ctx.db, key);
+        let mut nan = false;
         for (j, &score) in scores.iter().enumerate() {
             let member = ctx.arg(first + 2 * j + 1);
             match z.add(score, member, flags, lim, rng) {
@@ -239,12 +240,19 @@ fn zadd_generic(srv: &mut Server, ctx: &mut Ctx<'_>, incr_command: bool) {
                     last_score = r.score;
                 }
                 Err(_) => {
-                    ctx.reply.error(ERR_NAN);
-                    return;
+                    nan = true;
+                    break;
                 }
             }
         }
         debug_assert!(!z.is_empty(), "a sorted set is never left empty");
+        if nan {
+            // Redis jumps to its cleanup: no dirty count, but the pairs added before
+            // the NaN are still announced.
+            ctx.reply.error(ERR_NAN);
+            zadd_announce(srv, ctx, key, added + updated, flags.incr);
+            return;
+        }
         srv.mark_dirty(added + updated);
     }
     if flags.incr {
@@ -256,6 +264,16 @@ fn zadd_generic(srv: &mut Server, ctx: &mut Ctx<'_>, incr_command: bool) {
     } else {
         ctx.reply
             .int((if ch { added + updated } else { added }) as i64);
+    }
+    zadd_announce(srv, ctx, key, added + updated, flags.incr);
+}
+
+/// ZADD's and ZINCRBY's event, sent only when a member was added or changed.
+fn zadd_announce(srv: &mut Server, ctx: &Ctx<'_>, key: &[u8], changed: u64, incr: bool) {
+    if changed > 0 {
+        srv.signal_modified_key(ctx.db, key);
+        let event = if incr { "zincr" } else { "zadd" };
+        srv.notify_keyspace_event(NOTIFY_ZSET, event, key, ctx.db);
     }
 }
 
@@ -286,7 +304,14 @@ fn zrem(srv: &mut Server, ctx: &mut Ctx<'_>) {
     if emptied {
         srv.delete_key(ctx.db, key);
     }
-    srv.mark_dirty(deleted);
+    if deleted > 0 {
+        srv.notify_keyspace_event(NOTIFY_ZSET, "zrem", key, ctx.db);
+        if emptied {
+            srv.notify_keyspace_event(NOTIFY_GENERIC, "del", key, ctx.db);
+        }
+        srv.signal_modified_key(ctx.db, key);
+        srv.mark_dirty(deleted);
+    }
     ctx.reply.int(deleted as i64);
 }
 
@@ -360,8 +385,21 @@ fn zremrange_generic(srv: &mut Server, ctx: &mut Ctx<'_>, range: RemoveRange) {
         RemoveRange::Score(r) => z.remove_score_range(r),
         RemoveRange::Lex(r) => z.remove_lex_range(r),
     };
-    if z.is_empty() {
+    let emptied = z.is_empty();
+    if emptied {
         srv.delete_key(ctx.db, key);
+    }
+    if deleted > 0 {
+        let event = match range {
+            RemoveRange::Rank(..) => "zremrangebyrank",
+            RemoveRange::Score(_) => "zremrangebyscore",
+            RemoveRange::Lex(_) => "zremrangebylex",
+        };
+        srv.signal_modified_key(ctx.db, key);
+        srv.notify_keyspace_event(NOTIFY_ZSET, event, key, ctx.db);
+        if emptied {
+            srv.notify_keyspace_event(NOTIFY_GENERIC, "del", key, ctx.db);
+        }
     }
     srv.mark_dirty(deleted as u64);
     ctx.reply.int(deleted as i64);
@@ -687,10 +725,8 @@ fn zrange_generic(
     };
     let dst = ctx.arg(1);
     if items.is_empty() {
-        if srv.delete_key(ctx.db, dst) {
-            srv.mark_dirty(1);
-        }
         ctx.reply.int(0);
+        store_nothing(srv, ctx.db, dst);
         return;
     }
     let lim = limits(srv);
@@ -703,8 +739,18 @@ fn zrange_generic(
         debug_assert!(r.is_ok_and(|r| r.added), "range members are distinct");
     }
     srv.set_key(ctx.db, dst, Value::Zset(z), false);
-    srv.mark_dirty(1);
     ctx.reply.int(items.len() as i64);
+    srv.notify_keyspace_event(NOTIFY_ZSET, "zrangestore", dst, ctx.db);
+    srv.mark_dirty(1);
+}
+
+/// A STORE whose result is empty deletes its destination, if there was one.
+fn store_nothing(srv: &mut Server, db: usize, dst: &[u8]) {
+    if srv.delete_key(db, dst) {
+        srv.signal_modified_key(db, dst);
+        srv.notify_keyspace_event(NOTIFY_GENERIC, "del", dst, db);
+        srv.mark_dirty(1);
+    }
 }
 
 // ----- pops --------------------------------------------------------------------------
@@ -800,8 +846,16 @@ fn generic_zpop(
         ctx.reply.bulk(&m);
         ctx.reply.double(s);
     }
-    if z.is_empty() {
+    debug_assert!(n > 0, "a present sorted set yields at least one member");
+    let emptied = z.is_empty();
+    // Redis announces the pop with the first member taken, before replying with it;
+    // only the order against the reply differs, which no subscriber can see.
+    let event = if max { "zpopmax" } else { "zpopmin" };
+    srv.notify_keyspace_event(NOTIFY_ZSET, event, key, ctx.db);
+    srv.signal_modified_key(ctx.db, key);
+    if emptied {
         srv.delete_key(ctx.db, key);
+        srv.notify_keyspace_event(NOTIFY_GENERIC, "del", key, ctx.db);
     }
     srv.mark_dirty(n as u64);
 }
@@ -1327,18 +1381,22 @@ fn zsetop_generic(srv: &mut Server, ctx: &mut Ctx<'_>, store: bool, op: SetOp, c
     }
     let dst = ctx.arg(1);
     if result.is_empty() {
-        if srv.delete_key(ctx.db, dst) {
-            srv.mark_dirty(1);
-        }
         ctx.reply.int(0);
+        store_nothing(srv, ctx.db, dst);
         return;
     }
     let lim = limits(srv);
     let z = Zset::from_sorted(&result, lim, &mut srv.rng);
     let n = z.len();
     srv.set_key(ctx.db, dst, Value::Zset(z), false);
-    srv.mark_dirty(1);
     ctx.reply.int(n as i64);
+    let event = match op {
+        SetOp::Union => "zunionstore",
+        SetOp::Inter => "zinterstore",
+        SetOp::Diff => "zdiffstore",
+    };
+    srv.notify_keyspace_event(NOTIFY_ZSET, event, dst, ctx.db);
+    srv.mark_dirty(1);
 }
 
 // ----- ZSCAN -------------------------------------------------------------------------

@@ -24,6 +24,9 @@ pub struct Ctx<'a> {
     /// The client's selected database; SELECT changes it here and dispatch stores it.
     pub db: usize,
     pub spec: &'static CommandSpec,
+    /// The command may not block (Redis's CLIENT_DENY_BLOCKING): set for commands run
+    /// by EXEC, which must reply at once as if their timeout had passed.
+    pub deny_blocking: bool,
 }
 
 impl<'a> Ctx<'a> {

@@ -52,6 +52,13 @@ impl ReplyBuf {
         self.buf.truncate(len);
     }
 
+    /// Insert protocol bytes at offset `at` (pushes delivered while a command ran go
+    /// before that command's reply).
+    pub fn insert_raw(&mut self, at: usize, bytes: &[u8]) {
+        assert!(at <= self.buf.len(), "insertion point past the end");
+        self.buf.splice(at..at, bytes.iter().copied());
+    }
+
     /// Hand the pending bytes to the backend, leaving the buffer empty.
     pub fn take_bytes(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.buf)

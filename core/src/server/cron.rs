@@ -235,6 +235,7 @@ impl Server {
                 let samples = with_ttl.min(keys_per_loop);
                 let (mut expired, mut ttl_sum, mut ttl_samples) = (0u64, 0i64, 0i64);
                 for _ in 0..samples {
+                    let db = &mut self.dbs[db_index];
                     let Some((key, when)) = db.expires.random_entry(&mut self.rng) else {
                         break;
                     };
@@ -242,12 +243,14 @@ impl Server {
                     // activeExpireCycleTryExpire: `now > when`, as lazy expiry.
                     if now_ms > when {
                         db.delete(&key);
+                        self.key_expired(db_index, &key);
                         expired += 1;
                     } else if when > now_ms {
                         ttl_sum += when - now_ms;
                         ttl_samples += 1;
                     }
                 }
+                let db = &mut self.dbs[db_index];
                 if ttl_samples > 0 {
                     let avg = ttl_sum / ttl_samples;
                     // Same smoothing as Redis: 2% of the new sample each loop.
@@ -257,7 +260,6 @@ impl Server {
                         (db.avg_ttl_ms / 50) * 49 + avg / 50
                     };
                 }
-                self.stats.expired_keys += expired;
                 total_sampled += samples;
                 total_expired += expired;
                 spent_us += samples * EXPIRE_CHECK_COST_US;

@@ -1,11 +1,12 @@
 //! Request intake and command dispatch: turn a client's query buffer into requests
-//! (Redis's processInputBuffer), then refuse or run each one in processCommand's
-//! fixed order — existence, arity, protected commands, authentication — and account
-//! for it (commandstats, errorstats, slowlog) as Redis's `call()` does.
+//! (Redis's processInputBuffer), then refuse, queue (inside MULTI) or run each one in
+//! processCommand's fixed order — existence, arity, protected commands,
+//! authentication, commands barred from transactions — and account for it
+//! (commandstats, errorstats, slowlog) as Redis's `call()` does.
 
 use super::Server;
-use crate::client::ReplyMode;
-use crate::command::spec::{CMD_NO_AUTH, CMD_PROTECTED, CMD_SKIP_SLOWLOG};
+use crate::client::{Queued, ReplyMode};
+use crate::command::spec::{CMD_NO_AUTH, CMD_NO_MULTI, CMD_PROTECTED, CMD_SKIP_SLOWLOG};
 use crate::command::table::Entry;
 use crate::command::{Ctx, Lookup};
 use crate::config::Protected;
@@ -75,6 +76,7 @@ impl Server {
                     if !meanwhile.is_empty() {
                         client.reply.raw(meanwhile.as_bytes());
                     }
+                    client.argv_bytes = 0;
                     client.query = query;
                     client.parser = parser;
                     client.query.advance(consumed);
@@ -108,10 +110,23 @@ impl Server {
         }
     }
 
-    /// processCommand: look the command up, refuse it in Redis's order, or run it.
+    /// processCommand: look the command up, refuse it in Redis's order, queue it inside
+    /// MULTI, or run it.
     fn process_command(&mut self, conn: ConnId, args: Args<'_>, reply: &mut ReplyBuf) {
         debug_assert!(!args.is_empty());
-        let entry = match self.commands.lookup(args.get(0), args.try_get(1)) {
+        let lookup = self.commands.lookup(args.get(0), args.try_get(1));
+        if let Some(c) = self.clients.get_mut(&conn) {
+            // The request's argument bytes (argv-mem) belong to the client until the
+            // request is done, also while EXEC runs its queue.
+            c.argv_bytes = args.byte_len();
+            // Redis's c->lastcmd is set by the lookup, whether the command then runs,
+            // is refused or is queued (an unknown command leaves it NULL).
+            c.last_command = match &lookup {
+                Lookup::Found(entry) => Some(entry.spec.fullname),
+                _ => None,
+            };
+        }
+        let entry = match lookup {
             Lookup::Found(entry) => entry,
             Lookup::UnknownSubcommand => {
                 let container = String::from_utf8_lossy(args.get(0)).to_uppercase();
@@ -167,7 +182,58 @@ impl Server {
             self.reject(conn, reply, Some(entry), "-NOAUTH Authentication required.");
             return;
         }
-        self.call(conn, entry, args, reply);
+        let in_multi = self.clients.get(&conn).is_some_and(|c| c.multi.is_some());
+        if in_multi && spec.has(CMD_NO_MULTI) {
+            self.reject(
+                conn,
+                reply,
+                Some(entry),
+                "Command not allowed inside a transaction",
+            );
+            return;
+        }
+        let resp2_subscriber = self
+            .clients
+            .get(&conn)
+            .is_some_and(|c| c.protocol == 2 && c.is_pubsub());
+        if resp2_subscriber && !ALLOWED_WHILE_SUBSCRIBED.contains(&spec.fullname) {
+            self.reject(
+                conn,
+                reply,
+                Some(entry),
+                &format!(
+                    "Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                    spec.fullname
+                ),
+            );
+            return;
+        }
+        if in_multi && !runs_inside_multi(spec.fullname) {
+            self.queue_command(conn, entry, args, reply);
+            return;
+        }
+        self.call(conn, entry, args, reply, false);
+    }
+
+    /// Inside MULTI: keep the command for EXEC and reply +QUEUED (queueMultiCommand).
+    /// A transaction already doomed keeps nothing, as Redis saves the memory.
+    fn queue_command(&mut self, conn: ConnId, entry: Entry, args: Args<'_>, reply: &mut ReplyBuf) {
+        let mark = reply.len();
+        if let Some(c) = self.clients.get_mut(&conn) {
+            let doomed = c.dirty_cas || c.dirty_exec;
+            let multi = c
+                .multi
+                .as_mut()
+                .expect("only a client inside MULTI queues commands");
+            if !doomed {
+                multi.argv_len_sums += args.byte_len() + args.len() * std::mem::size_of::<usize>();
+                multi.commands.push(Queued::new(entry, args));
+                multi.count += 1;
+                debug_assert_eq!(multi.count, multi.commands.len());
+            }
+        }
+        reply.simple("QUEUED");
+        self.apply_reply_mode(conn, reply, mark);
     }
 
     fn protected_allowed(&self, conn: ConnId) -> bool {
@@ -182,20 +248,39 @@ impl Server {
     }
 
     /// Refuse a command (Redis's rejectCommand): an error reply, counted as rejected.
+    /// It dooms a transaction being queued; a refused EXEC aborts its transaction
+    /// (execCommandAbort) with the reason in the error.
     fn reject(&mut self, conn: ConnId, reply: &mut ReplyBuf, entry: Option<Entry>, message: &str) {
         let mark = reply.len();
-        reply.error(message);
-        for e in reply.take_errors() {
-            self.stats.count_error(e);
-        }
+        self.flag_transaction(conn);
         if let Some(entry) = entry {
             self.stats.command(entry.spec.fullname).rejected_calls += 1;
+        }
+        if entry.is_some_and(|e| e.spec.fullname == "exec") {
+            self.discard_transaction(conn);
+            let reason = message.strip_prefix('-').unwrap_or(message);
+            reply.error(&format!(
+                "-EXECABORT Transaction discarded because of: {reason}"
+            ));
+        } else {
+            reply.error(message);
+        }
+        for e in reply.take_errors() {
+            self.stats.count_error(e);
         }
         self.apply_reply_mode(conn, reply, mark);
     }
 
-    /// Run a command and account for it (Redis's `call()`).
-    fn call(&mut self, conn: ConnId, entry: Entry, args: Args<'_>, reply: &mut ReplyBuf) {
+    /// Run a command and account for it (Redis's `call()`). EXEC calls it for each
+    /// queued command with `deny_blocking` set (CLIENT_DENY_BLOCKING).
+    pub(crate) fn call(
+        &mut self,
+        conn: ConnId,
+        entry: Entry,
+        args: Args<'_>,
+        reply: &mut ReplyBuf,
+        deny_blocking: bool,
+    ) {
         let handler = entry
             .handler
             .expect("dispatch only resolves commands that have handlers");
@@ -204,8 +289,6 @@ impl Server {
         let mark = reply.len();
         let started_ns = self.probe.elapsed_ns();
         if let Some(c) = self.clients.get_mut(&conn) {
-            c.argv_bytes = args.byte_len();
-            c.last_command = Some(spec.fullname);
             if c.reply_mode == ReplyMode::SkipNext {
                 c.reply_mode = ReplyMode::Skipping;
             }
@@ -216,6 +299,7 @@ impl Server {
             reply,
             db,
             spec,
+            deny_blocking,
         };
         handler(self, &mut ctx);
         let new_db = ctx.db;
@@ -240,12 +324,28 @@ impl Server {
 
         if let Some(c) = self.clients.get_mut(&conn) {
             c.db = new_db;
-            c.argv_bytes = 0;
         }
         if !spec.has(CMD_SKIP_SLOWLOG) {
             self.maybe_slowlog(conn, args, duration_us);
         }
         self.apply_reply_mode(conn, reply, mark);
+        self.place_own_pushes(conn, reply, mark);
+    }
+
+    /// Pushes a command caused to its own client (subscribe confirmations, messages it
+    /// published to itself, later keyspace events) were written to the client's
+    /// stand-in buffer; they go in front of the command's reply, where Redis's inline
+    /// writes put them, and survive CLIENT REPLY OFF as Redis's pushes do.
+    fn place_own_pushes(&mut self, conn: ConnId, reply: &mut ReplyBuf, mark: usize) {
+        let Some(c) = self.clients.get_mut(&conn) else {
+            return;
+        };
+        if c.reply.is_empty() {
+            return;
+        }
+        let pushes = c.reply.take_bytes();
+        debug_assert!(mark <= reply.len());
+        reply.insert_raw(mark, &pushes);
     }
 
     /// CLIENT REPLY OFF|SKIP: drop what the command just wrote.
@@ -283,6 +383,27 @@ impl Server {
             max_len,
         );
     }
+}
+
+/// What a RESP2 client in Pub/Sub mode may still run (RESP3 clients may run anything).
+const ALLOWED_WHILE_SUBSCRIBED: &[&str] = &[
+    "ping",
+    "subscribe",
+    "ssubscribe",
+    "unsubscribe",
+    "sunsubscribe",
+    "psubscribe",
+    "punsubscribe",
+    "quit",
+    "reset",
+];
+
+/// The commands processCommand runs at once inside MULTI instead of queuing them.
+fn runs_inside_multi(fullname: &str) -> bool {
+    matches!(
+        fullname,
+        "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+    )
 }
 
 /// At most `max` bytes of `s`, shown as Redis's `%.*s` would.

@@ -1,13 +1,16 @@
 //! Expiry-aware key access for command code: Redis's lookupKeyRead/Write,
-//! expireIfNeeded, setKey and dbDelete, plus the keyspace hit/miss counters and the
-//! LRU clock. Every command reaches the keyspace through these, so lazy expiration
-//! cannot be forgotten.
+//! expireIfNeeded, dbAdd, setKey and dbDelete, plus the keyspace hit/miss counters,
+//! the LRU clock, and the hooks every modification goes through
+//! (`signal_modified_key`, `signal_flushed_db`). Every command reaches the keyspace
+//! through these, so lazy expiration and its `expired` event cannot be forgotten.
 
+use super::notify::{NOTIFY_EXPIRED, NOTIFY_KEY_MISS, NOTIFY_NEW};
 use super::Server;
 use crate::object::{Object, Value};
 
 impl Server {
-    /// Delete the key if its deadline has passed. Returns true if it was expired.
+    /// Delete the key if its deadline has passed (expireIfNeeded, then
+    /// deleteExpiredKeyAndPropagate). Returns true if it was expired.
     pub fn expire_if_needed(&mut self, db: usize, key: &[u8]) -> bool {
         let now_ms = self.wall_ms();
         let d = &mut self.dbs[db];
@@ -15,14 +18,45 @@ impl Server {
             return false;
         }
         d.delete(key);
-        self.stats.expired_keys += 1;
+        self.key_expired(db, key);
         true
     }
 
-    /// Lookup for reading: expires lazily, counts a keyspace hit or miss, and touches
-    /// the access clock.
+    /// What follows the deletion of an expired key, lazily or by the active cycle:
+    /// the `expired` event, watchers invalidated, the counter.
+    pub(crate) fn key_expired(&mut self, db: usize, key: &[u8]) {
+        debug_assert!(!self.dbs[db].contains(key), "the expired key is gone first");
+        self.notify_keyspace_event(NOTIFY_EXPIRED, "expired", key, db);
+        self.signal_modified_key(db, key);
+        self.stats.expired_keys += 1;
+    }
+
+    /// Every modification of a key ends here (signalModifiedKey): watchers of the key
+    /// will fail their EXEC.
+    pub fn signal_modified_key(&mut self, db: usize, key: &[u8]) {
+        self.touch_watched_key(db, key);
+    }
+
+    /// A database (`Some`) or all of them (`None`) is about to be emptied
+    /// (signalFlushedDb): called while the keys are still there, so only watchers of
+    /// keys that existed are invalidated.
+    pub fn signal_flushed_db(&mut self, db: Option<usize>) {
+        let range = match db {
+            Some(d) => d..d + 1,
+            None => 0..self.dbs.len(),
+        };
+        for d in range {
+            self.touch_all_watched_keys_in_db(d, None);
+        }
+    }
+
+    /// Lookup for reading: expires lazily, counts a keyspace hit or miss (a miss is a
+    /// `keymiss` event), and touches the access clock.
     pub fn lookup_read(&mut self, db: usize, key: &[u8]) -> Option<&mut Object> {
         self.expire_if_needed(db, key);
+        if self.miss_to_announce(db, key, true) {
+            return None;
+        }
         let lru = self.lru_clock();
         match self.dbs[db].peek_mut(key) {
             Some(obj) => {
@@ -37,9 +71,22 @@ impl Server {
         }
     }
 
-    /// Lookup for reading without touching the access clock (TYPE, EXISTS, TTL, OBJECT).
+    /// Lookup for reading without touching the access clock (TYPE, EXISTS, TTL).
     pub fn lookup_read_no_touch(&mut self, db: usize, key: &[u8]) -> Option<&Object> {
+        self.lookup_read_untouched(db, key, true)
+    }
+
+    /// Lookup for inspecting (OBJECT, DEBUG): no access clock, and no `keymiss` event
+    /// (Redis's LOOKUP_NOTOUCH | LOOKUP_NONOTIFY); hits and misses are counted.
+    pub fn lookup_read_no_notify(&mut self, db: usize, key: &[u8]) -> Option<&Object> {
+        self.lookup_read_untouched(db, key, false)
+    }
+
+    fn lookup_read_untouched(&mut self, db: usize, key: &[u8], notify: bool) -> Option<&Object> {
         self.expire_if_needed(db, key);
+        if self.miss_to_announce(db, key, notify) {
+            return None;
+        }
         match self.dbs[db].peek(key) {
             Some(obj) => {
                 self.stats.keyspace_hits += 1;
@@ -50,6 +97,21 @@ impl Server {
                 None
             }
         }
+    }
+
+    /// A read miss that must be announced (`keymiss` on, key absent): counts and
+    /// publishes it. Costs a second lookup only while `m` notifications are enabled,
+    /// so the usual hit path stays one probe.
+    fn miss_to_announce(&mut self, db: usize, key: &[u8], notify: bool) -> bool {
+        if !notify
+            || self.config.notify_keyspace_events & NOTIFY_KEY_MISS == 0
+            || self.dbs[db].contains(key)
+        {
+            return false;
+        }
+        self.notify_keyspace_event(NOTIFY_KEY_MISS, "keymiss", key, db);
+        self.stats.keyspace_misses += 1;
+        true
     }
 
     /// Lookup for writing: expires lazily and touches the access clock; no stats.
@@ -67,10 +129,36 @@ impl Server {
         self.dbs[db].contains(key)
     }
 
-    /// Create or overwrite a key (setKey). Clears its TTL unless `keep_ttl`.
+    /// Create or overwrite a key (setKey): a logically expired key is expired first,
+    /// a new key is announced (`new`), the TTL is cleared unless `keep_ttl`, and
+    /// watchers are signalled. The caller publishes its own command's event.
     pub fn set_key(&mut self, db: usize, key: &[u8], value: Value, keep_ttl: bool) {
+        self.expire_if_needed(db, key);
         let lru = self.lru_clock();
-        self.dbs[db].set(key, value, keep_ttl, lru);
+        if self.dbs[db].set(key, value, keep_ttl, lru) {
+            self.key_added(db, key);
+        }
+        self.signal_modified_key(db, key);
+    }
+
+    /// Add a key that does not exist (dbAdd), announcing it (`new`). Watchers are the
+    /// caller's to signal, as in Redis.
+    pub fn db_add(&mut self, db: usize, key: &[u8], value: Value) {
+        let lru = self.lru_clock();
+        self.db_add_with_lru(db, key, value, lru);
+    }
+
+    /// dbAdd of an object that keeps its access clock (RENAME, MOVE move the object).
+    pub fn db_add_with_lru(&mut self, db: usize, key: &[u8], value: Value, lru: u32) {
+        self.dbs[db].add(key, value, lru);
+        self.key_added(db, key);
+    }
+
+    /// What follows the creation of any key (the tail of Redis's dbAdd): the `new`
+    /// event.
+    fn key_added(&mut self, db: usize, key: &[u8]) {
+        debug_assert!(self.dbs[db].contains(key));
+        self.notify_keyspace_event(NOTIFY_NEW, "new", key, db);
     }
 
     /// Delete a key (dbDelete). Returns whether it existed.

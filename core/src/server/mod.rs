@@ -3,11 +3,16 @@
 //!
 //! Sub-modules split the work the way Redis's `server.c`/`networking.c` do:
 //! `dispatch` (request parsing and processCommand's checks), `keyspace` (expiry-aware
-//! key access), `cron` (serverCron, active expiry, the before-sleep hook).
+//! key access), `cron` (serverCron, active expiry, the before-sleep hook), `pubsub`
+//! (subscriptions and message delivery), `multi` (WATCH bookkeeping and transaction
+//! teardown), `notify` (keyspace notifications).
 
 mod cron;
 mod dispatch;
 mod keyspace;
+mod multi;
+pub mod notify;
+pub mod pubsub;
 
 use crate::client::Client;
 use crate::cmd;
@@ -23,6 +28,7 @@ use bytes::Bytes;
 use std::collections::VecDeque;
 
 pub use cron::{CronState, Metric};
+pub use multi::{WatchedKeys, Watcher};
 
 /// Why processing of all clients is suspended (DEBUG SLEEP): until this instant, input
 /// is buffered and no replies leave, exactly as if Redis's thread were blocked.
@@ -62,6 +68,11 @@ pub struct Server {
     /// DEBUG QUICKLIST-PACKED-THRESHOLD: list elements this long or longer get a
     /// quicklist node of their own (a process-wide static in Redis).
     pub list_packed_threshold: usize,
+    /// Channels, patterns and shard channels with their subscribers.
+    pub pubsub: pubsub::PubSub,
+    /// WATCHed keys of each database number and who watches them (Redis's
+    /// `db->watched_keys`), kept apart from `dbs` so SWAPDB leaves watchers in place.
+    pub watched_keys: Vec<WatchedKeys>,
     next_client_id: u64,
     effects: VecDeque<Effect>,
     pending_write: Vec<ConnId>,
@@ -110,6 +121,8 @@ impl Server {
             used_memory_peak: used_memory_startup,
             replid,
             list_packed_threshold: crate::types::quicklist::PACKED_THRESHOLD_DEFAULT,
+            pubsub: pubsub::PubSub::default(),
+            watched_keys: (0..databases).map(|_| WatchedKeys::default()).collect(),
             next_client_id: 1,
             effects: VecDeque::new(),
             pending_write: Vec::new(),
@@ -286,8 +299,16 @@ impl Server {
         self.process_input(conn);
     }
 
+    /// Take a client out of the server with everything that refers to it (Redis's
+    /// freeClient minus the socket): its subscriptions go with it.
+    fn remove_client(&mut self, conn: ConnId) -> Option<Client> {
+        self.pubsub_unsubscribe_all_silently(conn);
+        self.unwatch_all_keys(conn);
+        self.clients.remove(&conn)
+    }
+
     fn peer_closed(&mut self, conn: ConnId) {
-        if let Some(mut client) = self.clients.remove(&conn) {
+        if let Some(mut client) = self.remove_client(conn) {
             self.log(LogLevel::Debug, "Client closed connection");
             // Replies already produced still go out (the peer may have only half-closed),
             // then the backend may drop the connection.
@@ -335,6 +356,9 @@ impl Server {
             if !c.pending_write {
                 c.pending_write = true;
                 self.pending_write.push(conn);
+                // Output produced outside an input (a publish from the embedding code)
+                // still leaves at the next drain.
+                self.needs_before_sleep = true;
             }
         }
     }
@@ -374,13 +398,13 @@ impl Server {
                 });
             }
             if c.close_after_reply {
-                self.clients.remove(&conn);
+                self.remove_client(conn);
                 self.effects.push_back(Effect::Close { conn });
             }
         }
         let closing = std::mem::take(&mut self.pending_close);
         for conn in closing {
-            if self.clients.remove(&conn).is_some() {
+            if self.remove_client(conn).is_some() {
                 self.effects.push_back(Effect::Close { conn });
             }
         }

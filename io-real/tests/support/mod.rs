@@ -211,6 +211,35 @@ impl RawConn {
         self.read_reply()
     }
 
+    /// Everything received without being asked for (messages, pushes), once the
+    /// server has sent nothing more for a quiet spell; only whole frames count.
+    pub fn read_pending(&mut self) -> Vec<u8> {
+        const QUIET: Duration = Duration::from_millis(200);
+        self.stream.set_read_timeout(Some(QUIET)).expect("timeout");
+        let mut chunk = [0u8; 65536];
+        loop {
+            match self.stream.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::WouldBlock
+                        || e.kind() == std::io::ErrorKind::TimedOut =>
+                {
+                    break
+                }
+                Err(e) => panic!("read pending: {e}"),
+            }
+        }
+        self.stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        let mut whole = 0;
+        while let Some((_, used)) = cinnabar_core::testing::decode(&self.buf[whole..]) {
+            whole += used;
+        }
+        self.buf.drain(..whole).collect()
+    }
+
     /// Read until the server closes the connection; returns everything received.
     pub fn read_to_close(&mut self) -> Vec<u8> {
         let mut out = std::mem::take(&mut self.buf);

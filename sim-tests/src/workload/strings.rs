@@ -1,212 +1,15 @@
-//! What each client does: a program of pipelined request batches, full keyspace scans
-//! and pauses, drawn from the seed. Requests cover the string and keyspace commands
-//! the model knows, their options and their error paths, on a small keyspace so that
-//! clients collide on the same keys.
-//!
-//! Absolute expiry times (EXPIREAT, SET PXAT, ...) cannot be drawn in advance: they
-//! are [`Arg::WallMsPlus`]/[`Arg::WallSecsPlus`] placeholders, resolved by the client
-//! from its own reading of the (jumping) wall clock when it sends the request.
+//! The string and keyspace requests: every string command with its options and error
+//! paths on the string keys, and the generic commands (DEL, EXISTS, TYPE, the expiry
+//! family, RENAME, COPY, KEYS, DBSIZE, RANDOMKEY, FLUSHDB) on any key, so that they
+//! meet every type.
 
+use super::{bytes, command_name, either, num, ttl_option, Arg, Family, Template, WorkloadShape};
+use super::{EXPIRE_OPTIONS, FLOAT_INCREMENTS, INCREMENTS, SUFFIXES, VALUES};
 use crate::gen::Gen;
-use std::time::Duration;
 
-/// One argument of a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Arg {
-    Bytes(Vec<u8>),
-    /// The client's wall clock in milliseconds, plus this many.
-    WallMsPlus(i64),
-    /// The client's wall clock in whole seconds, plus this many.
-    WallSecsPlus(i64),
-}
-
-impl Arg {
-    pub fn resolve(&self, wall_ms: i64) -> Vec<u8> {
-        match self {
-            Arg::Bytes(b) => b.clone(),
-            Arg::WallMsPlus(d) => (wall_ms + d).to_string().into_bytes(),
-            Arg::WallSecsPlus(d) => (wall_ms.div_euclid(1000) + d).to_string().into_bytes(),
-        }
-    }
-}
-
-pub type Template = Vec<Arg>;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Step {
-    /// Requests written together (pipelined), then all their replies read. With
-    /// `split_permille`, the bytes go out in two writes, cut at that fraction, so that
-    /// requests arrive in pieces.
-    Batch {
-        requests: Vec<Template>,
-        split_permille: Option<u32>,
-    },
-    /// `SCAN` from cursor 0 until the server returns cursor 0, one call at a time.
-    ScanAll {
-        count: u32,
-        pattern: Option<Vec<u8>>,
-    },
-    Sleep(Duration),
-}
-
-pub type Program = Vec<Step>;
-
-/// Knobs of one run's workload (drawn by the scenario).
-#[derive(Debug, Clone)]
-pub struct WorkloadShape {
-    pub keys: Vec<Vec<u8>>,
-    pub patterns: Vec<Vec<u8>>,
-    pub requests_per_client: usize,
-    pub pipeline_max: usize,
-    pub ttl_probability: f64,
-    pub long_pause_probability: f64,
-    pub long_pause_ms_max: u64,
-    pub split_probability: f64,
-}
-
-/// Values the workload stores: integers (with the i64 limits for overflow errors),
-/// strings that only look numeric, floats that INCRBYFLOAT accepts, and words.
-const VALUES: &[&str] = &[
-    "0",
-    "1",
-    "-3",
-    "42",
-    "100",
-    "007",
-    "1.5",
-    "-2.75",
-    "foo",
-    "bar",
-    "",
-    "hello world",
-    "9223372036854775807",
-    "-9223372036854775808",
-    "a value long enough that Redis keeps it raw rather than embedded",
-];
-/// Suffixes for APPEND and SETRANGE: no digits, so that every string INCRBYFLOAT may
-/// read stays a multiple of 1/4 (see `numbers`).
-const SUFFIXES: &[&str] = &["z", "", "-", "foo", " ", "ab"];
-const INCREMENTS: &[&str] = &[
-    "1",
-    "-1",
-    "5",
-    "-7",
-    "100",
-    "9223372036854775807",
-    "-9223372036854775808",
-    "abc",
-    "",
-];
-const FLOAT_INCREMENTS: &[&str] = &["0.25", "-1.5", "2", "10.75", "inf", "-inf", "abc", "3e0"];
-const EXPIRE_OPTIONS: &[&[&str]] = &[
-    &[],
-    &[],
-    &[],
-    &["NX"],
-    &["XX"],
-    &["GT"],
-    &["LT"],
-    &["xx", "gt"],
-    &["NX", "XX"],
-    &["GT", "LT"],
-    &["bogus"],
-];
-
-fn bytes<S: AsRef<[u8]> + ?Sized>(s: &S) -> Arg {
-    Arg::Bytes(s.as_ref().to_vec())
-}
-
-fn num(n: i64) -> Arg {
-    Arg::Bytes(n.to_string().into_bytes())
-}
-
-/// Generate one client's program.
-pub fn program(g: &mut Gen, shape: &WorkloadShape) -> Program {
-    let mut steps = Vec::new();
-    let mut remaining = shape.requests_per_client;
-    while remaining > 0 {
-        if g.chance(0.03) {
-            steps.push(Step::ScanAll {
-                count: *g.pick(&[1, 3, 10, 100]),
-                pattern: g.chance(0.5).then(|| g.pick(&shape.patterns).clone()),
-            });
-            remaining -= 1;
-            continue;
-        }
-        let n = (g.range(1, shape.pipeline_max as u64) as usize).min(remaining);
-        let requests = (0..n).map(|_| request(g, shape)).collect();
-        let split_permille = g
-            .chance(shape.split_probability)
-            .then(|| g.range(1, 999) as u32);
-        steps.push(Step::Batch {
-            requests,
-            split_permille,
-        });
-        remaining -= n;
-        if g.chance(shape.long_pause_probability) {
-            steps.push(Step::Sleep(Duration::from_millis(
-                g.range(100, shape.long_pause_ms_max),
-            )));
-        } else if g.chance(0.3) {
-            steps.push(Step::Sleep(Duration::from_millis(g.range(1, 20))));
-        }
-    }
-    steps
-}
-
-/// Spell a command name as Redis users do: mostly upper case, sometimes not.
-fn command_name(g: &mut Gen, name: &str) -> Arg {
-    match g.below(10) {
-        0 => bytes(&name.to_ascii_lowercase()),
-        1 => Arg::Bytes(
-            name.bytes()
-                .enumerate()
-                .map(|(i, c)| {
-                    if i % 2 == 0 {
-                        c
-                    } else {
-                        c.to_ascii_lowercase()
-                    }
-                })
-                .collect(),
-        ),
-        _ => bytes(name),
-    }
-}
-
-/// One of two commands, `a` with probability `p`.
-fn either(g: &mut Gen, p: f64, a: &str, b: &str) -> Arg {
-    let name = if g.chance(p) { a } else { b };
-    command_name(g, name)
-}
-
-/// A random expire argument for SET/GETEX-style options: `(option, value)`.
-fn ttl_option(g: &mut Gen) -> [Arg; 2] {
-    let invalid = g.chance(0.05);
-    match g.below(4) {
-        0 => [
-            bytes("EX"),
-            if invalid {
-                bytes(g.pick(&["0", "-5", "abc"]))
-            } else {
-                num(g.range_i64(1, 5))
-            },
-        ],
-        1 => [
-            bytes("PX"),
-            if invalid {
-                bytes(g.pick(&["0", "-1", "1.5"]))
-            } else {
-                num(g.range_i64(1, 3000))
-            },
-        ],
-        2 => [bytes("EXAT"), Arg::WallSecsPlus(g.range_i64(-1, 5))],
-        _ => [bytes("PXAT"), Arg::WallMsPlus(g.range_i64(-50, 3000))],
-    }
-}
-
-fn request(g: &mut Gen, shape: &WorkloadShape) -> Template {
-    let key = |g: &mut Gen| Arg::Bytes(g.pick(&shape.keys).clone());
+pub(super) fn request(g: &mut Gen, shape: &WorkloadShape) -> Template {
+    let key = |g: &mut Gen| shape.key(g, Family::Strings);
+    let any = |g: &mut Gen| shape.any_key(g);
     let value = |g: &mut Gen| bytes(g.pick(VALUES));
     // Weights: reads and plain writes dominate, the rest keeps every path in play.
     let weights = [
@@ -395,18 +198,18 @@ fn request(g: &mut Gen, shape: &WorkloadShape) -> Template {
         15 => {
             r.push(either(g, 0.7, "DEL", "UNLINK"));
             for _ in 0..g.range(1, 3) {
-                r.push(key(g));
+                r.push(any(g));
             }
         }
         16 => {
             r.push(either(g, 0.7, "EXISTS", "TOUCH"));
             for _ in 0..g.range(1, 3) {
-                r.push(key(g));
+                r.push(any(g));
             }
         }
         17 => {
             r.push(command_name(g, "TYPE"));
-            r.push(key(g));
+            r.push(any(g));
         }
         18 => {
             let (name, when) = match g.below(4) {
@@ -416,28 +219,28 @@ fn request(g: &mut Gen, shape: &WorkloadShape) -> Template {
                 _ => ("PEXPIREAT", Arg::WallMsPlus(g.range_i64(-500, 3000))),
             };
             r.push(command_name(g, name));
-            r.push(key(g));
+            r.push(any(g));
             r.push(if g.chance(0.03) { bytes("soon") } else { when });
             r.extend(g.pick(EXPIRE_OPTIONS).iter().map(bytes));
         }
         19 => {
             let name = *g.pick(&["TTL", "PTTL", "PTTL", "EXPIRETIME", "PEXPIRETIME"]);
             r.push(command_name(g, name));
-            r.push(key(g));
+            r.push(any(g));
         }
         20 => {
             r.push(command_name(g, "PERSIST"));
-            r.push(key(g));
+            r.push(any(g));
         }
         21 => {
             r.push(either(g, 0.6, "RENAME", "RENAMENX"));
-            r.push(key(g));
-            r.push(key(g));
+            r.push(any(g));
+            r.push(any(g));
         }
         22 => {
             r.push(command_name(g, "COPY"));
-            r.push(key(g));
-            r.push(key(g));
+            r.push(any(g));
+            r.push(any(g));
             if g.chance(0.4) {
                 r.push(bytes("REPLACE"));
             }
@@ -452,12 +255,12 @@ fn request(g: &mut Gen, shape: &WorkloadShape) -> Template {
             0 => r.push(command_name(g, "GET")),
             1 => {
                 r.push(bytes("NOSUCHCOMMAND"));
-                r.push(key(g));
+                r.push(any(g));
                 r.push(bytes("x"));
             }
             2 => {
                 r.push(command_name(g, "EXPIRE"));
-                r.push(key(g));
+                r.push(any(g));
             }
             3 => {
                 r.push(command_name(g, "FLUSHDB"));
@@ -467,61 +270,11 @@ fn request(g: &mut Gen, shape: &WorkloadShape) -> Template {
             }
             _ => {
                 r.push(command_name(g, "COPY"));
-                let k = key(g);
+                let k = any(g);
                 r.push(k.clone());
                 r.push(k);
             }
         },
     }
     r
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn shape() -> WorkloadShape {
-        WorkloadShape {
-            keys: vec![b"k:1".to_vec(), b"k:2".to_vec()],
-            patterns: vec![b"*".to_vec()],
-            requests_per_client: 200,
-            pipeline_max: 4,
-            ttl_probability: 0.5,
-            long_pause_probability: 0.05,
-            long_pause_ms_max: 500,
-            split_probability: 0.1,
-        }
-    }
-
-    #[test]
-    fn programs_are_a_function_of_the_seed() {
-        let a = program(&mut Gen::new(3), &shape());
-        let b = program(&mut Gen::new(3), &shape());
-        assert_eq!(a, b);
-        assert_ne!(a, program(&mut Gen::new(4), &shape()));
-    }
-
-    #[test]
-    fn programs_have_the_requested_size() {
-        let p = program(&mut Gen::new(9), &shape());
-        let requests: usize = p
-            .iter()
-            .map(|s| match s {
-                Step::Batch { requests, .. } => {
-                    assert!((1..=4).contains(&requests.len()));
-                    requests.len()
-                }
-                Step::ScanAll { .. } => 1,
-                Step::Sleep(_) => 0,
-            })
-            .sum();
-        assert_eq!(requests, 200);
-    }
-
-    #[test]
-    fn placeholders_follow_the_wall_clock() {
-        assert_eq!(Arg::WallMsPlus(-5).resolve(1_000), b"995");
-        assert_eq!(Arg::WallSecsPlus(2).resolve(1_999), b"3");
-        assert_eq!(Arg::WallSecsPlus(0).resolve(-1), b"-1");
-    }
 }
