@@ -110,6 +110,7 @@ pub struct Config {
     pub set_max_listpack_value: i64,
     pub zset_max_listpack_entries: i64,
     pub zset_max_listpack_value: i64,
+    pub hll_sparse_max_bytes: i64,
     /// Keyspace notification classes (`server::notify` flags).
     pub notify_keyspace_events: u32,
     /// client-output-buffer-limit, indexed by `ObufClass`.
@@ -151,6 +152,7 @@ impl Default for Config {
             set_max_listpack_value: 64,
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
+            hll_sparse_max_bytes: 3000,
             notify_keyspace_events: 0,
             client_obuf_limits: OBUF_LIMIT_DEFAULTS,
         }
@@ -689,6 +691,14 @@ pub static PARAMS: &[Param] = &[
         get: get_obuf_limits,
         set: set_obuf_limits,
     },
+    int_param!(
+        "hll-sparse-max-bytes",
+        0,
+        hll_sparse_max_bytes,
+        0,
+        i64::MAX,
+        true
+    ),
 ];
 
 pub fn lookup(name: &[u8]) -> Option<&'static Param> {

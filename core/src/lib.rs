@@ -36,6 +36,7 @@ pub mod db;
 pub mod dict;
 pub mod digest;
 pub mod glob;
+pub mod hll;
 pub mod intset;
 pub mod io;
 pub mod listpack;
