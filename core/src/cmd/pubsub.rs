@@ -80,16 +80,38 @@ fn unsubscribe_generic(srv: &mut Server, ctx: &mut Ctx<'_>, kind: SubKind) {
     }
 }
 
+/// A client that must get one reply per command (CLIENT_DENY_BLOCKING: commands run by
+/// EXEC, later scripts) cannot enter subscribed mode. MULTI/EXEC is exempt for
+/// SUBSCRIBE and PSUBSCRIBE, for backward compatibility, but not for SSUBSCRIBE.
+fn refuse_deny_blocking(srv: &Server, ctx: &mut Ctx<'_>, name: &str, multi_exempt: bool) -> bool {
+    let in_multi = srv
+        .clients
+        .get(&ctx.conn)
+        .is_some_and(|c| c.multi.is_some());
+    if ctx.deny_blocking && !(multi_exempt && in_multi) {
+        ctx.reply
+            .error(&format!("{name} isn't allowed for a DENY BLOCKING client"));
+        return true;
+    }
+    false
+}
+
 fn subscribe(srv: &mut Server, ctx: &mut Ctx<'_>) {
-    subscribe_generic(srv, ctx, SubKind::Channel);
+    if !refuse_deny_blocking(srv, ctx, "SUBSCRIBE", true) {
+        subscribe_generic(srv, ctx, SubKind::Channel);
+    }
 }
 
 fn psubscribe(srv: &mut Server, ctx: &mut Ctx<'_>) {
-    subscribe_generic(srv, ctx, SubKind::Pattern);
+    if !refuse_deny_blocking(srv, ctx, "PSUBSCRIBE", true) {
+        subscribe_generic(srv, ctx, SubKind::Pattern);
+    }
 }
 
 fn ssubscribe(srv: &mut Server, ctx: &mut Ctx<'_>) {
-    subscribe_generic(srv, ctx, SubKind::Shard);
+    if !refuse_deny_blocking(srv, ctx, "SSUBSCRIBE", false) {
+        subscribe_generic(srv, ctx, SubKind::Shard);
+    }
 }
 
 fn unsubscribe(srv: &mut Server, ctx: &mut Ctx<'_>) {
