@@ -112,6 +112,12 @@ pub struct Client {
     pub dirty_exec: bool,
     /// Keys this client WATCHes, as (db, key), in the order they were watched.
     pub watched: Vec<(usize, Box<[u8]>)>,
+    /// Bytes handed to the backend in `Send`s and not yet reported written
+    /// (`Event::Sent`): output the peer has not taken yet.
+    pub unsent_bytes: usize,
+    /// When the output first stood over the soft `client-output-buffer-limit`
+    /// without dropping below it since (Redis's obuf_soft_limit_reached_time).
+    pub obuf_soft_since: Option<MonoNs>,
 }
 
 impl Client {
@@ -153,6 +159,8 @@ impl Client {
             dirty_cas: false,
             dirty_exec: false,
             watched: Vec::new(),
+            unsent_bytes: 0,
+            obuf_soft_since: None,
         }
     }
 

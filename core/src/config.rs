@@ -16,6 +16,66 @@ pub enum Protected {
     Local,
 }
 
+/// The client classes `client-output-buffer-limit` configures, in Redis's order
+/// (CLIENT_TYPE_NORMAL, _SLAVE, _PUBSUB); masters are limited as normal clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObufClass {
+    Normal = 0,
+    Replica = 1,
+    Pubsub = 2,
+}
+
+impl ObufClass {
+    pub const ALL: [ObufClass; 3] = [ObufClass::Normal, ObufClass::Replica, ObufClass::Pubsub];
+
+    /// The name CONFIG GET shows (Redis's getClientTypeName).
+    pub fn name(self) -> &'static str {
+        match self {
+            ObufClass::Normal => "normal",
+            ObufClass::Replica => "slave",
+            ObufClass::Pubsub => "pubsub",
+        }
+    }
+
+    /// Redis's getClientTypeByName, minus `master`, which has no limits of its own.
+    fn by_name(name: &[u8]) -> Option<ObufClass> {
+        let name = name.to_ascii_lowercase();
+        match name.as_slice() {
+            b"normal" => Some(ObufClass::Normal),
+            b"slave" | b"replica" => Some(ObufClass::Replica),
+            b"pubsub" => Some(ObufClass::Pubsub),
+            _ => None,
+        }
+    }
+}
+
+/// One class's output buffer limits: 0 bytes means no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ObufLimit {
+    pub hard_bytes: u64,
+    pub soft_bytes: u64,
+    pub soft_seconds: i64,
+}
+
+/// Redis's clientBufferLimitsDefaults.
+pub const OBUF_LIMIT_DEFAULTS: [ObufLimit; 3] = [
+    ObufLimit {
+        hard_bytes: 0,
+        soft_bytes: 0,
+        soft_seconds: 0,
+    },
+    ObufLimit {
+        hard_bytes: 256 * 1024 * 1024,
+        soft_bytes: 64 * 1024 * 1024,
+        soft_seconds: 60,
+    },
+    ObufLimit {
+        hard_bytes: 32 * 1024 * 1024,
+        soft_bytes: 8 * 1024 * 1024,
+        soft_seconds: 60,
+    },
+];
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub port: i64,
@@ -50,8 +110,11 @@ pub struct Config {
     pub set_max_listpack_value: i64,
     pub zset_max_listpack_entries: i64,
     pub zset_max_listpack_value: i64,
+    pub hll_sparse_max_bytes: i64,
     /// Keyspace notification classes (`server::notify` flags).
     pub notify_keyspace_events: u32,
+    /// client-output-buffer-limit, indexed by `ObufClass`.
+    pub client_obuf_limits: [ObufLimit; 3],
 }
 
 impl Default for Config {
@@ -89,7 +152,9 @@ impl Default for Config {
             set_max_listpack_value: 64,
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
+            hll_sparse_max_bytes: 3000,
             notify_keyspace_events: 0,
+            client_obuf_limits: OBUF_LIMIT_DEFAULTS,
         }
     }
 }
@@ -164,6 +229,125 @@ pub fn parse_memory(v: &[u8]) -> Option<i64> {
         return None;
     }
     num.parse::<i64>().ok()?.checked_mul(mul)
+}
+
+/// Redis's `memtoull` exactly: digits then an optional unit; no sign; an empty
+/// number is 0, a number too big for 64 bits saturates (strtoull) and a unit
+/// multiplies with wrap-around, as the C code does.
+pub fn memtoull(v: &[u8]) -> Option<u64> {
+    if v.first() == Some(&b'-') {
+        return None;
+    }
+    let digits = v.iter().take_while(|c| c.is_ascii_digit()).count();
+    let unit = v[digits..].to_ascii_lowercase();
+    let mul: u64 = match unit.as_slice() {
+        b"" | b"b" => 1,
+        b"k" => 1000,
+        b"kb" => 1024,
+        b"m" => 1000 * 1000,
+        b"mb" => 1024 * 1024,
+        b"g" => 1000 * 1000 * 1000,
+        b"gb" => 1024 * 1024 * 1024,
+        _ => return None,
+    };
+    // The digits are copied into a 128-byte buffer first.
+    if digits >= 128 {
+        return None;
+    }
+    let mut val: u64 = 0;
+    for &c in &v[..digits] {
+        val = val
+            .checked_mul(10)
+            .and_then(|x| x.checked_add((c - b'0') as u64))
+            .unwrap_or(u64::MAX);
+        if val == u64::MAX {
+            break;
+        }
+    }
+    Some(val.wrapping_mul(mul))
+}
+
+/// C's `strtoll(s, &end, 10)` followed by Redis's `*end == '\0'` test: optional
+/// leading whitespace and sign, out-of-range values saturate, and a string with no
+/// digits converts nothing (so only the empty string passes, as 0). None when
+/// anything is left over.
+fn strtoll_whole(v: &[u8]) -> Option<i64> {
+    let mut i = 0;
+    while i < v.len() && matches!(v[i], b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) {
+        i += 1;
+    }
+    let neg = match v.get(i) {
+        Some(b'-') => {
+            i += 1;
+            true
+        }
+        Some(b'+') => {
+            i += 1;
+            false
+        }
+        _ => false,
+    };
+    let start = i;
+    let mut mag: i128 = 0;
+    while i < v.len() && v[i].is_ascii_digit() {
+        mag = (mag * 10 + (v[i] - b'0') as i128).min(i64::MAX as i128 + 1);
+        i += 1;
+    }
+    if i == start {
+        // No conversion: strtoll leaves `end` at the very start of the string.
+        return if v.is_empty() { Some(0) } else { None };
+    }
+    if i != v.len() {
+        return None;
+    }
+    let signed = if neg { -mag } else { mag };
+    Some(signed.clamp(i64::MIN as i128, i64::MAX as i128) as i64)
+}
+
+/// Redis's updateClientOutputBufferLimit: `<class> <hard> <soft> <soft seconds>`
+/// groups, all checked before any is applied.
+fn set_obuf_limits(c: &mut Config, args: &[Vec<u8>]) -> Result<(), String> {
+    if !args.len().is_multiple_of(4) {
+        return Err("Wrong number of arguments in buffer limit configuration.".into());
+    }
+    let mut next = c.client_obuf_limits;
+    for group in args.chunks(4) {
+        let Some(class) = ObufClass::by_name(&group[0]) else {
+            return Err("Invalid client class specified in buffer limit configuration.".into());
+        };
+        let bad = || "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
+        let hard = memtoull(&group[1]).ok_or_else(bad)?;
+        let soft = memtoull(&group[2]).ok_or_else(bad)?;
+        // Parsed as a long long and stored in an int, as Redis does.
+        let seconds = strtoll_whole(&group[3]).ok_or_else(bad)? as i32;
+        if seconds < 0 {
+            return Err(bad().into());
+        }
+        next[class as usize] = ObufLimit {
+            hard_bytes: hard,
+            soft_bytes: soft,
+            soft_seconds: seconds as i64,
+        };
+    }
+    c.client_obuf_limits = next;
+    Ok(())
+}
+
+fn get_obuf_limits(c: &Config) -> String {
+    ObufClass::ALL
+        .iter()
+        .map(|&class| {
+            let l = c.client_obuf_limits[class as usize];
+            format!(
+                "{} {} {} {}",
+                class.name(),
+                l.hard_bytes,
+                l.soft_bytes,
+                l.soft_seconds
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn parse_bounded(args: &[Vec<u8>], min: i64, max: i64, memory: bool) -> Result<i64, String> {
@@ -500,6 +684,21 @@ pub static PARAMS: &[Param] = &[
         i64::MAX,
         true
     ),
+    Param {
+        name: "client-output-buffer-limit",
+        alias: None,
+        flags: MULTI_ARG,
+        get: get_obuf_limits,
+        set: set_obuf_limits,
+    },
+    int_param!(
+        "hll-sparse-max-bytes",
+        0,
+        hll_sparse_max_bytes,
+        0,
+        i64::MAX,
+        true
+    ),
 ];
 
 pub fn lookup(name: &[u8]) -> Option<&'static Param> {
@@ -624,7 +823,13 @@ impl Config {
             }
             seen.push(param.name);
             let args: Vec<Vec<u8>> = if param.flags & MULTI_ARG != 0 {
-                split_args(value).unwrap_or_default()
+                // CONFIG SET splits on single spaces, quotes and all (sdssplitlen);
+                // only config files and command lines honour quoting.
+                if value.is_empty() {
+                    Vec::new()
+                } else {
+                    value.split(|&c| c == b' ').map(<[u8]>::to_vec).collect()
+                }
             } else {
                 vec![value.to_vec()]
             };
@@ -721,6 +926,132 @@ mod tests {
         assert_eq!(
             c.get_matching(&[b"HZ"]),
             vec![("HZ".to_string(), "10".to_string())]
+        );
+    }
+
+    fn obuf(c: &Config) -> String {
+        c.get_matching(&[b"client-output-buffer-limit"])[0]
+            .1
+            .clone()
+    }
+
+    #[test]
+    fn client_output_buffer_limit_defaults_units_and_classes() {
+        let mut c = Config::default();
+        assert_eq!(
+            obuf(&c),
+            "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"
+        );
+        c.set_many(&[(b"client-output-buffer-limit", b"pubsub 1kb 2mb 3")])
+            .unwrap();
+        assert_eq!(
+            c.client_obuf_limits[ObufClass::Pubsub as usize],
+            ObufLimit {
+                hard_bytes: 1024,
+                soft_bytes: 2 * 1024 * 1024,
+                soft_seconds: 3
+            }
+        );
+        // `replica` is `slave`; names are case-blind; later groups win.
+        c.set_many(&[(
+            b"client-output-buffer-limit",
+            b"REPLICA 1g 1GB 0 normal 1k 2m 4 normal 5 6 +7",
+        )])
+        .unwrap();
+        assert_eq!(
+            obuf(&c),
+            "normal 5 6 7 slave 1000000000 1073741824 0 pubsub 1024 2097152 3"
+        );
+        // Nothing at all is accepted and changes nothing.
+        c.set_many(&[(b"client-output-buffer-limit", b"")]).unwrap();
+        assert_eq!(
+            c.client_obuf_limits[ObufClass::Normal as usize].soft_seconds,
+            7
+        );
+        // memtoull's and strtoll's corners.
+        c.set_many(&[(
+            b"client-output-buffer-limit",
+            b"pubsub kb 99999999999999999999 4294967296",
+        )])
+        .unwrap();
+        assert_eq!(
+            c.client_obuf_limits[ObufClass::Pubsub as usize],
+            ObufLimit {
+                hard_bytes: 0,
+                soft_bytes: u64::MAX,
+                soft_seconds: 0
+            }
+        );
+        c.set_many(&[(b"client-output-buffer-limit", b"pubsub 1 2 99999999999")])
+            .unwrap();
+        assert_eq!(
+            c.client_obuf_limits[ObufClass::Pubsub as usize].soft_seconds,
+            1215752191
+        );
+    }
+
+    #[test]
+    fn client_output_buffer_limit_errors_change_nothing() {
+        let mut c = Config::default();
+        let before = obuf(&c);
+        let err = |v: &[u8]| {
+            let mut c = Config::default();
+            let e = c
+                .set_many(&[(b"client-output-buffer-limit", v)])
+                .unwrap_err();
+            assert_eq!(obuf(&c), before);
+            e
+        };
+        let prefix =
+            "CONFIG SET failed (possibly related to argument 'client-output-buffer-limit') - ";
+        let wrong = format!("{prefix}Wrong number of arguments in buffer limit configuration.");
+        let class =
+            format!("{prefix}Invalid client class specified in buffer limit configuration.");
+        let value = format!(
+            "{prefix}Error in hard, soft or soft_seconds setting in buffer limit configuration."
+        );
+        assert_eq!(err(b"normal 1 2"), wrong);
+        // Split on single spaces: quotes are characters, doubled spaces make fields.
+        assert_eq!(err(b"pubsub 1 2 3 'x"), wrong);
+        assert_eq!(err(b"pubsub  1 2 3"), wrong);
+        assert_eq!(err(b"master 1 2 3"), class);
+        assert_eq!(err(b"pubsub 1k 2 3 foo 1 2 3"), class);
+        for v in [
+            &b"pubsub -1 2 3"[..],
+            b"pubsub 1 2 -3",
+            b"pubsub 1 2 x",
+            b"pubsub 1 2 ''",
+            b"pubsub 1 2 '3'",
+            b"pubsub 1.5 2 3",
+            b"pubsub +1 0 0",
+            b"pubsub 0x10 2 3",
+            b"pubsub 1 2 2147483648",
+            b"pubsub 1 2 9223372036854775808",
+            b"pubsub 1 1kib 0",
+        ] {
+            assert_eq!(err(v), value, "{}", String::from_utf8_lossy(v));
+        }
+        c.set_many(&[(b"client-output-buffer-limit", b"pubsub 1 2 -0")])
+            .unwrap();
+    }
+
+    #[test]
+    fn client_output_buffer_limit_in_config_files() {
+        let mut c = Config::default();
+        c.load_from_string(
+            "client-output-buffer-limit normal 1mb 2mb 3\nclient-output-buffer-limit \"pubsub 4 5 6\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            obuf(&c),
+            "normal 1048576 2097152 3 slave 268435456 67108864 60 pubsub 4 5 6"
+        );
+        let e = c
+            .load_from_string("client-output-buffer-limit master 1 2 3\n")
+            .unwrap_err();
+        assert_eq!(
+            e.message,
+            "Invalid client class specified in buffer limit configuration."
         );
     }
 }

@@ -67,6 +67,13 @@ pub enum Event<'a> {
     Received { conn: ConnId, data: &'a [u8] },
     /// The peer closed the connection or it failed; the backend has dropped it.
     Closed { conn: ConnId },
+    /// The backend finished writing `bytes` more bytes of this connection's `Send`s
+    /// to the socket (the kernel took them). Bytes handed over in a `Send` and not yet
+    /// reported here are the client's unsent output: the core counts them against
+    /// `client-output-buffer-limit`, so a peer that stops reading is cut off instead
+    /// of queueing output in the backend without bound. A backend reports every byte
+    /// exactly once, in order, and may report a write in several parts.
+    Sent { conn: ConnId, bytes: usize },
     /// The process received a signal asking it to stop.
     Signal(Signal),
 }
@@ -84,6 +91,10 @@ pub enum Effect {
     Send { conn: ConnId, data: Bytes },
     /// Close the connection once every `Send` before this one has been written.
     Close { conn: ConnId },
+    /// Close the connection now, discarding whatever of earlier `Send`s is not yet
+    /// written (Redis's freeClient: CLIENT KILL, timeouts, buffer limits). The backend
+    /// must not wait for a peer that may never read again.
+    Abort { conn: ConnId },
     /// Write one line to the log (the backend adds pid, role and timestamp).
     Log { level: LogLevel, message: String },
     /// Stop the process with this exit code, after carrying out every earlier effect.

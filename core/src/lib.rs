@@ -7,10 +7,12 @@
 //! [`Server`] through four calls, in this order, forever:
 //!
 //! 1. **Inputs** — [`Server::handle`] for each [`Event`] that happened (a connection
-//!    accepted, bytes read, a peer closed, a signal), and [`Server::handle_timeout`]
-//!    when the deadline from `poll_timeout` has passed. Every input carries a [`Now`]:
-//!    the monotonic clock (never decreasing — asserted) and the wall clock (free to
-//!    jump either way).
+//!    accepted, bytes read, bytes written, a peer closed, a signal), and
+//!    [`Server::handle_timeout`] when the deadline from `poll_timeout` has passed.
+//!    Every input carries a [`Now`]: the monotonic clock (never decreasing — asserted)
+//!    and the wall clock (free to jump either way). The backend reports every byte of
+//!    every `Send` once written ([`Event::Sent`]): what is handed over and unreported
+//!    is output the peer has not taken, which client-output-buffer-limit bounds.
 //! 2. **Outputs** — [`Server::poll_effect`] until it returns `None`. Replies are
 //!    coalesced per connection: all replies produced by the inputs since the last drain
 //!    leave as one [`Effect::Send`] per connection (Redis's `beforeSleep` flush).
@@ -34,6 +36,7 @@ pub mod db;
 pub mod dict;
 pub mod digest;
 pub mod glob;
+pub mod hll;
 pub mod intset;
 pub mod io;
 pub mod listpack;

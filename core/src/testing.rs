@@ -159,6 +159,11 @@ pub struct TestServer {
     pub closed: Vec<ConnId>,
     pub logs: Vec<String>,
     pub exited: Option<i32>,
+    /// Connections whose peer stopped reading: their output is captured but never
+    /// reported written, so it counts against the output buffer limits.
+    stalled: crate::util::FastSet<ConnId>,
+    /// Bytes sent to stalled connections and not reported written yet.
+    unreported: crate::util::FastMap<ConnId, usize>,
 }
 
 /// Wall-clock start of test servers: 2026-01-01T00:00:00Z.
@@ -183,6 +188,8 @@ impl TestServer {
             closed: Vec::new(),
             logs: Vec::new(),
             exited: None,
+            stalled: Default::default(),
+            unreported: Default::default(),
         }
     }
 
@@ -216,16 +223,38 @@ impl TestServer {
     pub fn drain(&mut self) {
         while let Some(effect) = self.server.poll_effect() {
             match effect {
-                Effect::Send { conn, data } => self
-                    .outbox
-                    .entry(conn)
-                    .or_default()
-                    .extend_from_slice(&data),
-                Effect::Close { conn } => self.closed.push(conn),
+                Effect::Send { conn, data } => {
+                    self.outbox
+                        .entry(conn)
+                        .or_default()
+                        .extend_from_slice(&data);
+                    if self.stalled.contains(&conn) {
+                        *self.unreported.entry(conn).or_default() += data.len();
+                    } else {
+                        // A peer that reads: the write completes at once.
+                        let bytes = data.len();
+                        self.server.handle(self.now, Event::Sent { conn, bytes });
+                    }
+                }
+                Effect::Close { conn } | Effect::Abort { conn } => self.closed.push(conn),
                 Effect::Log { message, .. } => self.logs.push(message),
                 Effect::Exit { code } => self.exited = Some(code),
             }
         }
+    }
+
+    /// The peer of `conn` stops reading: what the server sends it stays unsent.
+    pub fn stall(&mut self, conn: ConnId) {
+        self.stalled.insert(conn);
+    }
+
+    /// The peer of `conn` reads again and takes everything it was sent.
+    pub fn unstall(&mut self, conn: ConnId) {
+        self.stalled.remove(&conn);
+        if let Some(bytes) = self.unreported.remove(&conn) {
+            self.server.handle(self.now, Event::Sent { conn, bytes });
+        }
+        self.drain();
     }
 
     /// Send raw bytes on a connection.

@@ -3,8 +3,10 @@
 //! log lines and the loop's exit; `poll_timeout` becomes a sleep.
 //!
 //! Every connection gets one task that reads into a buffer and forwards each read to
-//! the loop, and writes whatever the loop hands it, in order. The loop handles every
-//! event already queued before draining effects, so pipelined requests from many
+//! the loop, and writes whatever the loop hands it, in order, reporting each finished
+//! write back (`Event::Sent`) so the core knows how much output a peer has not taken.
+//! `Abort` ends the task at once, dropping what it had not written. The loop handles
+//! every event already queued before draining effects, so pipelined requests from many
 //! clients are answered with one write per client per iteration.
 
 use bytes::{Bytes, BytesMut};
@@ -78,7 +80,15 @@ pub struct Incoming<S> {
 
 enum NetEvent {
     Data(ConnId, Bytes),
+    /// A write of this many bytes finished.
+    Sent(ConnId, usize),
     Closed(ConnId),
+}
+
+/// The loop's handle on one connection task.
+struct ConnHandle {
+    outbound: mpsc::UnboundedSender<Outbound>,
+    task: tokio::task::AbortHandle,
 }
 
 enum Outbound {
@@ -161,7 +171,7 @@ where
     O: Observer + ?Sized,
 {
     let (net_tx, mut net_rx) = mpsc::unbounded_channel::<NetEvent>();
-    let mut conns: HashMap<ConnId, mpsc::UnboundedSender<Outbound>> = HashMap::new();
+    let mut conns: HashMap<ConnId, ConnHandle> = HashMap::new();
     let mut tasks = Vec::new();
     let mut next_conn = 1u64;
     let mut incoming_open = true;
@@ -172,14 +182,20 @@ where
             observer.on_effect(&effect);
             match effect {
                 Effect::Send { conn, data } => {
-                    if let Some(tx) = conns.get(&conn) {
+                    if let Some(h) = conns.get(&conn) {
                         // A send to a connection whose task already ended is moot.
-                        let _ = tx.send(Outbound::Data(data));
+                        let _ = h.outbound.send(Outbound::Data(data));
                     }
                 }
                 Effect::Close { conn } => {
-                    if let Some(tx) = conns.remove(&conn) {
-                        let _ = tx.send(Outbound::Close);
+                    if let Some(h) = conns.remove(&conn) {
+                        let _ = h.outbound.send(Outbound::Close);
+                    }
+                }
+                Effect::Abort { conn } => {
+                    if let Some(h) = conns.remove(&conn) {
+                        // Dropping the task drops the socket and the queued output.
+                        h.task.abort();
                     }
                 }
                 Effect::Log { level, message } => log.write(level, &message, clock.now().wall),
@@ -187,8 +203,8 @@ where
                     // In connection order, so that a simulated run stays replayable.
                     let mut open: Vec<_> = conns.drain().collect();
                     open.sort_unstable_by_key(|(conn, _)| *conn);
-                    for (_, tx) in open {
-                        let _ = tx.send(Outbound::Close);
+                    for (_, h) in open {
+                        let _ = h.outbound.send(Outbound::Close);
                     }
                     let flush = async {
                         for t in tasks {
@@ -237,12 +253,13 @@ where
                     let conn = ConnId(next_conn);
                     next_conn += 1;
                     let (out_tx, out_rx) = mpsc::unbounded_channel();
-                    conns.insert(conn, out_tx);
                     let now = clock.now();
                     let event = Event::Accepted { conn, peer: inc.peer, local: inc.local, fd: inc.fd };
                     observer.on_event(now, &event);
                     server.handle(now, event);
-                    tasks.push(tokio::task::spawn_local(connection_task(conn, inc.stream, net_tx.clone(), out_rx)));
+                    let task = tokio::task::spawn_local(connection_task(conn, inc.stream, net_tx.clone(), out_rx));
+                    conns.insert(conn, ConnHandle { outbound: out_tx, task: task.abort_handle() });
+                    tasks.push(task);
                 }
                 None => incoming_open = false,
             },
@@ -258,6 +275,10 @@ where
 fn handle_net<O: Observer + ?Sized>(server: &mut Server, now: Now, ev: NetEvent, observer: &mut O) {
     let event = match &ev {
         NetEvent::Data(conn, data) => Event::Received { conn: *conn, data },
+        NetEvent::Sent(conn, bytes) => Event::Sent {
+            conn: *conn,
+            bytes: *bytes,
+        },
         NetEvent::Closed(conn) => Event::Closed { conn: *conn },
     };
     observer.on_event(now, &event);
@@ -275,6 +296,7 @@ async fn connection_task<S>(
 {
     let (mut reader, mut writer) = tokio::io::split(stream);
     let read_events = events.clone();
+    let write_events = events.clone();
     let read_loop = async move {
         let mut buf = BytesMut::with_capacity(READ_CHUNK_BYTES);
         loop {
@@ -299,8 +321,17 @@ async fn connection_task<S>(
         while let Some(out) = outbound.recv().await {
             match out {
                 Outbound::Data(data) => {
-                    if writer.write_all(&data).await.is_err() {
-                        return;
+                    // Report each part the kernel takes: from then on it is no longer
+                    // output this process holds for the peer.
+                    let mut written = 0;
+                    while written < data.len() {
+                        match writer.write(&data[written..]).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => {
+                                written += n;
+                                let _ = write_events.send(NetEvent::Sent(conn, n));
+                            }
+                        }
                     }
                 }
                 Outbound::Close => {

@@ -6,54 +6,98 @@
 //! comments; `@resp3` switches both connections to RESP3 (via HELLO 3) and `@resp2`
 //! back; `@sleep <ms>` waits. Every script runs on a fresh pair of servers.
 //!
-//! Several clients: `@conn <n>` sends the following lines on connection pair `n`
-//! (pair 0 is the one a script starts on; others open on first use), so one client
-//! can WATCH while another writes. `@drain` reads what the current pair received
-//! without asking (Pub/Sub messages, keyspace notifications) until both sides have
-//! been quiet for a moment, and compares the bytes.
+//! For pub/sub, a script can hold several connections: `@conn <name>` makes the named
+//! pair current (opened on first use; the first is `main`), and `@read` reads one more
+//! frame from the current pair and compares it — a message published from another
+//! connection, or the second confirmation of `SUBSCRIBE a b`; `@send <command>` sends
+//! without reading (for CLIENT REPLY OFF and what follows it). A command's reply is
+//! one frame, after any RESP3 pushes in front of it (a push to oneself precedes the
+//! command's reply), except for the (un)subscribe commands, whose RESP3 reply is the
+//! push itself. `@drain` reads whatever the current pair received without asking
+//! (Pub/Sub messages, keyspace notifications) until both sides have been quiet for a
+//! moment, and compares the bytes. The first pair is also called `0`, so numbered
+//! pairs (`@conn 0`, `@conn 1`) read naturally in scripts with several clients.
 
 mod support;
 
 use cinnabar_core::resp::splitargs::split_args;
+use std::collections::BTreeMap;
 use support::{RawConn, ServerProcess};
+
+/// Commands whose RESP3 reply is a push frame, not a push followed by a reply.
+const PUSH_REPLIES: &[&str] = &[
+    "subscribe",
+    "unsubscribe",
+    "psubscribe",
+    "punsubscribe",
+    "ssubscribe",
+    "sunsubscribe",
+];
 
 fn run_script(name: &str, text: &str) {
     let Some(redis) = ServerProcess::redis(&["--enable-debug-command", "yes"]) else {
         return;
     };
     let ours = ServerProcess::cinnabar(&["--enable-debug-command", "yes"]);
-    let mut pairs = vec![(ours.raw(), redis.raw())];
-    let mut current = 0;
+    // Connection pairs by name: (cinnabar, redis).
+    let mut pairs: BTreeMap<String, (RawConn, RawConn)> = BTreeMap::new();
+    let mut current = "main".to_string();
+    pairs.insert(current.clone(), (ours.raw(), redis.raw()));
     let mut failures = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        if let Some(ms) = line.strip_prefix("@sleep ") {
-            std::thread::sleep(std::time::Duration::from_millis(
-                ms.trim().parse().expect("@sleep <ms>"),
-            ));
+        if let Some(name) = line.strip_prefix("@conn ") {
+            current = match name.trim() {
+                "0" => "main".to_string(),
+                other => other.to_string(),
+            };
+            pairs
+                .entry(current.clone())
+                .or_insert_with(|| (ours.raw(), redis.raw()));
             continue;
         }
-        if let Some(k) = line.strip_prefix("@conn ") {
-            current = k.trim().parse().expect("@conn <n>");
-            while pairs.len() <= current {
-                pairs.push((ours.raw(), redis.raw()));
-            }
+        let (a, b) = pairs.get_mut(&current).expect("current pair exists");
+        if let Some(cmd) = line.strip_prefix("@send ") {
+            // A command with no reply of its own (CLIENT REPLY OFF): send, don't read.
+            let args = split_args(cmd.as_bytes())
+                .unwrap_or_else(|| panic!("{name}:{}: bad quoting", n + 1));
+            let args: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+            a.send_cmd(&args);
+            b.send_cmd(&args);
             continue;
         }
-        let (a, b) = &mut pairs[current];
         if line == "@drain" {
             let (got, want) = (a.read_pending(), b.read_pending());
             if got != want {
                 failures.push(format!(
-                    "{name}:{}: @drain on connection {current}\n  redis:    {:?}\n  cinnabar: {:?}",
+                    "{name}:{}: @drain on {current}\n  redis:    {:?}\n  cinnabar: {:?}",
                     n + 1,
                     String::from_utf8_lossy(&want),
                     String::from_utf8_lossy(&got)
                 ));
             }
+            continue;
+        }
+        if line == "@read" {
+            let got = a.read_reply();
+            let want = b.read_reply();
+            if got != want {
+                failures.push(format!(
+                    "{name}:{}: @read on {current}\n  redis:    {:?}\n  cinnabar: {:?}",
+                    n + 1,
+                    String::from_utf8_lossy(&want),
+                    String::from_utf8_lossy(&got)
+                ));
+            }
+            continue;
+        }
+        if let Some(ms) = line.strip_prefix("@sleep ") {
+            std::thread::sleep(std::time::Duration::from_millis(
+                ms.trim().parse().expect("@sleep <ms>"),
+            ));
             continue;
         }
         let line = match line {
@@ -89,11 +133,17 @@ fn run_script(name: &str, text: &str) {
 fn exchange(conn: &mut RawConn, args: &[&[u8]]) -> Vec<u8> {
     conn.send_cmd(args);
     // A RESP3 push frame precedes the reply it accompanies: keep them together.
-    let mut out = conn.read_reply();
-    if out.starts_with(b">") {
-        let reply = conn.read_reply();
-        out.extend_from_slice(&reply);
+    let mut frame = conn.read_reply();
+    let name = String::from_utf8_lossy(args[0]).to_ascii_lowercase();
+    if PUSH_REPLIES.contains(&name.as_str()) {
+        return frame;
     }
+    let mut out = Vec::new();
+    while frame.starts_with(b">") {
+        out.extend_from_slice(&frame);
+        frame = conn.read_reply();
+    }
+    out.extend_from_slice(&frame);
     out
 }
 

@@ -20,4 +20,4 @@ pub mod trace;
 pub use clock::{SimWallClock, WallOffset};
 pub use host::{serve, ServerOptions, SERVER_PORT};
 pub use probe::SimProbe;
-pub use trace::{Recorder, Trace, TraceEntry};
+pub use trace::{Recorder, Trace, TraceEntry, Written};

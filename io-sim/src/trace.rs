@@ -86,10 +86,22 @@ impl TraceEntry {
     }
 }
 
+/// The backend finished writing `bytes` of a connection's output (`Event::Sent`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Written {
+    pub now: Now,
+    pub conn: ConnId,
+    pub bytes: usize,
+}
+
 /// A whole run's trace.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Trace {
     pub entries: Vec<TraceEntry>,
+    /// Write completions, kept beside `entries`: they only feed the core's output
+    /// accounting (they produce no effects), so a checker replaying requests and
+    /// replies can ignore them, while the digest still covers them.
+    pub written: Vec<Written>,
 }
 
 impl Trace {
@@ -145,6 +157,13 @@ impl Trace {
                     h.u64(*code as u64);
                 }
             }
+        }
+        h.u64(self.written.len() as u64);
+        for w in &self.written {
+            h.u64(w.now.mono.0);
+            h.u64(w.now.wall.0 as u64);
+            h.u64(w.conn.0);
+            h.u64(w.bytes as u64);
         }
         h.0
     }
@@ -228,7 +247,6 @@ impl Observer for Recorder {
             now.mono >= self.last_input.mono,
             "the loop stamped an input with an earlier monotonic time"
         );
-        self.last_input = now;
         let entry = match *event {
             Event::Accepted {
                 conn, peer, local, ..
@@ -248,7 +266,17 @@ impl Observer for Recorder {
             }
             Event::Closed { conn } => TraceEntry::Closed { now, conn },
             Event::Signal(signal) => TraceEntry::Signal { now, signal },
+            Event::Sent { conn, bytes } => {
+                // Not an entry: see `Trace::written`. Effects keep the time of the
+                // last entry input, as before write completions were reported.
+                self.trace
+                    .borrow_mut()
+                    .written
+                    .push(Written { now, conn, bytes });
+                return;
+            }
         };
+        self.last_input = now;
         self.push(entry);
     }
 
@@ -266,7 +294,11 @@ impl Observer for Recorder {
                 conn: *conn,
                 data: data.clone(),
             },
-            Effect::Close { conn } => TraceEntry::Close { now, conn: *conn },
+            // To a replaying checker an abortive close is a close; what it dropped was
+            // never written, so the peer cannot have seen it.
+            Effect::Close { conn } | Effect::Abort { conn } => {
+                TraceEntry::Close { now, conn: *conn }
+            }
             Effect::Log { level, message } => TraceEntry::Log {
                 now,
                 level: *level,

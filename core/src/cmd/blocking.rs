@@ -1284,4 +1284,47 @@ mod tests {
         t.cmd_on(p, &["RPUSH", "k", "v"]);
         assert_eq!(served(&mut t, c), bulks(&["k", "v"]));
     }
+
+    #[test]
+    fn a_deadline_passed_when_a_write_completes_still_replies() {
+        let mut t = TestServer::new();
+        let (c, other) = (t.connect(), t.connect());
+        t.stall(other);
+        assert_eq!(t.cmd_on(other, &["PING"]), Frame::Simple("PONG".into()));
+        block(&mut t, c, &["BLPOP", "k", "0.1"]);
+        // Time passes without the timer; the next input is a completed write.
+        t.now.mono = t.now.mono.add_ms(150);
+        t.unstall(other);
+        assert_eq!(t.take_output(c), b"*-1\r\n");
+        assert_nothing_waits(&t);
+    }
+
+    #[test]
+    fn a_served_reply_over_the_output_limit_closes_the_client() {
+        let mut t = TestServer::new();
+        let p = t.connect();
+        let c = t.connect();
+        t.cmd_on(
+            p,
+            &[
+                "CONFIG",
+                "SET",
+                "client-output-buffer-limit",
+                "normal 1mb 0 0",
+            ],
+        );
+        t.stall(c);
+        block(
+            &mut t,
+            c,
+            &["BLMPOP", "0", "1", "k", "LEFT", "COUNT", "100000"],
+        );
+        let big = "x".repeat(100);
+        let mut push = vec!["RPUSH", "k"];
+        push.extend(std::iter::repeat_n(big.as_str(), 20_000));
+        t.cmd_on(p, &push);
+        assert!(t.closed.contains(&c));
+        assert_eq!(t.cmd_on(p, &["EXISTS", "k"]), int(0));
+        assert_nothing_waits(&t);
+    }
 }

@@ -5,7 +5,8 @@ use super::{ERR_DB_INDEX, ERR_NOT_INTEGER, ERR_SYNTAX};
 use crate::client::{Client, ReplyMode};
 use crate::command::{Ctx, Handler};
 use crate::io::ConnId;
-use crate::server::Server;
+use crate::server::pubsub::SubKind;
+use crate::server::{Server, REPLY_CHUNK_BYTES};
 use crate::util::parse_i64;
 
 pub const HANDLERS: &[(&str, Handler)] = &[
@@ -252,14 +253,23 @@ fn client_getname(srv: &mut Server, ctx: &mut Ctx<'_>) {
     }
 }
 
-/// Client types as CLIENT LIST TYPE / CLIENT KILL TYPE name them. Only normal
-/// clients exist until replication and pub/sub arrive.
+/// Client types as CLIENT LIST TYPE / CLIENT KILL TYPE name them. Replicas and
+/// masters do not exist until replication arrives.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum ClientType {
     Normal,
     Replica,
     Pubsub,
     Master,
+}
+
+/// Redis's getClientType: a subscribed client is a pub/sub client.
+fn client_type(c: &Client) -> ClientType {
+    if c.is_pubsub() {
+        ClientType::Pubsub
+    } else {
+        ClientType::Normal
+    }
 }
 
 fn client_type_by_name(name: &[u8]) -> Option<ClientType> {
@@ -275,17 +285,22 @@ fn client_type_by_name(name: &[u8]) -> Option<ClientType> {
 /// One CLIENT LIST line, field by field as Redis 7.0's catClientInfoString.
 /// `running` is the client whose command is executing: its buffers are on loan to
 /// dispatch, so its figures come from the context.
-fn client_info_line(srv: &Server, c: &Client, running: Option<&Ctx<'_>>) -> String {
+pub(crate) fn client_info_line(srv: &Server, c: &Client, running: Option<&Ctx<'_>>) -> String {
     let now = srv.now.mono;
-    let (db, obl, rbs, resp) = match running {
+    let (db, pending, rbs, resp) = match running {
+        // The stand-in buffer holds pushes the running command caused to itself.
         Some(ctx) => (
             ctx.db,
-            ctx.reply.len(),
+            ctx.reply.len() + c.reply.len() + c.unsent_bytes,
             ctx.reply.capacity(),
             if ctx.reply.is_resp3() { 3 } else { 2 },
         ),
-        None => (c.db, c.reply.len(), c.reply.capacity(), c.protocol),
+        None => (c.db, c.pending_output(), c.reply.capacity(), c.protocol),
     };
+    // Redis's static buffer takes the first 16 KiB, its reply list the rest.
+    let obl = pending.min(REPLY_CHUNK_BYTES);
+    let omem = pending - obl;
+    let oll = omem.div_ceil(REPLY_CHUNK_BYTES);
     let qbuf = c.query.len();
     let qbuf_free = c.query.capacity() - c.query.len();
     let (multi, multi_mem) = match &c.multi {
@@ -293,9 +308,10 @@ fn client_info_line(srv: &Server, c: &Client, running: Option<&Ctx<'_>>) -> Stri
         None => (-1, 0),
     };
     let tot_mem =
-        std::mem::size_of::<Client>() + c.query.capacity() + rbs + c.argv_bytes + multi_mem;
+        std::mem::size_of::<Client>() + c.query.capacity() + rbs + c.argv_bytes + multi_mem + omem;
+    let subs = |kind| c.subs.as_ref().map_or(0, |s| s.count(kind));
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll=0 omem=0 tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
         c.id,
         c.peer,
         c.local,
@@ -305,6 +321,9 @@ fn client_info_line(srv: &Server, c: &Client, running: Option<&Ctx<'_>>) -> Stri
         now.secs_since(c.last_interaction),
         c.flag_letters(),
         db,
+        subs(SubKind::Channel),
+        subs(SubKind::Pattern),
+        subs(SubKind::Shard),
         multi,
         qbuf,
         qbuf_free,
@@ -313,6 +332,8 @@ fn client_info_line(srv: &Server, c: &Client, running: Option<&Ctx<'_>>) -> Stri
         rbs,
         rbs,
         obl,
+        oll,
+        omem,
         tot_mem,
         c.last_command.unwrap_or("NULL"),
         resp,
@@ -367,13 +388,13 @@ fn client_list(srv: &mut Server, ctx: &mut Ctx<'_>) {
             }
         }
         None => {
-            // Every client is "normal" until replicas, masters and pub/sub exist.
-            if only_type.is_none_or(|t| t == ClientType::Normal) {
-                for c in clients_by_id(srv) {
-                    let running = (c.conn == ctx.conn).then_some(&*ctx);
-                    out.push_str(&client_info_line(srv, c, running));
-                    out.push('\n');
+            for c in clients_by_id(srv) {
+                if only_type.is_some_and(|t| t != client_type(c)) {
+                    continue;
                 }
+                let running = (c.conn == ctx.conn).then_some(&*ctx);
+                out.push_str(&client_info_line(srv, c, running));
+                out.push('\n');
             }
         }
     }
@@ -462,7 +483,7 @@ fn client_kill(srv: &mut Server, ctx: &mut Ctx<'_>) {
         if laddr.is_some_and(|a| a != c.local.to_string().as_bytes()) {
             continue;
         }
-        if only_type.is_some_and(|t| t != ClientType::Normal) {
+        if only_type.is_some_and(|t| t != client_type(c)) {
             continue;
         }
         if id.is_some_and(|id| id != c.id) {

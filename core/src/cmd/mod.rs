@@ -1,11 +1,13 @@
 //! Command handlers, one module per family as Redis's `t_*.c` files, and the shared
 //! argument helpers that produce Redis's standard errors.
 
+pub mod bitops;
 pub mod blocking;
 pub mod command;
 pub mod connection;
 pub mod elemscan;
 pub mod hashes;
+pub mod hyperloglog;
 pub mod keys;
 pub mod lists;
 pub mod multi;
@@ -24,9 +26,11 @@ use crate::util::{parse_f64, parse_i64};
 pub fn all_handlers() -> Vec<(&'static str, Handler)> {
     let mut all = Vec::new();
     all.extend_from_slice(blocking::HANDLERS);
+    all.extend_from_slice(bitops::HANDLERS);
     all.extend_from_slice(command::HANDLERS);
     all.extend_from_slice(connection::HANDLERS);
     all.extend_from_slice(hashes::HANDLERS);
+    all.extend_from_slice(hyperloglog::HANDLERS);
     all.extend_from_slice(keys::HANDLERS);
     all.extend_from_slice(lists::HANDLERS);
     all.extend_from_slice(multi::HANDLERS);

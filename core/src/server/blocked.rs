@@ -323,8 +323,9 @@ impl Server {
     }
 
     /// Time out every blocked client whose deadline has come (handleBlockedClientsTimeout):
-    /// the null array, whatever the command.
-    pub(crate) fn handle_blocked_timeouts(&mut self) {
+    /// the null array, whatever the command. Returns whether any did.
+    pub(crate) fn handle_blocked_timeouts(&mut self) -> bool {
+        let mut any = false;
         while let Some(&(deadline, _, conn)) = self.blocking.deadlines.first() {
             if deadline > self.now.mono {
                 break;
@@ -332,7 +333,9 @@ impl Server {
             self.run_as_blocked(conn, |_, ctx| ctx.reply.null_array());
             let b = self.unblock_client(conn);
             debug_assert!(b.is_some());
+            any = true;
         }
+        any
     }
 
     /// CLIENT UNBLOCK: end `conn`'s wait with the timeout reply or the UNBLOCKED
@@ -451,6 +454,8 @@ impl Server {
                 .unblock_client(conn)
                 .expect("served clients were blocked");
             self.stats_on_unblock(conn, &b, reply_us, failed);
+            // A large BLMPOP or BZMPOP reply counts against the client's output limit.
+            self.enforce_output_limits(conn);
             if !self.dbs[db].contains(key) {
                 break;
             }

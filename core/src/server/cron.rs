@@ -106,7 +106,7 @@ enum ExpireCycle {
 
 impl Server {
     pub(super) fn run_due_timers(&mut self) {
-        self.handle_blocked_timeouts();
+        let _ = self.handle_blocked_timeouts();
         if self.now.mono >= self.cron.next_run {
             self.server_cron();
             // One period after now, not after the missed deadline: no catch-up storm.
@@ -137,6 +137,8 @@ impl Server {
                 .sample(now, self.stats.total_net_output_bytes);
         }
         self.clients_cron();
+        self.output_peaks.rotate(self.now.mono);
+        self.output_limits_cron();
         if self.active_expire_enabled {
             self.active_expire_cycle(ExpireCycle::Slow);
         }
@@ -169,9 +171,13 @@ impl Server {
         let mut idle: Vec<(u64, ConnId)> = self
             .clients
             .iter()
+            // Subscribers wait for messages, not for their own requests: never idle.
             .filter(|(_, c)| {
-                // Blocked clients wait as long as their command says, not `timeout`.
-                now.secs_since(c.last_interaction) > timeout as u64 && !c.close_asap && !c.blocked
+                now.secs_since(c.last_interaction) > timeout as u64
+                    && !c.close_asap
+                    && !c.is_pubsub()
+                    // Blocked clients wait as long as their command says.
+                    && !c.blocked
             })
             .map(|(conn, c)| (c.id, *conn))
             .collect();
@@ -187,7 +193,7 @@ impl Server {
     /// buffered, then the replies of everything handled since the last drain.
     pub(super) fn before_sleep(&mut self) {
         if self.suspended.is_none() {
-            self.handle_blocked_timeouts();
+            let _ = self.handle_blocked_timeouts();
         }
         if self.suspended.is_none() && self.active_expire_enabled {
             self.active_expire_cycle(ExpireCycle::Fast);

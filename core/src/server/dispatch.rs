@@ -70,6 +70,10 @@ impl Server {
                     let placeholder = ReplyBuf::new(client.protocol == 3);
                     let mut reply = std::mem::replace(&mut client.reply, placeholder);
                     let args = parser.args(&query, inline);
+                    // Redis checks the limits as the reply grows, under the class the
+                    // client had then: SUBSCRIBE's confirmations still count as a
+                    // normal client's output, UNSUBSCRIBE's as a subscriber's.
+                    let class = client.obuf_class();
                     self.process_command(conn, args, &mut reply);
                     let client = self
                         .clients
@@ -89,6 +93,7 @@ impl Server {
                     client.parser = parser;
                     client.query.advance(consumed);
                     client.parser.reset();
+                    self.enforce_output_limits_as(conn, class);
                 }
             }
         }

@@ -5,7 +5,8 @@
 //! `dispatch` (request parsing and processCommand's checks), `keyspace` (expiry-aware
 //! key access), `cron` (serverCron, active expiry, the before-sleep hook), `pubsub`
 //! (subscriptions and message delivery), `multi` (WATCH bookkeeping and transaction
-//! teardown), `notify` (keyspace notifications), `blocked` (clients blocked on keys).
+//! teardown), `notify` (keyspace notifications), `output_limits`
+//! (client-output-buffer-limit), `blocked` (clients blocked on keys).
 
 mod blocked;
 mod cron;
@@ -13,6 +14,7 @@ mod dispatch;
 mod keyspace;
 mod multi;
 pub mod notify;
+mod output_limits;
 pub mod pubsub;
 
 use crate::client::Client;
@@ -32,6 +34,7 @@ pub(crate) use blocked::BlockOp;
 pub use blocked::Blocking;
 pub use cron::{CronState, Metric};
 pub use multi::{WatchedKeys, Watcher};
+pub use output_limits::REPLY_CHUNK_BYTES;
 
 /// Why processing of all clients is suspended (DEBUG SLEEP): until this instant, input
 /// is buffered and no replies leave, exactly as if Redis's thread were blocked.
@@ -77,6 +80,8 @@ pub struct Server {
     /// WATCHed keys of each database number and who watches them (Redis's
     /// `db->watched_keys`), kept apart from `dbs` so SWAPDB leaves watchers in place.
     pub watched_keys: Vec<WatchedKeys>,
+    /// Recent peaks of client output (INFO client_recent_max_output_buffer).
+    pub output_peaks: output_limits::OutputPeaks,
     next_client_id: u64,
     effects: VecDeque<Effect>,
     pending_write: Vec<ConnId>,
@@ -128,6 +133,7 @@ impl Server {
             list_packed_threshold: crate::types::quicklist::PACKED_THRESHOLD_DEFAULT,
             pubsub: pubsub::PubSub::default(),
             watched_keys: (0..databases).map(|_| WatchedKeys::default()).collect(),
+            output_peaks: output_limits::OutputPeaks::default(),
             next_client_id: 1,
             effects: VecDeque::new(),
             pending_write: Vec::new(),
@@ -151,11 +157,10 @@ impl Server {
 
     /// Feed one event.
     pub fn handle(&mut self, now: Now, event: Event<'_>) {
+        let needed_before_sleep = self.needs_before_sleep;
         self.advance_clock(now);
-        if self.suspended.is_none() {
-            // A deadline that has passed ends its wait before anything else happens.
-            self.handle_blocked_timeouts();
-        }
+        // A deadline that has passed ends its wait before anything else happens.
+        let timed_out = self.suspended.is_none() && self.handle_blocked_timeouts();
         match event {
             Event::Accepted {
                 conn,
@@ -165,6 +170,11 @@ impl Server {
             } => self.accept(conn, peer, local, fd),
             Event::Received { conn, data } => self.receive(conn, data),
             Event::Closed { conn } => self.peer_closed(conn),
+            Event::Sent { conn, bytes } => {
+                // Only bookkeeping: nothing to flush because of it.
+                self.needs_before_sleep = needed_before_sleep || timed_out;
+                self.sent(conn, bytes);
+            }
             Event::Signal(signal) => self.signal(signal),
         }
     }
@@ -337,6 +347,18 @@ impl Server {
         self.pending_close.retain(|c| *c != conn);
     }
 
+    /// The backend wrote `bytes` of this client's output.
+    fn sent(&mut self, conn: ConnId, bytes: usize) {
+        // A report for a connection closed meanwhile is moot.
+        if let Some(c) = self.clients.get_mut(&conn) {
+            debug_assert!(
+                bytes <= c.unsent_bytes,
+                "the backend reported more bytes written than it was given"
+            );
+            c.unsent_bytes = c.unsent_bytes.saturating_sub(bytes);
+        }
+    }
+
     fn signal(&mut self, signal: Signal) {
         let name = match signal {
             Signal::Interrupt => "SIGINT",
@@ -403,6 +425,7 @@ impl Server {
             }
             if !c.reply.is_empty() {
                 let data = c.reply.take_bytes();
+                c.unsent_bytes += data.len();
                 self.stats.total_net_output_bytes += data.len() as u64;
                 self.stats.io_writes_processed += 1;
                 self.effects.push_back(Effect::Send {
@@ -418,7 +441,9 @@ impl Server {
         let closing = std::mem::take(&mut self.pending_close);
         for conn in closing {
             if self.remove_client(conn).is_some() {
-                self.effects.push_back(Effect::Close { conn });
+                // Whatever the backend still holds for it is dropped, as freeClient
+                // drops a client's buffers: the peer may never read it.
+                self.effects.push_back(Effect::Abort { conn });
             }
         }
     }

@@ -233,6 +233,7 @@ impl Server {
             c.reply.raw(frame);
         }
         self.mark_pending_write(conn);
+        self.enforce_output_limits(conn);
     }
 
     /// Write a push (a subscription confirmation) to a client's output. While the
