@@ -177,7 +177,11 @@ pub async fn run_program(program: Program, wall: SimWallClock, log: SharedLog) -
                     cursor = next;
                 }
             }
-            Step::ScanAll { count, pattern } => {
+            Step::ScanAll {
+                count,
+                pattern,
+                type_name,
+            } => {
                 let mut cursor = b"0".to_vec();
                 let mut calls = 0;
                 loop {
@@ -186,6 +190,9 @@ pub async fn run_program(program: Program, wall: SimWallClock, log: SharedLog) -
                         args.extend([b"MATCH".to_vec(), p.clone()]);
                     }
                     args.extend([b"COUNT".to_vec(), count.to_string().into_bytes()]);
+                    if let Some(t) = &type_name {
+                        args.extend([b"TYPE".to_vec(), t.clone()]);
+                    }
                     let mut bytes = Vec::new();
                     resp::encode_request(&args, &mut bytes);
                     conn.send(&bytes, 1, None).await?;

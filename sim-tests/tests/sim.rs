@@ -37,7 +37,10 @@ const TIME_BUDGET_SECS_DEFAULT: u64 = 20;
 /// The paths the fixed seeds must take at least once, for the families this branch
 /// enables: encoding conversions both ways (hashes only go one way in Redis),
 /// WRONGTYPE between every pair of types, an emptied collection deleted, a STORE
-/// over a key of another type, a full element scan checked.
+/// over a key of another type, a full element scan checked; SORT left unsorted by a
+/// constant, weights from hash fields, a GET of something missing, STORE over
+/// another type and of an empty result, an order Redis leaves open (ties, a hash
+/// table's walk), a weight that is not a number, a sorted set converted.
 fn sometimes(f: &Families) -> Vec<String> {
     let mut types = vec!["string"];
     let mut want: Vec<String> = Vec::new();
@@ -85,6 +88,31 @@ fn sometimes(f: &Families) -> Vec<String> {
     }
     if f.hashes || f.sets || f.zsets {
         want.push("full element scan checked".into());
+    }
+    if f.sort {
+        want.extend(
+            [
+                "sort: BY a constant, nothing sorted",
+                "sort: a weight read from a hash field",
+                "sort: GET of a missing key or field",
+                "sort: STORE replaced another type",
+                "sort: an empty result deleted the destination",
+                "sort: an order Redis leaves open",
+                "sort: a weight that is not a double",
+                "wrongtype: sort on string",
+            ]
+            .map(String::from),
+        );
+        if f.zsets {
+            want.push("sort: a listpack sorted set converted to a skiplist".into());
+        }
+        if f.sets {
+            want.push("sort: a set left unsorted, in an open order".into());
+        }
+    }
+    if f.scan_type {
+        want.push("scan with a type filter checked".into());
+        want.push("scan with a type filter left out a key of another type".into());
     }
     want
 }

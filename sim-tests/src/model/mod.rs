@@ -31,6 +31,7 @@ mod elemscan;
 mod hashes;
 mod lists;
 mod sets;
+mod sort;
 mod strings;
 #[cfg(test)]
 mod tests;
@@ -208,6 +209,19 @@ impl Model {
         let present = present.unwrap_or_default();
         for scan in self.scans.values_mut().filter(|s| s.key == key) {
             scan.always = scan.always.intersection(&present).cloned().collect();
+        }
+    }
+
+    /// Add `other`'s possible states to this model's, key by key: the model of "one
+    /// of these two runs happened" (used when the moment a server handled a request
+    /// is only known within a few milliseconds). Correlations between keys are lost,
+    /// which only makes the model more lenient.
+    pub fn merge(&mut self, other: Model) {
+        let keys: BTreeSet<Key> = self.keys.keys().chain(other.keys.keys()).cloned().collect();
+        for k in keys {
+            let mut slots = self.slots(&k);
+            slots.extend(other.slots(&k));
+            self.store(k, slots);
         }
     }
 
@@ -441,6 +455,19 @@ impl Model {
                 keys.push(k.clone());
             }
         }
+        if sort::COMMANDS.contains(&name) {
+            let slots = self.slots(&request[1]);
+            let sources: Vec<Option<&Value>> =
+                slots.iter().map(|s| s.as_ref().map(|e| &e.value)).collect();
+            let extra = sort::store_key(request)
+                .into_iter()
+                .chain(sort::pattern_keys(request, &sources));
+            for k in extra {
+                if !keys.contains(&k) {
+                    keys.push(k);
+                }
+            }
+        }
         let choices: Vec<Vec<Slot>> = keys.iter().map(|k| self.slots(k)).collect();
         if choices.iter().any(|c| c.len() > 1) {
             self.uncertain_checks += 1;
@@ -457,7 +484,9 @@ impl Model {
             })?;
         let mut expected: BTreeSet<String> = BTreeSet::new();
         let mut learned: Vec<Vec<Slot>> = vec![Vec::new(); keys.len()];
-        let mut events: Option<Events> = None;
+        // The paths taken, per event the most any agreeing evaluation took it: each
+        // one is a world Redis may have been in.
+        let mut events: Option<BTreeMap<String, usize>> = None;
         let mut replaced: Vec<Key> = Vec::new();
         let mut runs = 0;
         for combination in 0..total {
@@ -482,6 +511,7 @@ impl Model {
                     lim: self.limits,
                     ev: Events::new(),
                     replaced: Vec::new(),
+                    maybe_deleted: Vec::new(),
                     script: script.clone(),
                     chosen: Vec::new(),
                     widths: Vec::new(),
@@ -490,9 +520,21 @@ impl Model {
                 if outcome.matches(actual)? {
                     for (i, k) in keys.iter().enumerate() {
                         learned[i].push(view.slots[k].clone());
+                        let still_expired = view.slots[k]
+                            .as_ref()
+                            .is_some_and(|e| !e.visible_at(wall_ms));
+                        if still_expired && view.maybe_deleted.contains(k) {
+                            learned[i].push(None);
+                        }
                     }
-                    if events.is_none() {
-                        events = Some(std::mem::take(&mut view.ev));
+                    let taken = events.get_or_insert_with(BTreeMap::new);
+                    let mut here: BTreeMap<String, usize> = BTreeMap::new();
+                    for e in std::mem::take(&mut view.ev) {
+                        *here.entry(e).or_default() += 1;
+                    }
+                    for (e, n) in here {
+                        let most = taken.entry(e).or_default();
+                        *most = (*most).max(n);
                     }
                     replaced.append(&mut view.replaced);
                 } else {
@@ -524,8 +566,8 @@ impl Model {
             }
             return Err(why);
         };
-        for e in events {
-            self.note(e);
+        for (e, n) in events {
+            *self.events.entry(e).or_default() += n;
         }
         // A value replaced by another object (COPY, RENAME, a STORE) is another
         // collection: a scan of the old one promises nothing about it.
@@ -587,13 +629,24 @@ impl Model {
 
     /// Keys matching `pattern` that are certainly / possibly visible.
     fn visible(&self, wall_ms: i64, pattern: Option<&[u8]>) -> (BTreeSet<Key>, BTreeSet<Key>) {
+        self.matching(wall_ms, pattern, None)
+    }
+
+    /// Keys matching `pattern` that SCAN's TYPE filter `ty` certainly / possibly
+    /// lets through (see [`passes_type`]).
+    fn matching(
+        &self,
+        wall_ms: i64,
+        pattern: Option<&[u8]>,
+        ty: Option<&[u8]>,
+    ) -> (BTreeSet<Key>, BTreeSet<Key>) {
         let mut certain = BTreeSet::new();
         let mut possible = BTreeSet::new();
         for (k, slots) in &self.keys {
             if pattern.is_some_and(|p| !glob::matches(p, k)) {
                 continue;
             }
-            let seen = |s: &Slot| s.as_ref().is_some_and(|e| e.visible_at(wall_ms));
+            let seen = |s: &Slot| passes_type(s, wall_ms, ty);
             if slots.iter().all(seen) {
                 certain.insert(k.clone());
             }
@@ -614,7 +667,20 @@ impl Model {
         complete: bool,
         what: &str,
     ) -> Result<(), String> {
-        let (certain, possible) = self.visible(wall_ms, pattern);
+        self.check_typed_key_list(wall_ms, pattern, None, returned, complete, what)
+    }
+
+    /// [`Model::check_key_list`] for a SCAN with a TYPE filter.
+    fn check_typed_key_list(
+        &mut self,
+        wall_ms: i64,
+        pattern: Option<&[u8]>,
+        ty: Option<&[u8]>,
+        returned: &[Key],
+        complete: bool,
+        what: &str,
+    ) -> Result<(), String> {
+        let (certain, possible) = self.matching(wall_ms, pattern, ty);
         let mut seen = BTreeSet::new();
         for k in returned {
             if !seen.insert(k.clone()) {
@@ -639,11 +705,16 @@ impl Model {
         }
         for k in &seen {
             let slots = self.slots(k);
-            let kept = slots
+            let kept: Vec<Slot> = slots
                 .into_iter()
-                .filter(|s| s.as_ref().is_some_and(|e| e.visible_at(wall_ms)))
+                .filter(|s| passes_type(s, wall_ms, ty))
                 .collect();
-            self.store(k.clone(), kept);
+            if ty.is_some_and(is_type_none) {
+                // Returned because the type check's lookup deleted it.
+                self.store(k.clone(), vec![None]);
+            } else {
+                self.store(k.clone(), kept);
+            }
         }
         Ok(())
     }
@@ -671,10 +742,13 @@ impl Model {
     }
 
     fn scan(&mut self, wall_ms: i64, request: &[Vec<u8>], actual: &Actual) -> Result<(), String> {
-        // The workload sends `SCAN cursor [MATCH p] [COUNT n]` with valid values.
+        // The workload sends `SCAN cursor [MATCH p] [COUNT n] [TYPE t]` with valid
+        // values.
         let from_start = request[1] == b"0";
         let pattern = scan_pattern(request);
         let pattern = pattern.as_deref();
+        let ty = scan_type(request);
+        let ty = ty.as_deref();
         let bad = || format!("SCAN replied {}", resp::show(actual.bytes));
         let Reply::Array(parts) = actual.reply else {
             return Err(bad());
@@ -692,10 +766,15 @@ impl Model {
             return Err(format!("SCAN returned cursor {}", resp::show(cursor)));
         }
         let complete = from_start && cursor == b"0";
-        self.check_key_list(wall_ms, pattern, &returned, complete, "SCAN")?;
+        if ty.is_some() {
+            self.note("scan with a type filter checked".into());
+        }
+        self.check_typed_key_list(wall_ms, pattern, ty, &returned, complete, "SCAN")?;
         self.walked_past_expired(wall_ms, pattern);
         if complete {
-            // A scan of the whole table deleted every matching key past its deadline.
+            // A scan of the whole table deleted every matching key past its deadline
+            // (with TYPE, the type check's lookup did); a key left out is gone or
+            // of another type.
             let returned: BTreeSet<Key> = returned.into_iter().collect();
             let matching: Vec<Key> = self
                 .keys
@@ -704,7 +783,16 @@ impl Model {
                 .cloned()
                 .collect();
             for k in matching {
-                self.store(k, vec![None]);
+                let kept: Vec<Slot> = self
+                    .slots(&k)
+                    .into_iter()
+                    .filter(|s| !passes_type(s, wall_ms, ty))
+                    .map(|s| s.filter(|e| e.visible_at(wall_ms)))
+                    .collect();
+                if ty.is_some() && kept.iter().any(|s| s.is_some()) {
+                    self.note("scan with a type filter left out a key of another type".into());
+                }
+                self.store(k, kept);
             }
         }
         Ok(())
@@ -773,6 +861,39 @@ fn scan_pattern(request: &[Vec<u8>]) -> Option<Vec<u8>> {
         i += 2;
     }
     pattern.filter(|p| p != b"*")
+}
+
+/// The TYPE of a SCAN request (the last one given wins).
+fn scan_type(request: &[Vec<u8>]) -> Option<Vec<u8>> {
+    let mut ty = None;
+    let mut i = 2;
+    while i + 1 < request.len() {
+        if request[i].eq_ignore_ascii_case(b"type") {
+            ty = Some(request[i + 1].clone());
+        }
+        i += 2;
+    }
+    ty
+}
+
+/// getObjectTypeName's answer for a key that does not exist.
+fn is_type_none(ty: &[u8]) -> bool {
+    ty.eq_ignore_ascii_case(b"none")
+}
+
+/// Whether SCAN returns a key in state `s` through the TYPE filter `ty` (none: any
+/// visible key). Redis 7.0 looks the key up for its type (deleting it if it is past
+/// its deadline) and compares the name with strcasecmp, so `none` lets through
+/// exactly the keys that had expired, and an unknown name nothing.
+fn passes_type(s: &Slot, wall_ms: i64, ty: Option<&[u8]>) -> bool {
+    match (s, ty) {
+        (None, _) => false,
+        (Some(e), None) => e.visible_at(wall_ms),
+        (Some(e), Some(t)) if is_type_none(t) => !e.visible_at(wall_ms),
+        (Some(e), Some(t)) => {
+            e.visible_at(wall_ms) && t.eq_ignore_ascii_case(e.value.type_name().as_bytes())
+        }
+    }
 }
 
 /// The next sequence of choices after a run that chose `chosen` among `widths`
@@ -905,6 +1026,7 @@ fn arity(name: &str) -> Option<i64> {
         | "zdiff" | "zscan" => -3,
         "zrangestore" => -5,
         "zpopmin" | "zpopmax" | "zrandmember" => -2,
+        "sort" | "sort_ro" => -2,
         _ => return None,
     })
 }
@@ -929,6 +1051,8 @@ fn key_args<'a>(name: &str, request: &'a [Vec<u8>]) -> Vec<&'a Key> {
             vec![&request[1], &request[2]]
         }
         "object" => vec![&request[2]],
+        // The keys its patterns name are added by `exec_per_key`.
+        "sort" | "sort_ro" => vec![&request[1]],
         "lmpop" | "zmpop" | "sintercard" | "zunion" | "zinter" | "zintercard" | "zdiff" => {
             numkeys_args(request, 2)
         }
@@ -1078,6 +1202,8 @@ fn apply(name: &str, req: &[Vec<u8>], v: &mut View, actual: &Actual) -> Result<E
         sets::apply(name, req, v, actual)
     } else if zsets::COMMANDS.contains(&name) {
         zsets::apply(name, req, v, actual)
+    } else if sort::COMMANDS.contains(&name) {
+        sort::apply(name, req, v, actual)
     } else {
         limitation(format!("no model of {name}"))
     };
@@ -1098,6 +1224,9 @@ pub(crate) struct View {
     pub ev: Events,
     /// Keys whose value this evaluation replaced by another object.
     replaced: Vec<Key>,
+    /// Keys past their deadline that this evaluation may or may not have read (and
+    /// so deleted): both outcomes stay possible.
+    maybe_deleted: Vec<Key>,
     script: Vec<usize>,
     chosen: Vec<usize>,
     widths: Vec<usize>,
@@ -1162,6 +1291,32 @@ impl View {
             *slot = None;
         }
         slot.as_mut()
+    }
+
+    /// Whether the key is present but past its deadline (the next read deletes it).
+    pub fn expired(&self, key: &[u8]) -> bool {
+        self.slots
+            .get(key)
+            .expect("command keys are in the view")
+            .as_ref()
+            .is_some_and(|e| !e.visible_at(self.wall_ms))
+    }
+
+    /// A read that may or may not have happened: the key's entry if it is visible;
+    /// a key past its deadline may or may not have been deleted by it.
+    pub fn peek_maybe_deleting(&mut self, key: &[u8]) -> Option<Entry> {
+        let wall_ms = self.wall_ms;
+        let slot = self.slots.get(key).expect("command keys are in the view");
+        match slot {
+            Some(e) if e.visible_at(wall_ms) => Some(e.clone()),
+            Some(_) => {
+                if !self.maybe_deleted.iter().any(|k| k == key) {
+                    self.maybe_deleted.push(key.to_vec());
+                }
+                None
+            }
+            None => None,
+        }
     }
 
     pub fn exists(&mut self, key: &[u8]) -> bool {

@@ -458,6 +458,26 @@ impl List {
         converted(ev, "list", "quicklist", "listpack");
     }
 
+    /// SORT ... STORE's result (Redis 7.2): a quicklist built by pushes at the tail,
+    /// then (listTypeTryConversion with LIST_CONV_AUTO) a listpack if it is a single
+    /// node within the node limits.
+    pub fn from_tail_pushes(items: Vec<Vec<u8>>, fill: i64) -> List {
+        let mut l = List {
+            items: Vec::new(),
+            enc: ListEnc::Quicklist(Vec::new()),
+        };
+        for i in items {
+            l.push(i, false, fill);
+        }
+        if l.nodes().len() == 1 {
+            let (sz_limit, count_limit) = ql_node_limit(fill);
+            if l.node_bytes(0) <= sz_limit && l.items.len() <= count_limit {
+                l.enc = ListEnc::Listpack;
+            }
+        }
+        l
+    }
+
     /// LPUSH/RPUSH of one value (listTypePush).
     pub fn push(&mut self, value: Vec<u8>, head: bool, fill: i64) {
         if let ListEnc::Quicklist(_) = self.enc {
