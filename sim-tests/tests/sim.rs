@@ -28,6 +28,11 @@ const SEEDS: &[u64] = &[
     7_646_011_739_000_364_307,
     // ZUNION over nine missing keys: qsort's order among equal inputs is not a choice.
     1_374_798_215_072_954_918,
+    // SCAN TYPE on expired keys of other types (DBSIZE one above the model's before
+    // the core looked keys up in SCAN TYPE).
+    4_000_095_288_686_162_183,
+    // A hash-table set rebuilt as an intset, a path the coverage seeds may miss.
+    100_042,
 ];
 /// More seeds that always run, quietly, so that the "sometimes" assertions have
 /// enough runs to look at.

@@ -79,16 +79,10 @@ pub const ENABLED: Families = Families {
     zsets: true,
     zset_lex: true,
     sort: true,
-    // Off: the core's SCAN checks TYPE on the key without looking it up, so it
-    // neither deletes an expired key of another type (Redis's type check does, through
-    // lookupKeyReadWithFlags) nor returns the expired keys under TYPE none (whose type
-    // Redis then finds to be "none"). Seed 5030448135971017956 showed it (DBSIZE one
-    // above the model's after `SCAN 0 COUNT 100 TYPE hash`); by hand, with
-    // `DEBUG SET-ACTIVE-EXPIRE 0`: `SET gone v PX 1`, `HSET h f v`, wait, `SCAN 0
-    // TYPE hash`, `DBSIZE` is 1 on redis-server 7.0.15 and 2 on cinnabar; `SET gone2
-    // v PX 1`, wait, `SCAN 0 TYPE none` returns gone2 on Redis, nothing on cinnabar.
-    // `examples/against_redis` keeps it on.
-    scan_type: false,
+    // The core's SCAN now looks every key up before checking TYPE, as Redis 7.0
+    // does (an expired key of another type is deleted, TYPE none returns expired
+    // keys); seed 4000095288686162183 exercised the difference before.
+    scan_type: true,
 };
 
 /// One argument of a request.
