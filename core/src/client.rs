@@ -115,9 +115,23 @@ pub struct Client {
     /// Bytes handed to the backend in `Send`s and not yet reported written
     /// (`Event::Sent`): output the peer has not taken yet.
     pub unsent_bytes: usize,
+    /// Output held until the AOF is durable up to its tag (`appendfsync always`),
+    /// in order; sent by `server/aof.rs`.
+    pub held: std::collections::VecDeque<(u64, bytes::Bytes)>,
     /// When the output first stood over the soft `client-output-buffer-limit`
     /// without dropping below it since (Redis's obuf_soft_limit_reached_time).
     pub obuf_soft_since: Option<MonoNs>,
+    /// A replica (CLIENT_SLAVE): its state is in `server/replication.rs`.
+    pub is_replica: bool,
+    /// This replica's master (CLIENT_MASTER): `server/replica.rs`.
+    pub is_master: bool,
+    /// REPLCONF listening-port / ip-address / capa of the handshake.
+    pub repl_listening_port: i64,
+    pub repl_announced_ip: Option<String>,
+    pub repl_capa_eof: bool,
+    pub repl_capa_psync2: bool,
+    /// The replication offset after this client's last command (WAIT's target).
+    pub woff: i64,
 }
 
 impl Client {
@@ -160,7 +174,15 @@ impl Client {
             dirty_exec: false,
             watched: Vec::new(),
             unsent_bytes: 0,
+            held: std::collections::VecDeque::new(),
             obuf_soft_since: None,
+            is_replica: false,
+            is_master: false,
+            repl_listening_port: 0,
+            repl_announced_ip: None,
+            repl_capa_eof: false,
+            repl_capa_psync2: false,
+            woff: 0,
         }
     }
 
@@ -179,6 +201,12 @@ impl Client {
     /// The `flags=` letters of CLIENT LIST for the flags this client can have.
     pub fn flag_letters(&self) -> String {
         let mut f = String::new();
+        if self.is_replica {
+            f.push('S');
+        }
+        if self.is_master {
+            f.push('M');
+        }
         if self.is_pubsub() {
             f.push('P');
         }

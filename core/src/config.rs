@@ -8,6 +8,23 @@ use crate::io::LogLevel;
 use crate::resp::splitargs::split_args;
 use crate::util::parse_i64;
 
+/// `appendfsync`: when the AOF is fsynced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppendFsync {
+    /// After every write, before any reply that depends on it leaves.
+    Always,
+    /// About once a second, in the background.
+    Everysec,
+    /// Left to the operating system.
+    No,
+}
+
+const APPEND_FSYNC: &[(&str, AppendFsync)] = &[
+    ("always", AppendFsync::Always),
+    ("everysec", AppendFsync::Everysec),
+    ("no", AppendFsync::No),
+];
+
 /// Who may run DEBUG (and other protected commands): Redis's `enable-*-command`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protected {
@@ -101,6 +118,36 @@ pub struct Config {
     pub active_expire_effort: i64,
     pub enable_debug_command: Protected,
     pub lazyfree_lazy_user_flush: bool,
+    /// Expired keys are freed lazily: they propagate as UNLINK instead of DEL.
+    pub lazyfree_lazy_expire: bool,
+    /// `appendonly`: the AOF is on.
+    pub appendonly: bool,
+    /// `appendfilename`: the base name of the AOF's files and manifest.
+    pub appendfilename: String,
+    /// `appenddirname`: the directory under `dir` holding the AOF's files.
+    pub appenddirname: String,
+    pub appendfsync: AppendFsync,
+    /// `aof-use-rdb-preamble`: base files are RDB snapshots (else AOF commands).
+    pub aof_use_rdb_preamble: bool,
+    /// `aof-timestamp-enabled`: `#TS:` annotations in the AOF.
+    pub aof_timestamp_enabled: bool,
+    /// `aof-load-truncated`: a torn tail of the last AOF file is cut back at startup
+    /// instead of refusing to start.
+    pub aof_load_truncated: bool,
+    /// `no-appendfsync-on-rewrite`: no AOF fsync while a background save or
+    /// rewrite runs.
+    pub no_appendfsync_on_rewrite: bool,
+    /// `aof-rewrite-incremental-fsync`: a rewrite's base is fsynced every 4 MiB.
+    pub aof_rewrite_incremental_fsync: bool,
+    /// `rdb-save-incremental-fsync`: an RDB save is fsynced every 4 MiB.
+    pub rdb_save_incremental_fsync: bool,
+    /// `auto-aof-rewrite-percentage`: growth over the last rewrite that triggers one
+    /// (0: never).
+    pub auto_aof_rewrite_percentage: i64,
+    /// `auto-aof-rewrite-min-size`: no automatic rewrite below this size.
+    pub auto_aof_rewrite_min_size: i64,
+    /// DEL frees lazily as UNLINK does: GETDEL propagates as UNLINK.
+    pub lazyfree_lazy_user_del: bool,
     pub hash_max_listpack_entries: i64,
     pub hash_max_listpack_value: i64,
     pub list_max_listpack_size: i64,
@@ -115,7 +162,82 @@ pub struct Config {
     pub notify_keyspace_events: u32,
     /// client-output-buffer-limit, indexed by `ObufClass`.
     pub client_obuf_limits: [ObufLimit; 3],
+    /// `save`: (seconds, changes) points; a BGSAVE starts once `changes` writes
+    /// happened and `seconds` passed since the last save.
+    pub save: Vec<(i64, i64)>,
+    /// `dbfilename`: the RDB file's name inside `dir`.
+    pub dbfilename: String,
+    /// `stop-writes-on-bgsave-error`: refuse writes (MISCONF) after a failed save.
+    pub stop_writes_on_bgsave_error: bool,
+    /// Set while a config file is applied: its first `save` line replaces the
+    /// defaults and later ones add to it (Redis's `reading_config_file`).
+    pub reading_config_file: bool,
+    pub save_loaded: bool,
+    /// `rdbcompression`: LZF for long strings in RDB files and DUMP payloads.
+    pub rdbcompression: bool,
+    /// `rdbchecksum`: write (and verify) the CRC-64 trailer of RDB files.
+    pub rdbchecksum: bool,
+    /// `sanitize-dump-payload`: deep validation of RESTORE payloads.
+    pub sanitize_dump_payload: SanitizeDump,
+    /// `repl-backlog-size`: bytes of stream kept for partial resyncs (at least 16k
+    /// are kept whatever it says).
+    pub repl_backlog_size: i64,
+    /// `repl-backlog-ttl`: seconds without replicas before the backlog is freed
+    /// (0: never).
+    pub repl_backlog_ttl: i64,
+    /// `repl-ping-replica-period`: seconds between PINGs in the stream.
+    pub repl_ping_replica_period: i64,
+    /// `repl-timeout`: seconds of silence after which a replica link is dropped.
+    pub repl_timeout: i64,
+    /// `min-replicas-to-write`: writes are refused (NOREPLICAS) with fewer good
+    /// replicas than this (0: no check).
+    pub min_replicas_to_write: i64,
+    /// `min-replicas-max-lag`: seconds since its last ACK for a replica to be good.
+    pub min_replicas_max_lag: i64,
+    /// `repl-diskless-sync`: full resyncs stream the snapshot to the replicas'
+    /// sockets (`$EOF:<mark>` framing) instead of writing the RDB file first.
+    pub repl_diskless_sync: bool,
+    /// `repl-diskless-sync-delay`: seconds a diskless sync waits for more replicas.
+    pub repl_diskless_sync_delay: i64,
+    /// `repl-diskless-sync-max-replicas`: start at once when this many wait (0: no).
+    pub repl_diskless_sync_max_replicas: i64,
+    /// `replicaof host port` (config file only; REPLICAOF changes it at run time):
+    /// the master this server replicates, none for a master.
+    pub replicaof: Option<(String, u16)>,
+    /// `masterauth` / `masteruser`: the AUTH the replica handshake sends.
+    pub masterauth: Option<Vec<u8>>,
+    pub masteruser: Option<Vec<u8>>,
+    /// `replica-read-only`: clients may not write to a replica.
+    pub replica_read_only: bool,
+    /// `replica-serve-stale-data`: with the master link down, still answer.
+    pub replica_serve_stale_data: bool,
+    /// `replica-lazy-flush`: accepted; the flush before loading is synchronous here
+    /// either way, which clients cannot tell apart.
+    pub replica_lazy_flush: bool,
+    /// `replica-announce-ip` / `replica-announce-port`: what the handshake's
+    /// REPLCONF tells the master instead of the connection's address / our port.
+    pub replica_announce_ip: Option<String>,
+    pub replica_announce_port: i64,
+    /// `replica-priority` and `replica-announced`, shown in INFO for Sentinel.
+    pub replica_priority: i64,
+    pub replica_announced: bool,
 }
+
+/// `sanitize-dump-payload`: when RESTORE (and RDB loading) validate collection
+/// payloads element by element.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SanitizeDump {
+    No,
+    Yes,
+    /// Only for clients that are not the master or a trusted loader.
+    Clients,
+}
+
+const SANITIZE_DUMP: &[(&str, SanitizeDump)] = &[
+    ("no", SanitizeDump::No),
+    ("yes", SanitizeDump::Yes),
+    ("clients", SanitizeDump::Clients),
+];
 
 impl Default for Config {
     fn default() -> Config {
@@ -143,6 +265,20 @@ impl Default for Config {
             active_expire_effort: 1,
             enable_debug_command: Protected::No,
             lazyfree_lazy_user_flush: false,
+            lazyfree_lazy_expire: false,
+            appendonly: false,
+            appendfilename: "appendonly.aof".into(),
+            appenddirname: "appendonlydir".into(),
+            appendfsync: AppendFsync::Everysec,
+            aof_use_rdb_preamble: true,
+            aof_timestamp_enabled: false,
+            aof_load_truncated: true,
+            no_appendfsync_on_rewrite: false,
+            aof_rewrite_incremental_fsync: true,
+            rdb_save_incremental_fsync: true,
+            auto_aof_rewrite_percentage: 100,
+            auto_aof_rewrite_min_size: 64 * 1024 * 1024,
+            lazyfree_lazy_user_del: false,
             hash_max_listpack_entries: 512,
             hash_max_listpack_value: 64,
             list_max_listpack_size: -2,
@@ -155,6 +291,33 @@ impl Default for Config {
             hll_sparse_max_bytes: 3000,
             notify_keyspace_events: 0,
             client_obuf_limits: OBUF_LIMIT_DEFAULTS,
+            save: vec![(3600, 1), (300, 100), (60, 10000)],
+            dbfilename: "dump.rdb".into(),
+            stop_writes_on_bgsave_error: true,
+            reading_config_file: false,
+            save_loaded: false,
+            rdbcompression: true,
+            rdbchecksum: true,
+            sanitize_dump_payload: SanitizeDump::No,
+            repl_backlog_size: 1024 * 1024,
+            repl_backlog_ttl: 3600,
+            repl_ping_replica_period: 10,
+            repl_timeout: 60,
+            min_replicas_to_write: 0,
+            min_replicas_max_lag: 10,
+            repl_diskless_sync: true,
+            repl_diskless_sync_delay: 5,
+            repl_diskless_sync_max_replicas: 0,
+            replicaof: None,
+            masterauth: None,
+            masteruser: None,
+            replica_read_only: true,
+            replica_serve_stale_data: true,
+            replica_lazy_flush: false,
+            replica_announce_ip: None,
+            replica_announce_port: 0,
+            replica_priority: 100,
+            replica_announced: true,
         }
     }
 }
@@ -166,6 +329,8 @@ pub const HZ_MAX: i64 = 500;
 const IMMUTABLE: u8 = 1 << 0;
 const SENSITIVE: u8 = 1 << 1;
 const MULTI_ARG: u8 = 1 << 2;
+/// CONFIG SET refuses it (Redis's PROTECTED_CONFIG with enable-protected-configs no).
+const PROTECTED_CONFIG: u8 = 1 << 3;
 
 type Getter = fn(&Config) -> String;
 type Setter = fn(&mut Config, &[Vec<u8>]) -> Result<(), String>;
@@ -304,6 +469,38 @@ fn strtoll_whole(v: &[u8]) -> Option<i64> {
     Some(signed.clamp(i64::MIN as i128, i64::MAX as i128) as i64)
 }
 
+/// setConfigSaveOption: `""` alone empties the list; otherwise pairs of seconds (at
+/// least 1) and changes (at least 0), all checked first. CONFIG SET replaces the
+/// list; in a config file the first `save` line replaces the defaults and later
+/// lines add to it.
+fn set_save(c: &mut Config, args: &[Vec<u8>]) -> Result<(), String> {
+    let args: &[Vec<u8>] = if args.len() == 1 && args[0].is_empty() {
+        c.save.clear();
+        &[]
+    } else {
+        args
+    };
+    if args.len() % 2 == 1 {
+        return Err("Invalid save parameters".into());
+    }
+    let mut points = Vec::with_capacity(args.len() / 2);
+    for pair in args.chunks(2) {
+        let secs = strtoll_whole(&pair[0]).filter(|v| *v >= 1);
+        let changes = strtoll_whole(&pair[1]).filter(|v| *v >= 0);
+        match (secs, changes) {
+            // Redis keeps the changes in an int.
+            (Some(s), Some(n)) => points.push((s, n as i32 as i64)),
+            _ => return Err("Invalid save parameters".into()),
+        }
+    }
+    if !c.reading_config_file || !c.save_loaded {
+        c.save_loaded = c.reading_config_file;
+        c.save.clear();
+    }
+    c.save.extend(points);
+    Ok(())
+}
+
 /// Redis's updateClientOutputBufferLimit: `<class> <hard> <soft> <soft seconds>`
 /// groups, all checked before any is applied.
 fn set_obuf_limits(c: &mut Config, args: &[Vec<u8>]) -> Result<(), String> {
@@ -367,6 +564,18 @@ fn parse_bounded(args: &[Vec<u8>], min: i64, max: i64, memory: bool) -> Result<i
 
 fn parse_string(args: &[Vec<u8>]) -> Result<String, String> {
     Ok(String::from_utf8_lossy(one_arg(args)?).into_owned())
+}
+
+/// isValidAOFfilename / isValidAOFdirname: not empty, no path separators.
+fn aof_base_name(args: &[Vec<u8>], param: &str, what: &str) -> Result<String, String> {
+    let v = parse_string(args)?;
+    if v.is_empty() {
+        return Err(format!("{param} can't be empty"));
+    }
+    if v.contains('/') || v.contains('\\') {
+        return Err(format!("{param} can't be a path, just a {what}"));
+    }
+    Ok(v)
 }
 
 fn parse_enum<T: Copy>(args: &[Vec<u8>], names: &[(&str, T)]) -> Result<T, String> {
@@ -462,13 +671,54 @@ pub static PARAMS: &[Param] = &[
             Ok(())
         },
     },
+    // Redis chdirs into `dir`; cinnabar keeps the path and joins it to every file
+    // name instead. It is a protected config, so only the command line and the
+    // config file set it, and the backend checks at startup that it exists.
     Param {
         name: "dir",
         alias: None,
-        flags: IMMUTABLE,
+        flags: PROTECTED_CONFIG,
         get: |c| c.dir.clone(),
         set: |c, a| {
             c.dir = parse_string(a)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "dbfilename",
+        alias: None,
+        flags: PROTECTED_CONFIG,
+        get: |c| c.dbfilename.clone(),
+        set: |c, a| {
+            let name = parse_string(a)?;
+            // pathIsBaseName: no '/' anywhere.
+            if name.contains('/') {
+                return Err("dbfilename can't be a path, just a filename".into());
+            }
+            c.dbfilename = name;
+            Ok(())
+        },
+    },
+    Param {
+        name: "save",
+        alias: None,
+        flags: MULTI_ARG,
+        get: |c| {
+            c.save
+                .iter()
+                .map(|(secs, changes)| format!("{secs} {changes}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        },
+        set: set_save,
+    },
+    Param {
+        name: "stop-writes-on-bgsave-error",
+        alias: None,
+        flags: 0,
+        get: |c| yes_no(c.stop_writes_on_bgsave_error),
+        set: |c, a| {
+            c.stop_writes_on_bgsave_error = parse_bool(a)?;
             Ok(())
         },
     },
@@ -594,6 +844,244 @@ pub static PARAMS: &[Param] = &[
         },
     },
     bool_param!("lazyfree-lazy-user-flush", 0, lazyfree_lazy_user_flush),
+    bool_param!("lazyfree-lazy-expire", 0, lazyfree_lazy_expire),
+    int_param!("repl-backlog-size", 0, repl_backlog_size, 1, i64::MAX, true),
+    int_param!("repl-backlog-ttl", 0, repl_backlog_ttl, 0, i64::MAX, false),
+    int_param!(
+        "repl-ping-replica-period",
+        Some("repl-ping-slave-period"),
+        0,
+        repl_ping_replica_period,
+        1,
+        INT_MAX,
+        false
+    ),
+    int_param!("repl-timeout", 0, repl_timeout, 1, INT_MAX, false),
+    int_param!(
+        "min-replicas-to-write",
+        Some("min-slaves-to-write"),
+        0,
+        min_replicas_to_write,
+        0,
+        INT_MAX,
+        false
+    ),
+    int_param!(
+        "min-replicas-max-lag",
+        Some("min-slaves-max-lag"),
+        0,
+        min_replicas_max_lag,
+        0,
+        INT_MAX,
+        false
+    ),
+    bool_param!("repl-diskless-sync", 0, repl_diskless_sync),
+    int_param!(
+        "repl-diskless-sync-delay",
+        0,
+        repl_diskless_sync_delay,
+        0,
+        INT_MAX,
+        false
+    ),
+    int_param!(
+        "repl-diskless-sync-max-replicas",
+        0,
+        repl_diskless_sync_max_replicas,
+        0,
+        INT_MAX,
+        false
+    ),
+    Param {
+        name: "replicaof",
+        alias: Some("slaveof"),
+        flags: IMMUTABLE | MULTI_ARG,
+        get: |c| {
+            c.replicaof
+                .as_ref()
+                .map(|(h, p)| format!("{h} {p}"))
+                .unwrap_or_default()
+        },
+        set: |c, a| {
+            if a.len() != 2 {
+                return Err("wrong number of arguments".into());
+            }
+            c.replicaof = None;
+            if a[0].eq_ignore_ascii_case(b"no") && a[1].eq_ignore_ascii_case(b"one") {
+                return Ok(());
+            }
+            // strtol with the whole argument consumed, then the range.
+            let port = std::str::from_utf8(&a[1])
+                .ok()
+                .and_then(|t| t.parse::<i64>().ok())
+                .filter(|p| (0..=65535).contains(p))
+                .ok_or("Invalid master port")?;
+            c.replicaof = Some((String::from_utf8_lossy(&a[0]).into_owned(), port as u16));
+            Ok(())
+        },
+    },
+    Param {
+        name: "masterauth",
+        alias: None,
+        flags: SENSITIVE,
+        get: |c| {
+            c.masterauth
+                .as_deref()
+                .map(|p| String::from_utf8_lossy(p).into_owned())
+                .unwrap_or_default()
+        },
+        set: |c, a| {
+            let v = one_arg(a)?;
+            c.masterauth = if v.is_empty() { None } else { Some(v.to_vec()) };
+            Ok(())
+        },
+    },
+    Param {
+        name: "masteruser",
+        alias: None,
+        flags: SENSITIVE,
+        get: |c| {
+            c.masteruser
+                .as_deref()
+                .map(|p| String::from_utf8_lossy(p).into_owned())
+                .unwrap_or_default()
+        },
+        set: |c, a| {
+            let v = one_arg(a)?;
+            c.masteruser = if v.is_empty() { None } else { Some(v.to_vec()) };
+            Ok(())
+        },
+    },
+    Param {
+        name: "replica-read-only",
+        alias: Some("slave-read-only"),
+        flags: 0,
+        get: |c| yes_no(c.replica_read_only),
+        set: |c, a| {
+            c.replica_read_only = parse_bool(a)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "replica-serve-stale-data",
+        alias: Some("slave-serve-stale-data"),
+        flags: 0,
+        get: |c| yes_no(c.replica_serve_stale_data),
+        set: |c, a| {
+            c.replica_serve_stale_data = parse_bool(a)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "replica-lazy-flush",
+        alias: Some("slave-lazy-flush"),
+        flags: 0,
+        get: |c| yes_no(c.replica_lazy_flush),
+        set: |c, a| {
+            c.replica_lazy_flush = parse_bool(a)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "replica-announce-ip",
+        alias: Some("slave-announce-ip"),
+        flags: 0,
+        get: |c| c.replica_announce_ip.clone().unwrap_or_default(),
+        set: |c, a| {
+            let v = parse_string(a)?;
+            c.replica_announce_ip = if v.is_empty() { None } else { Some(v) };
+            Ok(())
+        },
+    },
+    int_param!(
+        "replica-announce-port",
+        Some("slave-announce-port"),
+        0,
+        replica_announce_port,
+        0,
+        65535,
+        false
+    ),
+    int_param!(
+        "replica-priority",
+        Some("slave-priority"),
+        0,
+        replica_priority,
+        0,
+        INT_MAX,
+        false
+    ),
+    bool_param!("replica-announced", 0, replica_announced),
+    bool_param!("appendonly", 0, appendonly),
+    Param {
+        name: "appendfilename",
+        alias: None,
+        flags: IMMUTABLE,
+        get: |c| c.appendfilename.clone(),
+        set: |c, a| {
+            c.appendfilename = aof_base_name(a, "appendfilename", "filename")?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "appenddirname",
+        alias: None,
+        flags: IMMUTABLE,
+        get: |c| c.appenddirname.clone(),
+        set: |c, a| {
+            c.appenddirname = aof_base_name(a, "appenddirname", "dirname")?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "appendfsync",
+        alias: None,
+        flags: 0,
+        get: |c| enum_name(APPEND_FSYNC, c.appendfsync),
+        set: |c, a| {
+            c.appendfsync = parse_enum(a, APPEND_FSYNC)?;
+            Ok(())
+        },
+    },
+    bool_param!("aof-use-rdb-preamble", 0, aof_use_rdb_preamble),
+    bool_param!("aof-timestamp-enabled", 0, aof_timestamp_enabled),
+    bool_param!("aof-load-truncated", 0, aof_load_truncated),
+    bool_param!("no-appendfsync-on-rewrite", 0, no_appendfsync_on_rewrite),
+    bool_param!(
+        "aof-rewrite-incremental-fsync",
+        0,
+        aof_rewrite_incremental_fsync
+    ),
+    bool_param!("rdb-save-incremental-fsync", 0, rdb_save_incremental_fsync),
+    int_param!(
+        "auto-aof-rewrite-percentage",
+        0,
+        auto_aof_rewrite_percentage,
+        0,
+        INT_MAX,
+        false
+    ),
+    int_param!(
+        "auto-aof-rewrite-min-size",
+        0,
+        auto_aof_rewrite_min_size,
+        0,
+        i64::MAX,
+        true
+    ),
+    bool_param!("lazyfree-lazy-user-del", 0, lazyfree_lazy_user_del),
+    bool_param!("rdbcompression", 0, rdbcompression),
+    bool_param!("rdbchecksum", IMMUTABLE, rdbchecksum),
+    Param {
+        name: "sanitize-dump-payload",
+        alias: None,
+        flags: 0,
+        get: |c| enum_name(SANITIZE_DUMP, c.sanitize_dump_payload),
+        set: |c, a| {
+            c.sanitize_dump_payload = parse_enum(a, SANITIZE_DUMP)?;
+            Ok(())
+        },
+    },
     Param {
         name: "notify-keyspace-events",
         alias: None,
@@ -739,6 +1227,13 @@ impl Config {
     /// Apply redis.conf-syntax text (a file's contents with command-line options
     /// appended), as Redis's `loadServerConfigFromString`.
     pub fn load_from_string(&mut self, text: &str) -> Result<(), ConfigFileError> {
+        self.reading_config_file = true;
+        let result = self.apply_config_text(text);
+        self.reading_config_file = false;
+        result
+    }
+
+    fn apply_config_text(&mut self, text: &str) -> Result<(), ConfigFileError> {
         for (i, raw) in text.split('\n').enumerate() {
             let line = raw.trim_matches(|c| c == ' ' || c == '\t' || c == '\r' || c == '\n');
             if line.is_empty() || line.starts_with('#') {
@@ -816,6 +1311,11 @@ impl Config {
             if param.is_immutable() {
                 return Err(format!(
                     "CONFIG SET failed (possibly related to argument '{shown}') - can't set immutable config"
+                ));
+            }
+            if param.flags & PROTECTED_CONFIG != 0 {
+                return Err(format!(
+                    "CONFIG SET failed (possibly related to argument '{shown}') - can't set protected config"
                 ));
             }
             if seen.contains(&param.name) {
@@ -913,6 +1413,34 @@ mod tests {
             c.set_many(&[(b"loglevel", b"loud")]).unwrap_err(),
             "CONFIG SET failed (possibly related to argument 'loglevel') - argument(s) must be one of the following: debug, verbose, notice, warning"
         );
+    }
+
+    #[test]
+    fn rdb_params() {
+        let mut c = Config::default();
+        assert!(c.rdbcompression && c.rdbchecksum);
+        assert_eq!(c.sanitize_dump_payload, SanitizeDump::No);
+        c.set_many(&[
+            (b"rdbcompression", b"no"),
+            (b"sanitize-dump-payload", b"clients"),
+        ])
+        .unwrap();
+        assert!(!c.rdbcompression);
+        assert_eq!(c.sanitize_dump_payload, SanitizeDump::Clients);
+        assert_eq!(
+            c.set_many(&[(b"rdbchecksum", b"no")]).unwrap_err(),
+            "CONFIG SET failed (possibly related to argument 'rdbchecksum') - can't set immutable config"
+        );
+        assert_eq!(
+            c.set_many(&[(b"sanitize-dump-payload", b"maybe")]).unwrap_err(),
+            "CONFIG SET failed (possibly related to argument 'sanitize-dump-payload') - argument(s) must be one of the following: no, yes, clients"
+        );
+        assert_eq!(
+            c.set_many(&[(b"rdbcompression", b"maybe")]).unwrap_err(),
+            "CONFIG SET failed (possibly related to argument 'rdbcompression') - argument must be 'yes' or 'no'"
+        );
+        c.load_from_string("rdbchecksum no\n").unwrap();
+        assert!(!c.rdbchecksum);
     }
 
     #[test]

@@ -480,6 +480,61 @@ impl<V> Dict<V> {
         Some((&e.key, &e.value))
     }
 
+    /// Where `key` falls in hash order: its hash with the bits reversed. A table of
+    /// 2^b buckets puts a key in the bucket whose index, read backwards, is the top b
+    /// bits of this number, so the order does not depend on the table's size (the
+    /// reverse-binary SCAN cursor's idea). A background save walks a database in
+    /// this order and knows a key is behind it from the key alone.
+    pub fn walk_position(&self, key: &[u8]) -> u64 {
+        (self.hasher.hash_one(key)).reverse_bits()
+    }
+
+    /// One step of a walk in hash order from position `from`: visit every entry
+    /// whose position is in `[from, end)`, `end` being the end of the span one
+    /// bucket of the smaller table covers (each such entry once, whatever resizing
+    /// or rehashing happened between steps), and return `end`, or `None` once the
+    /// walk has covered the whole space. Entries before `from` in that span were
+    /// visited by an earlier step over a larger table and are skipped.
+    pub fn walk_step(&self, from: u64, mut visit: impl FnMut(&[u8], &V)) -> Option<u64> {
+        let sizes = [self.tables[0].buckets.len(), self.tables[1].buckets.len()];
+        let smallest = sizes.iter().copied().filter(|&s| s > 0).min()?;
+        let bits = smallest.trailing_zeros();
+        debug_assert!((1..64).contains(&bits), "tables have 4..2^63 buckets");
+        let span = 1u64 << (64 - bits);
+        let start = from & !(span - 1);
+        // The smaller table's bucket for this span: the span's top bits, reversed.
+        let low = start.reverse_bits() as usize;
+        for table in &self.tables {
+            let size = table.buckets.len();
+            if size == 0 {
+                continue;
+            }
+            // A larger table splits that bucket into size/smallest buckets that share
+            // its low bits.
+            for high in 0..size / smallest {
+                let idx = low | (high << bits);
+                let mut link = &table.buckets[idx];
+                while let Some(e) = link {
+                    if self.walk_position(&e.key) >= from {
+                        visit(&e.key, &e.value);
+                    }
+                    link = &e.next;
+                }
+            }
+        }
+        start.checked_add(span)
+    }
+
+    /// Move everything out into a new dict with the same hash seed (so it walks in
+    /// the same order), leaving this one empty: O(1).
+    pub fn take(&mut self) -> Dict<V> {
+        Dict {
+            tables: std::mem::replace(&mut self.tables, [Table::empty(), Table::empty()]),
+            rehash_idx: self.rehash_idx.take(),
+            hasher: self.hasher.clone(),
+        }
+    }
+
     pub fn iter(&self) -> Iter<'_, V> {
         Iter {
             dict: self,
@@ -615,6 +670,101 @@ mod tests {
                 assert!(seen.contains(&key(i)), "round {round}: scan missed key {i}");
             }
         }
+    }
+
+    /// A walk in hash order visits every key present throughout exactly once, while
+    /// the table grows, shrinks and rehashes between its steps, and a key's position
+    /// alone says whether the walk has passed it.
+    #[test]
+    fn walk_visits_each_stable_key_once_across_resizes() {
+        let mut rng = CoreRng::from_seed(11);
+        for round in 0..12 {
+            let mut d: Dict<()> = Dict::new(round);
+            let stable = 300 + rng.index(300);
+            for i in 0..stable {
+                d.insert_new(key(i).into(), ());
+            }
+            if round % 2 == 0 {
+                // Start this walk in the middle of a rehash.
+                d.insert(&key(20_000), ());
+                while !d.is_rehashing() {
+                    d.insert(&key(20_000 + d.len()), ());
+                }
+            }
+            let mut seen: std::collections::BTreeMap<Vec<u8>, usize> = Default::default();
+            let mut at = Some(0u64);
+            let mut churn = 10_000;
+            let mut step = 0;
+            while let Some(from) = at {
+                at = d.walk_step(from, |k, _| {
+                    *seen.entry(k.to_vec()).or_default() += 1;
+                });
+                if let Some(next) = at {
+                    assert!(next > from);
+                    for i in 0..stable {
+                        let passed = d.walk_position(&key(i)) < next;
+                        assert_eq!(seen.contains_key(&key(i)), passed, "key {i}");
+                    }
+                }
+                step += 1;
+                if round % 3 == 1 && step == 3 {
+                    // Grow a lot mid-walk, then shrink back: the next steps cover
+                    // spans finer, then coarser, than the ones before.
+                    for _ in 0..5000 {
+                        d.insert(&key(churn), ());
+                        churn += 1;
+                    }
+                }
+                if round % 3 == 1 && step == 9 {
+                    while churn > 10_000 {
+                        churn -= 1;
+                        d.remove(&key(churn));
+                    }
+                    while d.rehash(100) {}
+                    d.shrink_if_needed();
+                    assert!(d.is_rehashing(), "a shrink started");
+                }
+                // Churn keys other than the stable ones, forcing grows and shrinks.
+                let n = rng.index(30);
+                if rng.below(2) == 0 {
+                    for _ in 0..n {
+                        d.insert(&key(churn), ());
+                        churn += 1;
+                    }
+                } else {
+                    for _ in 0..n * 3 {
+                        if churn > 10_000 {
+                            churn -= 1;
+                            d.remove(&key(churn));
+                        }
+                    }
+                    d.shrink_if_needed();
+                }
+                if rng.below(2) == 0 {
+                    d.rehash(rng.index(8));
+                }
+            }
+            for i in 0..stable {
+                assert_eq!(seen.get(&key(i)), Some(&1), "round {round}: key {i}");
+            }
+            assert!(seen.values().all(|&n| n == 1), "round {round}: a key twice");
+        }
+    }
+
+    #[test]
+    fn take_keeps_the_hash_order() {
+        let mut d: Dict<usize> = Dict::new(7);
+        for i in 0..100 {
+            d.insert_new(key(i).into(), i);
+        }
+        let p = d.walk_position(&key(3));
+        let t = d.take();
+        assert!(d.is_empty());
+        assert_eq!(t.len(), 100);
+        assert_eq!(t.walk_position(&key(3)), p);
+        assert_eq!(t.get(&key(3)), Some(&3));
+        d.insert_new(key(1).into(), 1);
+        assert_eq!(d.len(), 1);
     }
 
     #[test]

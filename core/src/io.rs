@@ -1,12 +1,58 @@
 //! The boundary between the core and a backend: the events it consumes, the effects it
-//! produces, the two clocks, and the read-only probe onto the host.
+//! produces, the two clocks, the disk contract, and the read-only probe onto the host.
+//!
+//! # The disk contract
+//!
+//! The core never touches a file. It asks for disk work with [`Effect::Io`] and hears
+//! the outcome as [`Event::IoDone`] carrying the same [`IoId`] (chosen by the core,
+//! unique for the life of the process). Every operation is put on one of three
+//! [`IoQueue`]s: operations on one queue run one at a time, in the order they were
+//! issued, each starting only after the previous one completed (its `IoDone` may still
+//! be in flight); the queues run independently of each other and of the network, and
+//! the event loop never waits for any of them. An operation's effect on the disk is
+//! therefore ordered after everything issued earlier on its queue, and unordered
+//! against the other queues.
+//!
+//! Files are named by [`FileId`]s the core chooses in [`IoOp::Open`]; an open file may
+//! be used from any queue (AOF writes on one, its fsync on another, as Redis's
+//! background fsync does), and stays open until [`IoOp::Close`]. Each open file has a
+//! write position: `Open` puts it at 0 (`Truncate`) or at the end (`Append`), each
+//! `Write` advances it by what it wrote, `Truncate` moves it to the new length. Paths
+//! are relative to the backend's working directory or absolute; the core joins `dir`
+//! itself (Redis chdirs into it instead). Nothing is durable until `Fsync` (file data)
+//! and `FsyncDir` (names created, renamed or removed in that directory) complete.
+//!
+//! # Outbound connections
+//!
+//! The core opens a connection with [`Effect::Connect`], naming it with an id that
+//! has [`ConnId::OUTBOUND_BIT`]; the backend answers [`Event::Connected`] or
+//! [`Event::ConnectFailed`], and a connected id behaves like an accepted one.
 
 use bytes::Bytes;
 use std::net::SocketAddr;
 
-/// A connection handle chosen by the backend; unique for the life of the process.
+/// A connection handle, unique for the life of the process. The backend numbers the
+/// connections it accepts; the core numbers the ones it opens ([`Effect::Connect`])
+/// with the top bit set ([`ConnId::OUTBOUND_BIT`]), so the two never collide.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ConnId(pub u64);
+
+impl ConnId {
+    /// Set in every id the core picks for an outbound connection, never in an
+    /// accepted connection's id.
+    pub const OUTBOUND_BIT: u64 = 1 << 63;
+
+    /// The id of the core's `n`th outbound connection.
+    pub fn outbound(n: u64) -> ConnId {
+        debug_assert!(n & Self::OUTBOUND_BIT == 0);
+        ConnId(n | Self::OUTBOUND_BIT)
+    }
+
+    /// Opened by the core (`Effect::Connect`) rather than accepted.
+    pub fn is_outbound(self) -> bool {
+        self.0 & Self::OUTBOUND_BIT != 0
+    }
+}
 
 /// Monotonic time in nanoseconds since an origin chosen by the backend. Never decreases.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -53,6 +99,109 @@ pub struct Now {
     pub wall: UnixUs,
 }
 
+/// A disk operation, named by the core ([`Effect::Io`] → [`Event::IoDone`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct IoId(pub u64);
+
+/// An open file, named by the core when it opens it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FileId(pub u64);
+
+/// Where an operation waits its turn. One queue runs one operation at a time, in issue
+/// order; queues never wait for each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum IoQueue {
+    /// The append-only file: its writes and fsyncs.
+    Aof,
+    /// Snapshots: RDB saves and loads.
+    Rdb,
+    /// Everything else (directory checks, listings, cleanup).
+    Misc,
+}
+
+/// How [`IoOp::Open`] opens a file for writing. Both create a missing file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    /// Empty the file; writes start at 0.
+    Truncate,
+    /// Keep the contents; writes start at the end.
+    Append,
+}
+
+/// One disk operation. See the module documentation for ordering and durability.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IoOp {
+    /// Open (creating if missing) `path` for writing as `file`. → `Done`.
+    Open {
+        file: FileId,
+        path: String,
+        mode: OpenMode,
+    },
+    /// Write all of `data` at the file's position. → `Written(data.len())`; on failure
+    /// the error's `written` says how much of it reached the file.
+    Write { file: FileId, data: Bytes },
+    /// fsync(2) the file's data and metadata. → `Done`.
+    Fsync { file: FileId },
+    /// Set the file's length (and its write position) to `len`. → `Done`.
+    Truncate { file: FileId, len: u64 },
+    /// Close the file; `file` may be reused afterwards. → `Done`.
+    Close { file: FileId },
+    /// rename(2): atomically replace `to` with `from`. → `Done`.
+    Rename { from: String, to: String },
+    /// fsync(2) a directory, making names created, renamed or removed in it durable.
+    /// → `Done`.
+    FsyncDir { path: String },
+    /// unlink(2). → `Done`.
+    Remove { path: String },
+    /// Read up to `len` bytes of `path` from `offset`; fewer (maybe none) at the end of
+    /// the file. → `Data`.
+    Read { path: String, offset: u64, len: u64 },
+    /// The size of `path`. → `Size(None)` if nothing is there.
+    Stat { path: String },
+    /// The names in a directory (not `.` and `..`), sorted bytewise. → `Names`.
+    ListDir { path: String },
+    /// mkdir(2), succeeding if a directory is already there. → `Done`.
+    CreateDir { path: String },
+}
+
+/// What a successful [`IoOp`] produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IoOutput {
+    Done,
+    Written(usize),
+    Data(Bytes),
+    Size(Option<u64>),
+    Names(Vec<String>),
+}
+
+/// What went wrong, as far as the core needs to tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IoErrorKind {
+    /// ENOENT.
+    NotFound,
+    /// ENOSPC (and EDQUOT).
+    NoSpace,
+    Other,
+}
+
+/// A failed [`IoOp`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IoError {
+    pub kind: IoErrorKind,
+    /// strerror(3)'s text ("No space left on device"), as Redis puts it in log lines
+    /// and error replies.
+    pub message: String,
+    /// Of a failed `Write`: the bytes that did reach the file before it failed (the
+    /// position moved by as much). Zero for every other operation.
+    pub written: usize,
+}
+
+impl std::fmt::Display for IoError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 /// Something that happened outside the core.
 #[derive(Debug)]
 pub enum Event<'a> {
@@ -63,6 +212,17 @@ pub enum Event<'a> {
         local: SocketAddr,
         fd: i64,
     },
+    /// The outbound connection `conn` asked for with [`Effect::Connect`] is
+    /// established; from now on it is like an accepted one (Received, Sent, Closed
+    /// events; Send, Close, Abort effects).
+    Connected {
+        conn: ConnId,
+        peer: SocketAddr,
+        local: SocketAddr,
+    },
+    /// The outbound connection `conn` could not be established (`error` is the
+    /// reason as strerror(3) puts it, e.g. "Connection refused"); the id is dead.
+    ConnectFailed { conn: ConnId, error: String },
     /// Bytes arrived on a connection, in order.
     Received { conn: ConnId, data: &'a [u8] },
     /// The peer closed the connection or it failed; the backend has dropped it.
@@ -76,6 +236,11 @@ pub enum Event<'a> {
     Sent { conn: ConnId, bytes: usize },
     /// The process received a signal asking it to stop.
     Signal(Signal),
+    /// The disk operation `id` (an earlier [`Effect::Io`]) finished.
+    IoDone {
+        id: IoId,
+        result: Result<IoOutput, IoError>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +264,17 @@ pub enum Effect {
     Log { level: LogLevel, message: String },
     /// Stop the process with this exit code, after carrying out every earlier effect.
     Exit { code: i32 },
+    /// Run a disk operation on `queue`; report it with `Event::IoDone { id, .. }`.
+    Io { id: IoId, queue: IoQueue, op: IoOp },
+    /// Open a TCP connection to `host` (a name or an address) and `port`, named
+    /// `conn` (an id with [`ConnId::OUTBOUND_BIT`], never reused). Reported with
+    /// `Event::Connected` or `Event::ConnectFailed`. `Close` or `Abort` before that
+    /// gives up the attempt, and then neither event comes.
+    Connect {
+        conn: ConnId,
+        host: String,
+        port: u16,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

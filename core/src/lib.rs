@@ -28,6 +28,7 @@
 //! memory and CPU fields, command durations in SLOWLOG and commandstats); a simulated
 //! backend answers it deterministically.
 
+pub mod aof;
 pub mod client;
 pub mod cmd;
 pub mod command;
@@ -43,6 +44,7 @@ pub mod listpack;
 pub mod longdouble;
 pub mod lzf;
 pub mod object;
+pub mod rdb;
 pub mod resp;
 pub mod rng;
 pub mod server;
@@ -53,7 +55,10 @@ pub mod types;
 pub mod util;
 
 pub use config::Config;
-pub use io::{ConnId, Effect, Event, HostInfo, HostProbe, LogLevel, MonoNs, Now, Signal, UnixUs};
+pub use io::{
+    ConnId, Effect, Event, FileId, HostInfo, HostProbe, IoError, IoErrorKind, IoId, IoOp, IoOutput,
+    IoQueue, LogLevel, MonoNs, Now, OpenMode, Signal, UnixUs,
+};
 pub use server::Server;
 
 /// The Redis version cinnabar reports (INFO, HELLO, the startup log) and behaves like.

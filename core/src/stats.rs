@@ -28,6 +28,8 @@ pub struct Stats {
     pub client_qbuf_limit_disconnections: u64,
     pub io_reads_processed: u64,
     pub io_writes_processed: u64,
+    /// Compact blobs RESTORE validated under `sanitize-dump-payload` yes/clients.
+    pub dump_payload_sanitizations: u64,
     /// By command full name.
     pub commands: FastMap<&'static str, CommandStats>,
     /// By error prefix (`ERR`, `WRONGTYPE`, …).

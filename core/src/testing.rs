@@ -2,8 +2,13 @@
 //! clock, and decode its RESP replies into [`Frame`]s for assertions. Used by the
 //! core's unit tests, the simulation's model checks and the fuzz targets.
 
-use crate::io::{ConnId, Effect, Event, HostInfo, MonoNs, Now, NullProbe, UnixUs};
+use crate::io::{
+    ConnId, Effect, Event, FileId, HostInfo, IoError, IoErrorKind, IoId, IoOp, IoOutput, IoQueue,
+    MonoNs, Now, NullProbe, OpenMode, UnixUs,
+};
 use crate::{Config, Server};
+use bytes::Bytes;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::SocketAddr;
 
 /// A decoded RESP2/RESP3 reply.
@@ -164,6 +169,15 @@ pub struct TestServer {
     stalled: crate::util::FastSet<ConnId>,
     /// Bytes sent to stalled connections and not reported written yet.
     unreported: crate::util::FastMap<ConnId, usize>,
+    /// The in-memory disk `Effect::Io` runs against.
+    pub disk: MemDisk,
+    /// Disk operations issued and not yet run, in issue order.
+    pub io_queue: VecDeque<(IoId, IoQueue, IoOp)>,
+    /// While set, disk operations wait in `io_queue` until `run_io` (to look at the
+    /// server while they are in flight); otherwise `drain` runs them at once.
+    pub hold_io: bool,
+    /// Outbound connections the server asked for (`Effect::Connect`), in order.
+    pub connects: Vec<(ConnId, String, u16)>,
 }
 
 /// Wall-clock start of test servers: 2026-01-01T00:00:00Z.
@@ -175,22 +189,41 @@ impl TestServer {
     }
 
     pub fn with_config(config: Config) -> TestServer {
+        TestServer::with_disk(config, MemDisk::default(), false)
+    }
+
+    /// A server starting on `disk` (it loads `dump.rdb` from it, if there); with
+    /// `hold_io` the load waits for `run_io`.
+    pub fn with_disk(config: Config, disk: MemDisk, hold_io: bool) -> TestServer {
+        TestServer::with_seed(config, disk, hold_io, 42)
+    }
+
+    /// A server whose core RNG starts from `seed` (two servers of one test, such
+    /// as a master and its replica, must not draw the same replication ids).
+    pub fn with_seed(config: Config, disk: MemDisk, hold_io: bool, seed: u64) -> TestServer {
         let now = Now {
             mono: MonoNs(1_000_000_000),
             wall: UnixUs(TEST_EPOCH_US),
         };
-        let server = Server::new(config, 42, HostInfo::default(), Box::new(NullProbe), now);
-        TestServer {
+        let server = Server::new(config, seed, HostInfo::default(), Box::new(NullProbe), now);
+        let mut t = TestServer {
             server,
             now,
             next_conn: 1,
             outbox: Default::default(),
             closed: Vec::new(),
+            connects: Vec::new(),
             logs: Vec::new(),
             exited: None,
             stalled: Default::default(),
             unreported: Default::default(),
-        }
+            disk,
+            io_queue: VecDeque::new(),
+            hold_io,
+        };
+        // Startup's disk work (looking for the RDB file) runs now unless held.
+        t.drain();
+        t
     }
 
     /// Open a connection from 127.0.0.1.
@@ -221,6 +254,20 @@ impl TestServer {
 
     /// Carry out effects, capturing what the backend would have done.
     pub fn drain(&mut self) {
+        loop {
+            self.drain_effects();
+            if self.hold_io {
+                return;
+            }
+            let Some((id, _, op)) = self.io_queue.pop_front() else {
+                return;
+            };
+            let result = self.disk.run(op);
+            self.server.handle(self.now, Event::IoDone { id, result });
+        }
+    }
+
+    fn drain_effects(&mut self) {
         while let Some(effect) = self.server.poll_effect() {
             match effect {
                 Effect::Send { conn, data } => {
@@ -239,8 +286,26 @@ impl TestServer {
                 Effect::Close { conn } | Effect::Abort { conn } => self.closed.push(conn),
                 Effect::Log { message, .. } => self.logs.push(message),
                 Effect::Exit { code } => self.exited = Some(code),
+                Effect::Io { id, queue, op } => self.io_queue.push_back((id, queue, op)),
+                Effect::Connect { conn, host, port } => self.connects.push((conn, host, port)),
             }
         }
+    }
+
+    /// Run up to `n` held disk operations in issue order, delivering each completion;
+    /// returns how many ran.
+    pub fn run_io(&mut self, n: usize) -> usize {
+        let mut ran = 0;
+        while ran < n {
+            let Some((id, _, op)) = self.io_queue.pop_front() else {
+                break;
+            };
+            let result = self.disk.run(op);
+            self.server.handle(self.now, Event::IoDone { id, result });
+            ran += 1;
+            self.drain_effects();
+        }
+        ran
     }
 
     /// The peer of `conn` stops reading: what the server sends it stays unsent.
@@ -322,6 +387,138 @@ impl TestServer {
             assert!(guard < 10_000, "timers keep firing without time advancing");
         }
         self.drain();
+    }
+}
+
+/// Picks the operation a [`MemDisk`] fault hits.
+pub type IoMatcher = fn(&IoOp) -> bool;
+
+/// A filesystem in memory for tests: files, directories, and faults on demand. Paths
+/// are taken as given (no normalization): the core builds them the same way each time.
+#[derive(Debug, Default)]
+pub struct MemDisk {
+    pub files: BTreeMap<String, Vec<u8>>,
+    pub dirs: BTreeSet<String>,
+    open: BTreeMap<FileId, (String, u64)>,
+    /// Every operation run, in order.
+    pub log: Vec<IoOp>,
+    /// The next operation for which the predicate holds fails with this error (a
+    /// failing `Write` writes nothing).
+    pub fail: Option<(IoMatcher, IoError)>,
+}
+
+impl MemDisk {
+    pub fn error(kind: IoErrorKind, message: &str) -> IoError {
+        IoError {
+            kind,
+            message: message.into(),
+            written: 0,
+        }
+    }
+
+    fn not_found() -> IoError {
+        MemDisk::error(IoErrorKind::NotFound, "No such file or directory")
+    }
+
+    fn bad_file() -> IoError {
+        MemDisk::error(IoErrorKind::Other, "Bad file descriptor")
+    }
+
+    /// Carry out one operation.
+    pub fn run(&mut self, op: IoOp) -> Result<IoOutput, IoError> {
+        self.log.push(op.clone());
+        if let Some((pred, _)) = &self.fail {
+            if pred(&op) {
+                let (_, err) = self.fail.take().expect("checked above");
+                return Err(err);
+            }
+        }
+        match op {
+            IoOp::Open { file, path, mode } => {
+                let data = self.files.entry(path.clone()).or_default();
+                if mode == OpenMode::Truncate {
+                    data.clear();
+                }
+                let pos = data.len() as u64;
+                self.open.insert(file, (path, pos));
+                Ok(IoOutput::Done)
+            }
+            IoOp::Write { file, data } => {
+                let (path, pos) = self.open.get_mut(&file).ok_or_else(MemDisk::bad_file)?;
+                let content = self.files.entry(path.clone()).or_default();
+                let start = *pos as usize;
+                if content.len() < start + data.len() {
+                    content.resize(start + data.len(), 0);
+                }
+                content[start..start + data.len()].copy_from_slice(&data);
+                *pos += data.len() as u64;
+                Ok(IoOutput::Written(data.len()))
+            }
+            IoOp::Fsync { file } => {
+                self.open.get(&file).ok_or_else(MemDisk::bad_file)?;
+                Ok(IoOutput::Done)
+            }
+            IoOp::Truncate { file, len } => {
+                let (path, pos) = self.open.get_mut(&file).ok_or_else(MemDisk::bad_file)?;
+                self.files
+                    .entry(path.clone())
+                    .or_default()
+                    .resize(len as usize, 0);
+                *pos = len;
+                Ok(IoOutput::Done)
+            }
+            IoOp::Close { file } => {
+                self.open.remove(&file).ok_or_else(MemDisk::bad_file)?;
+                Ok(IoOutput::Done)
+            }
+            IoOp::Rename { from, to } => {
+                let data = self.files.remove(&from).ok_or_else(MemDisk::not_found)?;
+                self.files.insert(to.clone(), data);
+                for (path, _) in self.open.values_mut() {
+                    if *path == from {
+                        path.clone_from(&to);
+                    }
+                }
+                Ok(IoOutput::Done)
+            }
+            IoOp::FsyncDir { .. } => Ok(IoOutput::Done),
+            IoOp::Remove { path } => {
+                self.files.remove(&path).ok_or_else(MemDisk::not_found)?;
+                Ok(IoOutput::Done)
+            }
+            IoOp::Read { path, offset, len } => {
+                let data = self.files.get(&path).ok_or_else(MemDisk::not_found)?;
+                let start = (offset as usize).min(data.len());
+                let end = start.saturating_add(len as usize).min(data.len());
+                Ok(IoOutput::Data(Bytes::copy_from_slice(&data[start..end])))
+            }
+            IoOp::Stat { path } => Ok(IoOutput::Size(
+                self.files.get(&path).map(|d| d.len() as u64),
+            )),
+            IoOp::ListDir { path } => {
+                if !path.is_empty() && path != "." && !self.dirs.contains(&path) {
+                    return Err(MemDisk::not_found());
+                }
+                let prefix = if path.is_empty() || path == "." {
+                    String::new()
+                } else {
+                    format!("{path}/")
+                };
+                let names = self
+                    .files
+                    .keys()
+                    .chain(self.dirs.iter())
+                    .filter_map(|p| p.strip_prefix(prefix.as_str()))
+                    .filter(|rest| !rest.is_empty() && !rest.contains('/'))
+                    .map(str::to_string)
+                    .collect::<BTreeSet<_>>();
+                Ok(IoOutput::Names(names.into_iter().collect()))
+            }
+            IoOp::CreateDir { path } => {
+                self.dirs.insert(path);
+                Ok(IoOutput::Done)
+            }
+        }
     }
 }
 

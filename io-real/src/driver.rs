@@ -8,11 +8,27 @@
 //! `Abort` ends the task at once, dropping what it had not written. The loop handles
 //! every event already queued before draining effects, so pipelined requests from many
 //! clients are answered with one write per client per iteration.
+//!
+//! Disk operations (`Effect::Io`) go to a [`Disk`]: the real one runs them on worker
+//! threads (`disk::ThreadDisk`), the simulated one on turmoil's filesystem. Their
+//! completions come back on a channel the loop watches beside the network and become
+//! `Event::IoDone`; the loop itself never waits for the disk.
+//!
+//! Outbound connections (`Effect::Connect`, a replica's link to its master) go to a
+//! [`Connector`]: the attempt runs as a task of its own, its outcome comes back on a
+//! channel and becomes `Event::Connected` (the stream then gets a connection task like
+//! an accepted one) or `Event::ConnectFailed`. A `Close`/`Abort` of an id still
+//! connecting gives the attempt up; a stream that arrives after that is dropped.
 
 use bytes::{Bytes, BytesMut};
-use cinnabar_core::{ConnId, Effect, Event, LogLevel, MonoNs, Now, Server, Signal, UnixUs};
+use cinnabar_core::{
+    ConnId, Effect, Event, IoError, IoId, IoOp, IoOutput, IoQueue, LogLevel, MonoNs, Now, Server,
+    Signal, UnixUs,
+};
 use std::collections::HashMap;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
@@ -41,6 +57,27 @@ impl WallClock for SystemWallClock {
             .unwrap_or(Duration::ZERO);
         UnixUs(since_epoch.as_micros() as i64)
     }
+}
+
+/// A finished disk operation, on its way back to the loop.
+#[derive(Debug)]
+pub struct IoCompletion {
+    pub id: IoId,
+    pub result: Result<IoOutput, IoError>,
+}
+
+/// Carries out the core's disk operations (`Effect::Io`). Operations submitted on one
+/// queue must run one at a time in submission order; queues run independently. Each
+/// operation's completion is sent on `done` (a clone of it may be kept), from any
+/// thread or task, once it finished.
+pub trait Disk {
+    fn submit(
+        &mut self,
+        id: IoId,
+        queue: IoQueue,
+        op: IoOp,
+        done: &mpsc::UnboundedSender<IoCompletion>,
+    );
 }
 
 /// Where log lines go.
@@ -76,6 +113,45 @@ pub struct Incoming<S> {
     pub peer: SocketAddr,
     pub local: SocketAddr,
     pub fd: i64,
+}
+
+/// An outbound connection, established.
+pub struct Outgoing<S> {
+    pub stream: S,
+    pub peer: SocketAddr,
+    pub local: SocketAddr,
+}
+
+/// What a [`Connector`] returns: a future run as a local task of the loop.
+pub type ConnectFuture<S> = Pin<Box<dyn Future<Output = std::io::Result<Outgoing<S>>>>>;
+
+/// Opens the outbound connections the core asks for (`Effect::Connect`): TCP on the
+/// real host, turmoil's TCP in a simulation.
+pub trait Connector<S> {
+    fn connect(&mut self, host: String, port: u16) -> ConnectFuture<S>;
+}
+
+/// A backend that cannot open connections: every attempt fails at once.
+pub struct NoConnector;
+
+impl<S: 'static> Connector<S> for NoConnector {
+    fn connect(&mut self, _host: String, _port: u16) -> ConnectFuture<S> {
+        Box::pin(async {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::Unsupported,
+                "Outbound connections are not supported by this backend",
+            ))
+        })
+    }
+}
+
+/// strerror(3)'s text of a connect failure, without Rust's " (os error N)".
+fn connect_error_text(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" (os error ") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
 }
 
 enum NetEvent {
@@ -140,38 +216,82 @@ impl<W: WallClock> Clock<W> {
 /// Run `server` until it exits. `incoming` delivers accepted connections, `signals`
 /// process signals. Connection tasks are spawned with `spawn_local`, so this must run
 /// inside a `LocalSet` (turmoil hosts already do).
-pub async fn run<S, W, L>(
+pub async fn run<S, W, D, L>(
     server: Server,
     clock: Clock<W>,
     incoming: mpsc::Receiver<Incoming<S>>,
     signals: mpsc::Receiver<Signal>,
+    disk: &mut D,
     log: &mut L,
 ) -> Stopped
 where
     S: AsyncRead + AsyncWrite + 'static,
     W: WallClock,
+    D: Disk + ?Sized,
     L: LogSink,
 {
-    run_observed(server, clock, incoming, signals, log, &mut NoObserver).await
+    run_observed(server, clock, incoming, signals, disk, log, &mut NoObserver).await
 }
 
 /// [`run`], showing every input and effect to `observer` as it happens.
-pub async fn run_observed<S, W, L, O>(
-    mut server: Server,
+pub async fn run_observed<S, W, D, L, O>(
+    server: Server,
     clock: Clock<W>,
-    mut incoming: mpsc::Receiver<Incoming<S>>,
-    mut signals: mpsc::Receiver<Signal>,
+    incoming: mpsc::Receiver<Incoming<S>>,
+    signals: mpsc::Receiver<Signal>,
+    disk: &mut D,
     log: &mut L,
     observer: &mut O,
 ) -> Stopped
 where
     S: AsyncRead + AsyncWrite + 'static,
     W: WallClock,
+    D: Disk + ?Sized,
     L: LogSink,
     O: Observer + ?Sized,
 {
+    let mut connector = NoConnector;
+    run_connected(
+        server,
+        clock,
+        incoming,
+        signals,
+        disk,
+        log,
+        observer,
+        &mut connector,
+    )
+    .await
+}
+
+/// [`run_observed`] with outbound connections opened by `connector`.
+#[allow(clippy::too_many_arguments)]
+pub async fn run_connected<S, W, D, L, O, C>(
+    mut server: Server,
+    clock: Clock<W>,
+    mut incoming: mpsc::Receiver<Incoming<S>>,
+    mut signals: mpsc::Receiver<Signal>,
+    disk: &mut D,
+    log: &mut L,
+    observer: &mut O,
+    connector: &mut C,
+) -> Stopped
+where
+    S: AsyncRead + AsyncWrite + 'static,
+    W: WallClock,
+    D: Disk + ?Sized,
+    L: LogSink,
+    O: Observer + ?Sized,
+    C: Connector<S> + ?Sized,
+{
     let (net_tx, mut net_rx) = mpsc::unbounded_channel::<NetEvent>();
+    // The loop keeps a sender, so this channel never closes.
+    let (io_tx, mut io_rx) = mpsc::unbounded_channel::<IoCompletion>();
     let mut conns: HashMap<ConnId, ConnHandle> = HashMap::new();
+    // The loop keeps a sender, so this channel never closes either.
+    let (connect_tx, mut connect_rx) =
+        mpsc::unbounded_channel::<(ConnId, std::io::Result<Outgoing<S>>)>();
+    let mut connecting: HashMap<ConnId, tokio::task::AbortHandle> = HashMap::new();
     let mut tasks = Vec::new();
     let mut next_conn = 1u64;
     let mut incoming_open = true;
@@ -191,15 +311,34 @@ where
                     if let Some(h) = conns.remove(&conn) {
                         let _ = h.outbound.send(Outbound::Close);
                     }
+                    if let Some(attempt) = connecting.remove(&conn) {
+                        attempt.abort();
+                    }
                 }
                 Effect::Abort { conn } => {
+                    if let Some(attempt) = connecting.remove(&conn) {
+                        attempt.abort();
+                    }
                     if let Some(h) = conns.remove(&conn) {
                         // Dropping the task drops the socket and the queued output.
                         h.task.abort();
                     }
                 }
                 Effect::Log { level, message } => log.write(level, &message, clock.now().wall),
+                Effect::Io { id, queue, op } => disk.submit(id, queue, op, &io_tx),
+                Effect::Connect { conn, host, port } => {
+                    debug_assert!(conn.is_outbound());
+                    let attempt = connector.connect(host, port);
+                    let done = connect_tx.clone();
+                    let task = tokio::task::spawn_local(async move {
+                        let _ = done.send((conn, attempt.await));
+                    });
+                    connecting.insert(conn, task.abort_handle());
+                }
                 Effect::Exit { code } => {
+                    for (_, attempt) in connecting.drain() {
+                        attempt.abort();
+                    }
                     // In connection order, so that a simulated run stays replayable.
                     let mut open: Vec<_> = conns.drain().collect();
                     open.sort_unstable_by_key(|(conn, _)| *conn);
@@ -217,7 +356,7 @@ where
             }
         }
         tasks.retain(|t: &tokio::task::JoinHandle<()>| !t.is_finished());
-        if !incoming_open && !signals_open && conns.is_empty() {
+        if !incoming_open && !signals_open && conns.is_empty() && connecting.is_empty() {
             return Stopped::InputsClosed;
         }
         let deadline = server.poll_timeout().map(|m| clock.instant_at(m));
@@ -238,6 +377,37 @@ where
                 }
                 None => signals_open = false,
             },
+            done = io_rx.recv() => {
+                let Some(done) = done else { continue };
+                let now = clock.now();
+                let event = Event::IoDone { id: done.id, result: done.result };
+                observer.on_event(now, &event);
+                server.handle(now, event);
+            }
+            outcome = connect_rx.recv() => {
+                let Some((conn, outcome)) = outcome else { continue };
+                if connecting.remove(&conn).is_none() {
+                    // Given up by the core meanwhile: drop the stream.
+                    continue;
+                }
+                let now = clock.now();
+                match outcome {
+                    Ok(out) => {
+                        let event = Event::Connected { conn, peer: out.peer, local: out.local };
+                        observer.on_event(now, &event);
+                        server.handle(now, event);
+                        let (out_tx, out_rx) = mpsc::unbounded_channel();
+                        let task = tokio::task::spawn_local(connection_task(conn, out.stream, net_tx.clone(), out_rx));
+                        conns.insert(conn, ConnHandle { outbound: out_tx, task: task.abort_handle() });
+                        tasks.push(task);
+                    }
+                    Err(e) => {
+                        let event = Event::ConnectFailed { conn, error: connect_error_text(&e) };
+                        observer.on_event(now, &event);
+                        server.handle(now, event);
+                    }
+                }
+            }
             ev = net_rx.recv() => {
                 let Some(ev) = ev else { continue };
                 handle_net(&mut server, clock.now(), ev, observer);

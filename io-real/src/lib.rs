@@ -3,9 +3,11 @@
 //! `driver` is the one event loop, generic over the stream type and the wall clock so
 //! that `cinnabar-io-sim` runs the very same loop on turmoil's simulated network.
 //! The rest is what only a real process needs: command-line and config-file loading
-//! (`args`), listening sockets (`listen`), log lines (`log`) and host readings (`probe`).
+//! (`args`), listening sockets (`listen`), log lines (`log`), host readings (`probe`) and
+//! the real disk behind the core's `Effect::Io` (`disk`).
 
 pub mod args;
+pub mod disk;
 pub mod driver;
 pub mod listen;
 pub mod log;

@@ -96,6 +96,26 @@ pub async fn accept_loop(
     }
 }
 
+/// Outbound TCP connections for the core (`Effect::Connect`: a replica's link to its
+/// master), with TCP_NODELAY as Redis sets on every socket.
+pub struct TcpConnector;
+
+impl crate::driver::Connector<TcpStream> for TcpConnector {
+    fn connect(&mut self, host: String, port: u16) -> crate::driver::ConnectFuture<TcpStream> {
+        Box::pin(async move {
+            let stream = TcpStream::connect((host.as_str(), port)).await?;
+            let _ = stream.set_nodelay(true);
+            let peer = stream.peer_addr()?;
+            let local = stream.local_addr()?;
+            Ok(crate::driver::Outgoing {
+                stream,
+                peer,
+                local,
+            })
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

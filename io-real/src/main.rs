@@ -88,6 +88,11 @@ fn main() {
             std::process::exit(1);
         }
     }
+    // Like Redis (which reports getcwd()), `dir` is absolute from here on; the core
+    // joins it to every file name it asks the disk for.
+    if let Ok(cwd) = std::env::current_dir() {
+        config.dir = cwd.display().to_string();
+    }
     let pid = std::process::id();
     let mut logger = match Logger::open(&config.logfile, pid) {
         Ok(l) => l,
@@ -243,7 +248,18 @@ async fn serve(config: Config, config_file: Option<String>, logger: &mut Logger,
 
     let (sig_tx, sig_rx) = mpsc::channel(4);
     tokio::task::spawn_local(forward_signals(sig_tx));
-    let stopped = driver::run(server, clock, inc_rx, sig_rx, logger).await;
+    let mut disk = cinnabar_io_real::disk::ThreadDisk::new();
+    let stopped = driver::run_connected(
+        server,
+        clock,
+        inc_rx,
+        sig_rx,
+        &mut disk,
+        logger,
+        &mut driver::NoObserver,
+        &mut cinnabar_io_real::listen::TcpConnector,
+    )
+    .await;
     if !pidfile.is_empty() {
         let _ = std::fs::remove_file(&pidfile);
     }

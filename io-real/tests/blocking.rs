@@ -150,6 +150,111 @@ fn one_connection_blocks_and_another_wakes_it() {
     }
 }
 
+/// Which writes signal a waited key (Redis 7.0's `signalKeyAsReady`): only adding a
+/// list or a sorted set while some client blocks for that type, whatever it holds
+/// when the command ends; an overwrite signals nothing. Each case ends the wait with
+/// CLIENT UNBLOCK when the key was not served, so what the waiter got tells.
+fn signal_scenario(server: &ServerProcess) -> Vec<Vec<u8>> {
+    let mut w = server.raw();
+    let mut z = server.raw();
+    let mut p = server.raw();
+    let w_id = id_of(&mut w);
+    let z_id = id_of(&mut z);
+    let mut seen = Vec::new();
+    seen.push(p.cmd(&["RPUSH", "src", "3", "1", "2"]));
+
+    // A hash overwritten by a list (SORT ... STORE): not served.
+    send(&mut w, &["BLPOP", "k", "0"]);
+    wait_blocked(&mut p, 1);
+    seen.push(p.cmd(&["HSET", "k", "f", "v"]));
+    seen.push(p.cmd(&["SORT", "src", "STORE", "k"]));
+    seen.push(p.cmd(&["CLIENT", "UNBLOCK", &w_id]));
+    seen.push(w.read_reply());
+
+    // A sorted set added while only list clients block, then overwritten by a list
+    // in the same transaction: not signalled, not served.
+    seen.push(p.cmd(&["DEL", "k"]));
+    send(&mut w, &["BLPOP", "k", "0"]);
+    wait_blocked(&mut p, 1);
+    seen.push(p.cmd(&["MULTI"]));
+    seen.push(p.cmd(&["ZADD", "k", "1", "a"]));
+    seen.push(p.cmd(&["SORT", "src", "STORE", "k"]));
+    seen.push(p.cmd(&["EXEC"]));
+    seen.push(p.cmd(&["CLIENT", "UNBLOCK", &w_id]));
+    seen.push(w.read_reply());
+
+    // The same while another client blocks for a sorted set elsewhere: signalled,
+    // and served from the list the key holds at EXEC's end.
+    seen.push(p.cmd(&["DEL", "k"]));
+    send(&mut z, &["BZPOPMIN", "elsewhere", "0"]);
+    wait_blocked(&mut p, 1);
+    send(&mut w, &["BLPOP", "k", "0"]);
+    wait_blocked(&mut p, 2);
+    seen.push(p.cmd(&["MULTI"]));
+    seen.push(p.cmd(&["ZADD", "k", "1", "a"]));
+    seen.push(p.cmd(&["SORT", "src", "STORE", "k"]));
+    seen.push(p.cmd(&["EXEC"]));
+    seen.push(w.read_reply());
+    seen.push(p.cmd(&["CLIENT", "UNBLOCK", &z_id]));
+    seen.push(z.read_reply());
+
+    // SWAPDB brings in a hash at the waited key, then a list overwrites it: the
+    // swap signals only keys holding a type someone blocks for, so not served.
+    seen.push(p.cmd(&["DEL", "k"]));
+    seen.push(p.cmd(&["SELECT", "1"]));
+    seen.push(p.cmd(&["HSET", "k", "f", "v"]));
+    seen.push(p.cmd(&["SELECT", "0"]));
+    send(&mut w, &["BLPOP", "k", "0"]);
+    wait_blocked(&mut p, 1);
+    seen.push(p.cmd(&["MULTI"]));
+    seen.push(p.cmd(&["SWAPDB", "0", "1"]));
+    seen.push(p.cmd(&["SORT", "src", "STORE", "k"]));
+    seen.push(p.cmd(&["EXEC"]));
+    seen.push(p.cmd(&["CLIENT", "UNBLOCK", &w_id]));
+    seen.push(w.read_reply());
+
+    // SWAPDB bringing in a list at the waited key serves it.
+    seen.push(p.cmd(&["SELECT", "1"]));
+    seen.push(p.cmd(&["DEL", "k"]));
+    seen.push(p.cmd(&["RPUSH", "k", "swapped"]));
+    seen.push(p.cmd(&["SELECT", "0"]));
+    send(&mut w, &["BLPOP", "k", "0"]);
+    wait_blocked(&mut p, 1);
+    seen.push(p.cmd(&["SWAPDB", "0", "1"]));
+    seen.push(w.read_reply());
+    seen.push(p.cmd(&["FLUSHALL"]));
+    seen
+}
+
+#[test]
+fn only_adding_a_type_someone_blocks_for_signals_a_key() {
+    let ours = ServerProcess::cinnabar(&[]);
+    let got = signal_scenario(&ours);
+    let text: Vec<String> = got
+        .iter()
+        .map(|r| String::from_utf8_lossy(r).into_owned())
+        .collect();
+    assert_eq!(text[4], "*-1\r\n", "an overwrite serves nobody");
+    assert_eq!(
+        text[11], "*-1\r\n",
+        "no zset waiter: the ZADD signals nothing"
+    );
+    assert_eq!(text[17], "*2\r\n$1\r\nk\r\n$1\r\n1\r\n");
+    assert_eq!(text[29], "*-1\r\n", "a swapped-in hash signals nothing");
+    assert_eq!(text[35], "*2\r\n$1\r\nk\r\n$7\r\nswapped\r\n");
+    if let Some(redis) = ServerProcess::redis(&[]) {
+        let want = signal_scenario(&redis);
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert_eq!(
+                String::from_utf8_lossy(g),
+                String::from_utf8_lossy(w),
+                "reply {i} differs from redis-server"
+            );
+        }
+        assert_eq!(got.len(), want.len());
+    }
+}
+
 #[test]
 fn the_redis_crate_blocks_and_is_served() {
     let server = ServerProcess::cinnabar(&[]);

@@ -116,6 +116,7 @@ where
                 clock,
                 incoming_rx,
                 signals_rx,
+                &mut cinnabar_io_real::disk::ThreadDisk::new(),
                 &mut sink,
                 &mut observer,
             )
@@ -226,5 +227,40 @@ fn a_peer_that_stops_reading_leaves_output_unreported_until_aborted() {
                 Ok(_) => {}
             }
         }
+    });
+}
+
+/// The connector behind `Effect::Connect` on the real host: a stream to the address
+/// asked for (peer and local addresses as the other end sees them), and a refusal
+/// reported as an error rather than a hang.
+#[test]
+fn tcp_connector_opens_streams_and_reports_refusals() {
+    use cinnabar_io_real::driver::Connector;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let mut connector = cinnabar_io_real::listen::TcpConnector;
+        let mut out = connector
+            .connect("127.0.0.1".into(), addr.port())
+            .await
+            .expect("connects");
+        assert_eq!(out.peer, addr);
+        let (mut accepted, from) = listener.accept().await.expect("accept");
+        assert_eq!(from, out.local);
+        out.stream.write_all(b"PING\r\n").await.expect("write");
+        assert_eq!(read_exactly(&mut accepted, 6).await, b"PING\r\n");
+        drop(listener);
+        drop(accepted);
+        let refused = connector.connect("127.0.0.1".into(), addr.port()).await;
+        let err = refused.err().expect("nobody listens any more");
+        assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused);
+        // A backend without outbound connections fails every attempt.
+        let mut none = driver::NoConnector;
+        let attempt: driver::ConnectFuture<TcpStream> = none.connect("127.0.0.1".into(), 1);
+        assert!(attempt.await.is_err());
     });
 }

@@ -3,6 +3,7 @@
 //! (`driver::run_observed`) and records the trace.
 
 use crate::clock::{SimWallClock, WallOffset};
+use crate::disk::{DiskFaults, SimDisk};
 use crate::probe::SimProbe;
 use crate::trace::Recorder;
 use cinnabar_core::{Config, HostInfo, LogLevel, Server, UnixUs};
@@ -37,8 +38,40 @@ impl LogSink for DropLog {
     fn write(&mut self, _level: LogLevel, _message: &str, _wall: UnixUs) {}
 }
 
+/// Outbound connections on turmoil's TCP (a replica's link to its master host).
+struct SimConnector;
+
+impl driver::Connector<turmoil::net::TcpStream> for SimConnector {
+    fn connect(
+        &mut self,
+        host: String,
+        port: u16,
+    ) -> driver::ConnectFuture<turmoil::net::TcpStream> {
+        Box::pin(async move {
+            let stream = turmoil::net::TcpStream::connect((host.as_str(), port)).await?;
+            let peer = stream.peer_addr()?;
+            let local = stream.local_addr()?;
+            Ok(driver::Outgoing {
+                stream,
+                peer,
+                local,
+            })
+        })
+    }
+}
+
 /// The host software: serve until the core exits. Must run inside a turmoil host.
 pub async fn serve(options: ServerOptions) -> turmoil::Result {
+    serve_on(options, SimDisk::new("/")).await
+}
+
+/// [`serve`] on a disk with injected faults (kept by the caller across restarts).
+pub async fn serve_with_faults(options: ServerOptions, faults: DiskFaults) -> turmoil::Result {
+    serve_on(options, SimDisk::new("/").with_faults(faults)).await
+}
+
+/// The simulated process runs in the root of its host's filesystem (`disk`'s root).
+async fn serve_on(options: ServerOptions, mut disk: SimDisk) -> turmoil::Result {
     let ServerOptions {
         config,
         seed,
@@ -83,13 +116,15 @@ pub async fn serve(options: ServerOptions) -> turmoil::Result {
         mem_allocator: "libc".into(),
     };
     let server = Server::new(config, seed, host, Box::new(SimProbe), clock.now());
-    let stopped = driver::run_observed(
+    let stopped = driver::run_connected(
         server,
         clock,
         incoming_rx,
         signals_rx,
+        &mut disk,
         &mut DropLog,
         &mut recorder,
+        &mut SimConnector,
     )
     .await;
     match stopped {
@@ -161,7 +196,8 @@ mod tests {
             .entries
             .iter()
             .any(|e| matches!(e, TraceEntry::Received { data, .. } if data.as_ref() == b"*1\r\n$4\r\nPING\r\n")));
-        let wall_ms = trace.entries[0].now().wall.ms();
+        let first_input = trace.entries.iter().find(|e| e.is_input()).expect("inputs");
+        let wall_ms = first_input.now().wall.ms();
         assert!(
             (wall_ms / 1000).abs_diff(EPOCH_SECS as i64) <= 2,
             "wall clock starts at the epoch"

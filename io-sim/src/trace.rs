@@ -6,7 +6,9 @@
 //! `Send` bytes; a determinism test hashes the whole trace.
 
 use bytes::Bytes;
-use cinnabar_core::{ConnId, Effect, Event, LogLevel, Now, Signal};
+use cinnabar_core::{
+    ConnId, Effect, Event, IoError, IoId, IoOp, IoOutput, IoQueue, LogLevel, Now, Signal,
+};
 use cinnabar_io_real::driver::Observer;
 use std::cell::RefCell;
 use std::net::SocketAddr;
@@ -37,6 +39,25 @@ pub enum TraceEntry {
     Timeout {
         now: Now,
     },
+    /// A disk operation finished (`Event::IoDone`).
+    IoDone {
+        now: Now,
+        id: IoId,
+        result: Result<IoOutput, IoError>,
+    },
+    /// An outbound connection the core asked for is up (`Event::Connected`).
+    Connected {
+        now: Now,
+        conn: ConnId,
+        peer: SocketAddr,
+        local: SocketAddr,
+    },
+    /// An outbound connection could not be made (`Event::ConnectFailed`).
+    ConnectFailed {
+        now: Now,
+        conn: ConnId,
+        error: String,
+    },
     /// Effects carry the time of the input after which they were drained.
     Send {
         now: Now,
@@ -56,6 +77,20 @@ pub enum TraceEntry {
         now: Now,
         code: i32,
     },
+    /// The core asked for a disk operation (`Effect::Io`).
+    Io {
+        now: Now,
+        id: IoId,
+        queue: IoQueue,
+        op: IoOp,
+    },
+    /// The core asked for an outbound connection (`Effect::Connect`).
+    Connect {
+        now: Now,
+        conn: ConnId,
+        host: String,
+        port: u16,
+    },
 }
 
 impl TraceEntry {
@@ -66,6 +101,11 @@ impl TraceEntry {
             | TraceEntry::Closed { now, .. }
             | TraceEntry::Signal { now, .. }
             | TraceEntry::Timeout { now }
+            | TraceEntry::IoDone { now, .. }
+            | TraceEntry::Connected { now, .. }
+            | TraceEntry::ConnectFailed { now, .. }
+            | TraceEntry::Connect { now, .. }
+            | TraceEntry::Io { now, .. }
             | TraceEntry::Send { now, .. }
             | TraceEntry::Close { now, .. }
             | TraceEntry::Log { now, .. }
@@ -82,6 +122,9 @@ impl TraceEntry {
                 | TraceEntry::Closed { .. }
                 | TraceEntry::Signal { .. }
                 | TraceEntry::Timeout { .. }
+                | TraceEntry::IoDone { .. }
+                | TraceEntry::Connected { .. }
+                | TraceEntry::ConnectFailed { .. }
         )
     }
 }
@@ -155,6 +198,38 @@ impl Trace {
                 TraceEntry::Exit { code, .. } => {
                     h.u8(9);
                     h.u64(*code as u64);
+                }
+                TraceEntry::IoDone { id, result, .. } => {
+                    h.u8(10);
+                    h.u64(id.0);
+                    // Debug output is a stable, complete rendering of these plain enums.
+                    h.bytes(format!("{result:?}").as_bytes());
+                }
+                TraceEntry::Io { id, queue, op, .. } => {
+                    h.u8(11);
+                    h.u64(id.0);
+                    h.bytes(format!("{queue:?} {op:?}").as_bytes());
+                }
+                TraceEntry::Connected {
+                    conn, peer, local, ..
+                } => {
+                    h.u8(12);
+                    h.u64(conn.0);
+                    h.bytes(peer.to_string().as_bytes());
+                    h.bytes(local.to_string().as_bytes());
+                }
+                TraceEntry::ConnectFailed { conn, error, .. } => {
+                    h.u8(13);
+                    h.u64(conn.0);
+                    h.bytes(error.as_bytes());
+                }
+                TraceEntry::Connect {
+                    conn, host, port, ..
+                } => {
+                    h.u8(14);
+                    h.u64(conn.0);
+                    h.bytes(host.as_bytes());
+                    h.u64(*port as u64);
                 }
             }
         }
@@ -265,7 +340,23 @@ impl Observer for Recorder {
                 }
             }
             Event::Closed { conn } => TraceEntry::Closed { now, conn },
+            Event::Connected { conn, peer, local } => TraceEntry::Connected {
+                now,
+                conn,
+                peer,
+                local,
+            },
+            Event::ConnectFailed { conn, ref error } => TraceEntry::ConnectFailed {
+                now,
+                conn,
+                error: error.clone(),
+            },
             Event::Signal(signal) => TraceEntry::Signal { now, signal },
+            Event::IoDone { id, ref result } => TraceEntry::IoDone {
+                now,
+                id,
+                result: result.clone(),
+            },
             Event::Sent { conn, bytes } => {
                 // Not an entry: see `Trace::written`. Effects keep the time of the
                 // last entry input, as before write completions were reported.
@@ -305,6 +396,18 @@ impl Observer for Recorder {
                 message: message.clone(),
             },
             Effect::Exit { code } => TraceEntry::Exit { now, code: *code },
+            Effect::Io { id, queue, op } => TraceEntry::Io {
+                now,
+                id: *id,
+                queue: *queue,
+                op: op.clone(),
+            },
+            Effect::Connect { conn, host, port } => TraceEntry::Connect {
+                now,
+                conn: *conn,
+                host: host.clone(),
+                port: *port,
+            },
         };
         self.push(entry);
     }

@@ -10,23 +10,41 @@
 //! ```sh
 //! cargo run -p cinnabar-sim-tests --release --example against_redis -- [seeds] [redis-server] [7.2]
 //! ```
-//! `seeds` (`N` for seeds 0..N, `=N` for seed N alone) defaults to 200, `redis-server` to the one on the PATH; a third argument
+//! `seeds` (`N` for seeds 0..N, `=N` for seed N alone, `A..B` for seeds A to B-1) defaults to 200, `redis-server` to the one on the PATH; a third argument
 //! `7.2` says the server is Redis 7.2 (listpack sets and lists, WITHSCORE are kept).
 
 use cinnabar_sim_tests::gen::Gen;
-use cinnabar_sim_tests::model::{Dbsize, Limits, Model, Session};
+use cinnabar_sim_tests::model::blocking::{forever_wait, Moment};
+use cinnabar_sim_tests::model::{notify, Dbsize, Limits, Model, Outboxes, Session};
 use cinnabar_sim_tests::resp::{self, take_reply, Reply};
 use cinnabar_sim_tests::workload::{self, Families, Step, WorkloadShape};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const REQUESTS_PER_SEED: usize = 400;
 const SCAN_CALLS_MAX: usize = 200;
 /// How far the server's cached clock may be from ours.
 const CLOCK_SLACK_MS: i64 = 2;
+/// How late a blocked client's timeout may come: two cron periods at Redis's
+/// default hz 10, and some slack for this process.
+const LATE_NS: u64 = 250_000_000;
+/// How long a frame a subscribed connection was not sent may take to arrive
+/// before the harness decides it will not.
+const QUIET_MS: u64 = 50;
+/// The blocking pops, checked through the model's frame entry point.
+const BLOCKING: &[&str] = &[
+    "blpop",
+    "brpop",
+    "blmove",
+    "brpoplpush",
+    "blmpop",
+    "bzpopmin",
+    "bzpopmax",
+    "bzmpop",
+];
 
 struct Server {
     child: Child,
@@ -49,7 +67,7 @@ fn wall_ms() -> i64 {
 }
 
 impl Server {
-    fn start(binary: &str, limits: &Limits, redis72: bool) -> Server {
+    fn start(binary: &str, limits: &Limits, redis72: bool, classes: &str) -> Server {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
@@ -62,6 +80,10 @@ impl Server {
             "--appendonly".into(),
             "no".into(),
         ];
+        if !classes.is_empty() {
+            args.push("--notify-keyspace-events".into());
+            args.push(classes.to_string());
+        }
         for line in limits.config_lines().lines() {
             let (name, value) = line.split_once(' ').expect("name value");
             if !redis72 && name.starts_with("set-max-listpack") {
@@ -109,6 +131,35 @@ impl Server {
         let mut bytes = Vec::new();
         resp::encode_request(args, &mut bytes);
         self.conn.write_all(&bytes).expect("write");
+        self.next_frame()
+    }
+
+    /// Send one request and read `n` frames (confirmations of a subscribing
+    /// command, or one reply).
+    fn call_frames(&mut self, args: &[Vec<u8>], n: usize) -> Vec<Vec<u8>> {
+        let mut bytes = Vec::new();
+        resp::encode_request(args, &mut bytes);
+        self.conn.write_all(&bytes).expect("write");
+        (0..n).map(|_| self.next_frame()).collect()
+    }
+
+    /// Whether anything more arrives within [`QUIET_MS`] (a frame the model did
+    /// not expect).
+    fn extra_bytes(&mut self) -> Vec<u8> {
+        let timeout = Some(Duration::from_millis(QUIET_MS));
+        self.conn.set_read_timeout(timeout).expect("a read timeout");
+        let mut chunk = [0u8; 4096];
+        let extra = match self.conn.read(&mut chunk) {
+            Ok(n) => chunk[..n].to_vec(),
+            Err(_) => Vec::new(),
+        };
+        self.conn.set_read_timeout(None).expect("no read timeout");
+        let mut all = std::mem::take(&mut self.pending);
+        all.extend(extra);
+        all
+    }
+
+    fn next_frame(&mut self) -> Vec<u8> {
         loop {
             if let Some((_, len)) = take_reply(&self.pending).expect("a valid reply") {
                 return self.pending.drain(..len).collect();
@@ -118,6 +169,75 @@ impl Server {
             assert!(n > 0, "redis-server closed the connection");
             self.pending.extend_from_slice(&chunk[..n]);
         }
+    }
+}
+
+/// A second connection subscribed to keyspace notifications: after each request
+/// of the workload it sends PING and reads up to the PONG, so what came before it
+/// is what that request published.
+struct Subscriber {
+    conn: TcpStream,
+    pending: Vec<u8>,
+    session: Session,
+}
+
+/// Seeds the notification draws apart from the workload's, so that a seed runs the
+/// same workload with or without them.
+const NOTIFY_SALT: u64 = 0x6e6f_7469_6679;
+
+impl Subscriber {
+    fn read_frame(&mut self) -> Vec<u8> {
+        loop {
+            if let Some((_, len)) = take_reply(&self.pending).expect("a valid frame") {
+                return self.pending.drain(..len).collect();
+            }
+            let mut chunk = [0u8; 65536];
+            let n = self.conn.read(&mut chunk).expect("read");
+            assert!(n > 0, "redis-server closed the subscriber");
+            self.pending.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    /// Send `args`, read frames until `replies` non-message ones came; give the
+    /// model every frame as the subscriber's outbox and replay the request.
+    fn call(&mut self, model: &mut Model, args: &[Vec<u8>], replies: usize) -> Result<(), String> {
+        let mut bytes = Vec::new();
+        resp::encode_request(args, &mut bytes);
+        self.conn.write_all(&bytes).expect("write");
+        let mut frames = Vec::new();
+        let mut got = 0;
+        while got < replies {
+            let f = self.read_frame();
+            let r = take_reply(&f).expect("valid").expect("whole").0;
+            if !cinnabar_sim_tests::model::is_message(&r) {
+                got += 1;
+            }
+            frames.push(f);
+        }
+        // Active expiry may have run until the frames were read.
+        model.after_input(wall_ms() + CLOCK_SLACK_MS);
+        let total: usize = frames.iter().map(|f| f.len()).sum();
+        let mut out = Outboxes::default();
+        out.add(&self.session.name, frames);
+        out.sent(&self.session.name, total);
+        model.check_notifications(&mut out)?;
+        let now = Moment {
+            wall_ms: wall_ms(),
+            mono_ns: 0,
+            group_mono_ns: 0,
+        };
+        model.exec_request(&mut self.session, now, args, &mut out, Dbsize::Lenient)?;
+        if out.left(&self.session.name) > 0 {
+            let mut rest = Vec::new();
+            while let Some(f) = out.take(&self.session.name) {
+                rest.push(resp::show(&f));
+            }
+            return Err(format!(
+                "the subscriber was sent unexpected frames: {}",
+                rest.join(" ")
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -132,17 +252,25 @@ struct Check {
     next_session: Option<Session>,
     redis72: bool,
     requests: usize,
+    subscriber: Option<Subscriber>,
+    /// The monotonic clock of blocking timeouts.
+    started: Instant,
 }
 
 impl Check {
     /// Send one request and check its reply; `Err` describes a disagreement.
-    fn send(&mut self, server: &mut Server, args: Vec<Vec<u8>>) -> Result<Vec<u8>, String> {
-        let name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
+    fn send(&mut self, server: &mut Server, mut args: Vec<Vec<u8>>) -> Result<Vec<u8>, String> {
+        let mut name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
+        if self.session.multi.is_some() && !self.redis72 && name == "object" && args.len() == 3 {
+            // Queued, it cannot be skipped by its key's type as below: ask the type.
+            args = vec![b"TYPE".to_vec(), args[2].clone()];
+            name = "type".into();
+        }
         if !self.redis72 {
             if (name == "zrank" || name == "zrevrank") && args.len() > 3 {
                 return Ok(Vec::new());
             }
-            if name == "object" && args.len() == 3 {
+            if name == "object" && args.len() == 3 && self.session.multi.is_none() {
                 let type_args = [b"TYPE".to_vec(), args[2].clone()];
                 let (t, sent) = (server.call(&type_args), wall_ms());
                 self.exec(&type_args, &t, sent)?;
@@ -153,6 +281,16 @@ impl Check {
                 }
             }
         }
+        if self.session.multi.is_none() && BLOCKING.contains(&name.as_str()) {
+            // One client: nobody would serve a pop that waits forever.
+            if forever_wait(&args).is_some() {
+                return Ok(Vec::new());
+            }
+            let (sent, sent_ns) = (wall_ms(), self.mono_ns());
+            let reply = server.call(&args);
+            self.exec_frames(&args, vec![reply.clone()], sent, sent_ns)?;
+            return Ok(reply);
+        }
         let sent = wall_ms();
         let reply = server.call(&args);
         self.exec(&args, &reply, sent)?;
@@ -160,6 +298,96 @@ impl Check {
             server.reset_errno();
         }
         Ok(reply)
+    }
+
+    fn mono_ns(&self) -> u64 {
+        self.started.elapsed().as_nanos() as u64
+    }
+
+    /// One request of a subscribed connection: its frames, and nothing else.
+    fn subscribed(
+        &mut self,
+        server: &mut Server,
+        args: Vec<Vec<u8>>,
+        n: usize,
+    ) -> Result<(), String> {
+        let (sent, sent_ns) = (wall_ms(), self.mono_ns());
+        let mut frames = server.call_frames(&args, n);
+        let extra = server.extra_bytes();
+        if !extra.is_empty() {
+            // Let the model see it: it must refuse a frame it did not expect.
+            frames.push(extra);
+        }
+        self.exec_frames(&args, frames, sent, sent_ns)
+    }
+
+    /// [`Check::exec`] through the model's entry point for frames (a blocking pop,
+    /// which may time out, or a subscribing command and its confirmations): the
+    /// frames must be exactly what the model expects, consumed by the request or
+    /// by a timeout that was due.
+    fn exec_frames(
+        &mut self,
+        args: &[Vec<u8>],
+        frames: Vec<Vec<u8>>,
+        sent: i64,
+        sent_ns: u64,
+    ) -> Result<(), String> {
+        let received = wall_ms();
+        let received_ns = self.mono_ns();
+        self.requests += 1;
+        let mut last = Ok(());
+        let mut agreed: Option<(Model, Session)> = None;
+        for w in sent - CLOCK_SLACK_MS..=received + CLOCK_SLACK_MS {
+            let (mut m, mut session) = (self.model.clone(), self.session.clone());
+            let mut out = Outboxes::default();
+            let total = frames.iter().map(|f| f.len()).sum();
+            out.add(&session.name, frames.clone());
+            out.sent(&session.name, total);
+            let at = Moment {
+                wall_ms: w,
+                mono_ns: sent_ns,
+                group_mono_ns: sent_ns,
+            };
+            let end = Moment {
+                wall_ms: w,
+                mono_ns: received_ns,
+                group_mono_ns: received_ns,
+            };
+            let r = m
+                .exec_request(&mut session, at, args, &mut out, Dbsize::Lenient)
+                .and_then(|()| m.after_step(end, &mut out, LATE_NS))
+                .and_then(|()| match (m.still_blocked(), out.left(&session.name)) {
+                    (Some(b), _) => Err(format!("{b} is still blocked after its reply")),
+                    (None, 0) => Ok(()),
+                    (None, n) => Err(format!("{n} frames the model did not expect")),
+                });
+            match r {
+                Ok(()) => {
+                    agreed = Some((m, session));
+                    break;
+                }
+                Err(why) => last = Err(why),
+            }
+        }
+        let shown: Vec<String> = frames.iter().map(|f| resp::show(f)).collect();
+        match agreed {
+            Some((m, session)) => {
+                self.model = m;
+                self.session = session;
+            }
+            None => {
+                let why = last.expect_err("no agreeing moment");
+                return Err(format!(
+                    "  failing: {} -> {}\n  {why}",
+                    resp::show_request(args),
+                    shown.join(" ")
+                ));
+            }
+        }
+        self.history
+            .push((args.to_vec(), shown.join(" ").into_bytes()));
+        self.model.after_input(received);
+        Ok(())
     }
 
     /// Check a reply against the model at the server's wall time, which lies between
@@ -219,6 +447,16 @@ impl Check {
         }
         self.history.push((args.to_vec(), reply.to_vec()));
         self.model.after_input(received);
+        if let Some(sub) = &mut self.subscriber {
+            sub.call(&mut self.model, &[b"PING".to_vec()], 1)
+                .map_err(|why| {
+                    format!(
+                        "after {} -> {}:\n  {why}",
+                        resp::show_request(args),
+                        resp::show(reply)
+                    )
+                })?;
+        }
         Ok(())
     }
 }
@@ -271,30 +509,74 @@ fn run_seed(
             // (and 7.0's lists are not asked for their encoding).
             sort: true,
             scan_type: true,
+            multi: true,
+            // Blocking pops time out (one client serves no other), and a single
+            // subscriber checks its confirmations, PING and the subscribed-mode
+            // restrictions (nobody publishes to it: PUBLISH finds no receiver).
+            blocking: true,
+            pubsub: true,
+            bitmaps: true,
+            hll: true,
+            swapdb: true,
         },
         resp3_probability: 0.5,
     };
     let program = workload::program(&mut g, &shape);
     let keys = shape.keys.clone();
-    let mut server = Server::start(binary, &limits, redis72);
+    let mut ng = Gen::new(seed ^ NOTIFY_SALT);
+    let classes = workload::notify::classes(&mut ng);
+    let mut server = Server::start(binary, &limits, redis72, &classes);
+    let mut model = Model::new(limits);
+    model.set_notify_flags(notify::parse_flags(classes.as_bytes()).expect("valid classes"));
+    let subscriber = if classes.is_empty() {
+        None
+    } else {
+        let port = server.conn.peer_addr().expect("connected").port();
+        let conn = TcpStream::connect(("127.0.0.1", port)).expect("a subscriber");
+        let mut sub = Subscriber {
+            conn,
+            pending: Vec::new(),
+            session: Session::new("subscriber"),
+        };
+        if ng.chance(0.5) {
+            sub.call(&mut model, &[b"HELLO".to_vec(), b"3".to_vec()], 1)
+                .map_err(|why| format!("seed {seed}: HELLO 3: {why}"))?;
+        }
+        for (pattern, channel) in workload::notify::subscriptions(&mut ng, &shape) {
+            let name = if pattern { "PSUBSCRIBE" } else { "SUBSCRIBE" };
+            sub.call(&mut model, &[name.as_bytes().to_vec(), channel], 1)
+                .map_err(|why| format!("seed {seed}: subscribing: {why}"))?;
+        }
+        events_seen_flags(events, &classes);
+        Some(sub)
+    };
     let mut check = Check {
         keys,
         history: Vec::new(),
-        model: Model::new(limits),
+        model,
         session: Session::new("client"),
         next_session: None,
         redis72,
         requests: 0,
+        subscriber,
+        started: Instant::now(),
     };
     let fail = |why: String| {
         format!(
-            "seed {seed} ({}):\n  {why}",
+            "seed {seed} (notify-keyspace-events {classes:?}, {}):\n  {why}",
             limits.config_lines().replace('\n', ", ")
         )
     };
     for step in program {
         match step {
             Step::Sleep(_) => {}
+            Step::Pubsub { requests, frames } => {
+                for template in requests {
+                    let w = wall_ms();
+                    let args: Vec<Vec<u8>> = template.iter().map(|a| a.resolve(w)).collect();
+                    check.subscribed(&mut server, args, frames).map_err(fail)?;
+                }
+            }
             Step::Batch { requests, .. } => {
                 for template in requests {
                     let w = wall_ms();
@@ -358,11 +640,28 @@ fn run_seed(
     Ok(check.requests)
 }
 
+/// Count the runs with notifications on, for the summary.
+fn events_seen_flags(events: &mut BTreeMap<String, usize>, classes: &str) {
+    *events
+        .entry("notify: runs with a subscriber".into())
+        .or_default() += 1;
+    if classes.contains('m') {
+        *events
+            .entry("notify: runs with keymiss".into())
+            .or_default() += 1;
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    // `N` runs seeds 0..N; `=N` runs seed N alone.
+    // `N` runs seeds 0..N; `=N` runs seed N alone; `A..B` seeds A to B-1.
     let (first, seeds): (u64, u64) = match args.get(1) {
         Some(a) if a.starts_with('=') => (a[1..].parse().expect("a seed"), 1),
+        Some(a) if a.contains("..") => {
+            let (x, y) = a.split_once("..").expect("a range");
+            let (x, y): (u64, u64) = (x.parse().expect("a seed"), y.parse().expect("a seed"));
+            (x, y.saturating_sub(x))
+        }
         Some(a) => (0, a.parse().expect("a seed count")),
         None => (0, 200),
     };
@@ -383,9 +682,14 @@ fn main() {
             }
         }
     }
-    // The SORT and SCAN paths the model took, to show what was compared.
+    // The SORT, SCAN, transaction, bitmap and HLL paths the model took, to show what
+    // was compared.
     for (e, n) in &events {
-        if e.contains("sort") || e.contains("scan") {
+        let shown = [
+            "sort", "scan", "multi", "watch", "bitmaps", "hll", "blocking", "pubsub", "swapdb",
+            "notify",
+        ];
+        if shown.iter().any(|s| e.contains(s)) {
             println!("  {n:>6}  {e}");
         }
     }

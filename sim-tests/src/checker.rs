@@ -3,7 +3,8 @@
 //! when the server's trace is replayed in the order the server handled it.
 
 use crate::client::ClientLog;
-use crate::model::{Dbsize, Limits, Model, Session};
+use crate::model::blocking::Moment;
+use crate::model::{Dbsize, Limits, Model, Outboxes, Session};
 use crate::resp::{self, split_replies, take_request, Request};
 use cinnabar_core::{ConnId, MonoNs};
 use cinnabar_io_sim::{Trace, TraceEntry};
@@ -37,7 +38,6 @@ struct ConnState {
     name: String,
     session: Session,
     input: Vec<u8>,
-    replies: VecDeque<Vec<u8>>,
     /// The final checker's DBSIZE must see every expired key gone.
     final_check: bool,
 }
@@ -46,13 +46,14 @@ struct ConnState {
 /// whose DBSIZE is the liveness check (active expiry must have removed every key past
 /// its deadline by then). `cron_period` is the server's 1/hz: its timers must keep
 /// firing at that pace whatever the wall clock does. `limits` are the server's
-/// encoding thresholds.
+/// encoding thresholds, `notify_flags` its `notify-keyspace-events` at start.
 pub fn check(
     trace: &Trace,
     clients: &[ClientLog],
     final_client: &str,
     cron_period: Duration,
     limits: Limits,
+    notify_flags: u32,
 ) -> Result<CheckStats, String> {
     let mut stats = CheckStats::default();
     check_timer_pace(trace, cron_period)?;
@@ -74,6 +75,7 @@ pub fn check(
 
     // Both ends of each connection.
     let mut conns: BTreeMap<ConnId, ConnState> = BTreeMap::new();
+    let mut outboxes = Outboxes::default();
     for e in &trace.entries {
         if let TraceEntry::Accepted { conn, peer, .. } = e {
             let client = by_addr
@@ -106,7 +108,7 @@ pub fn check(
                 ));
             }
             let replies = split_replies(&sent).map_err(|e| format!("{}: {e}", client.name))?;
-            if replies.len() != client.replies {
+            if replies.len() != client.replies + client.messages {
                 return Err(format!(
                     "{}: {} replies sent for {} requests",
                     client.name,
@@ -114,13 +116,13 @@ pub fn check(
                     client.requests
                 ));
             }
+            outboxes.add(&client.name, replies);
             conns.insert(
                 *conn,
                 ConnState {
                     name: client.name.clone(),
                     session: Session::new(&client.name),
                     input: Vec::new(),
-                    replies: replies.into(),
                     final_check: client.name == final_client,
                 },
             );
@@ -137,23 +139,59 @@ pub fn check(
 
     // Replay in the server's order.
     let mut model = Model::new(limits);
+    model.set_notify_flags(notify_flags);
     let mut history: VecDeque<String> = VecDeque::new();
     let mut by_arg: BTreeMap<Vec<u8>, Vec<String>> = BTreeMap::new();
-    for e in &trace.entries {
+    let late_ns = 2 * cron_period.as_nanos() as u64 + TIMER_SLACK_NS;
+    let is_input = |e: &TraceEntry| {
+        matches!(
+            e,
+            TraceEntry::Received { .. }
+                | TraceEntry::Timeout { .. }
+                | TraceEntry::Accepted { .. }
+                | TraceEntry::Closed { .. }
+                | TraceEntry::Signal { .. }
+        )
+    };
+    let entries = &trace.entries;
+    // The latest moment of the current group's effects.
+    let mut group_mono = 0u64;
+    for (i, e) in entries.iter().enumerate() {
+        if !is_input(e) {
+            continue;
+        }
+        // The loop handles a group of inputs, then drains the effects of all of
+        // them: what the server sent in reaction to this input is among the sends
+        // after the group.
+        if i == 0 || !is_input(&entries[i - 1]) {
+            group_mono = e.now().mono.0;
+            let effects = entries[i..].iter().skip_while(|f| is_input(f));
+            for f in effects.take_while(|f| !is_input(f)) {
+                if let TraceEntry::Send { conn, data, now } = f {
+                    if let Some(state) = conns.get(conn) {
+                        outboxes.sent(&state.name, data.len());
+                    }
+                    group_mono = group_mono.max(now.mono.0);
+                }
+            }
+        }
+        let group_ends = entries.get(i + 1).is_none_or(|f| !is_input(f));
         let wall_ms = e.now().wall.ms();
+        let now = Moment {
+            wall_ms,
+            mono_ns: e.now().mono.0,
+            group_mono_ns: group_mono,
+        };
         match e {
             TraceEntry::Received { conn, data, .. } => {
                 let state = conns.get_mut(conn).expect("accepted before data");
                 state.input.extend_from_slice(data);
                 while let Some((request, used)) = take_request(&state.input)? {
                     state.input.drain(..used);
-                    let reply = state.replies.pop_front().ok_or_else(|| {
-                        format!(
-                            "{}: no reply to {}",
-                            state.name,
-                            resp::show_request(&request)
-                        )
-                    })?;
+                    let reply = outboxes
+                        .peek(&state.name)
+                        .map(|r| r.to_vec())
+                        .unwrap_or_default();
                     let mode = if state.final_check {
                         Dbsize::ExpiredGone
                     } else {
@@ -162,7 +200,7 @@ pub fn check(
                     stats.requests += 1;
                     let line = describe(&state.session, wall_ms, &request, &reply);
                     if let Err(why) =
-                        model.exec(&mut state.session, wall_ms, &request, &reply, mode)
+                        model.exec_request(&mut state.session, now, &request, &mut outboxes, mode)
                     {
                         let mut report = String::from("model check failed\n  recent requests:\n");
                         for h in &history {
@@ -202,14 +240,42 @@ pub fn check(
                 stats.timeouts += 1;
                 model.after_input(wall_ms);
             }
-            TraceEntry::Accepted { .. } | TraceEntry::Closed { .. } | TraceEntry::Signal { .. } => {
+            TraceEntry::Accepted { .. }
+            | TraceEntry::Closed { .. }
+            | TraceEntry::Signal { .. }
+            | TraceEntry::IoDone { .. }
+            | TraceEntry::Connected { .. }
+            | TraceEntry::ConnectFailed { .. } => {
                 model.after_input(wall_ms);
             }
             TraceEntry::Send { .. }
             | TraceEntry::Close { .. }
             | TraceEntry::Log { .. }
-            | TraceEntry::Exit { .. } => {}
+            | TraceEntry::Exit { .. }
+            | TraceEntry::Io { .. }
+            | TraceEntry::Connect { .. } => {}
         }
+        if group_ends {
+            let end = Moment {
+                wall_ms,
+                mono_ns: group_mono.max(now.mono_ns),
+                group_mono_ns: group_mono,
+            };
+            // What subscribers were sent beyond the notifications of the step's
+            // commands is active expiry's.
+            model.notifications_step_end(&mut outboxes);
+            if let Err(why) = model.after_step(end, &mut outboxes, late_ns) {
+                let mut report = String::from("model check failed\n  recent requests:\n");
+                for h in &history {
+                    report.push_str(&format!("    {h}\n"));
+                }
+                report.push_str(&format!("  at the end of a step: {why}"));
+                return Err(report);
+            }
+        }
+    }
+    if let Some(b) = model.still_blocked() {
+        return Err(format!("{b} is still blocked at the end"));
     }
     for state in conns.values() {
         if !state.input.is_empty() {
@@ -219,7 +285,7 @@ pub fn check(
                 resp::show(&state.input)
             ));
         }
-        if !state.replies.is_empty() {
+        if outboxes.left(&state.name) > 0 {
             return Err(format!("{}: replies without requests", state.name));
         }
     }

@@ -27,8 +27,13 @@ pub struct ClientLog {
     pub read: Vec<u8>,
     pub requests: usize,
     pub replies: usize,
+    /// Published messages read (by a subscriber), beside the replies.
+    pub messages: usize,
     /// The program ran to its end and the server closed the connection after it.
     pub finished: bool,
+    /// The blocking pop with a timeout of 0 this client waits for the reply of (the
+    /// final client serves it once everybody else is done or waiting so too).
+    pub waiting_forever: Option<Vec<Vec<u8>>>,
     /// Replies to the last request sent, kept by the final checker.
     pub last_reply: Option<Reply>,
 }
@@ -137,14 +142,40 @@ pub async fn run_program(program: Program, wall: SimWallClock, log: SharedLog) -
             } => {
                 let wall_ms = wall.now_ms();
                 let mut bytes = Vec::new();
+                let mut last = Vec::new();
+                for template in &requests {
+                    let args: Vec<Vec<u8>> = template.iter().map(|a| a.resolve(wall_ms)).collect();
+                    resp::encode_request(&args, &mut bytes);
+                    last = args;
+                }
+                let forever = crate::model::blocking::forever_wait(&last).is_some();
+                let split_at = split_permille.map(|p| bytes.len() * p as usize / 1000);
+                conn.send(&bytes, requests.len(), split_at).await?;
+                if forever {
+                    conn.log.borrow_mut().waiting_forever = Some(last);
+                }
+                for _ in 0..requests.len() {
+                    conn.reply().await?;
+                }
+                conn.log.borrow_mut().waiting_forever = None;
+            }
+            Step::Pubsub { requests, frames } => {
+                let wall_ms = wall.now_ms();
+                let mut bytes = Vec::new();
                 for template in &requests {
                     let args: Vec<Vec<u8>> = template.iter().map(|a| a.resolve(wall_ms)).collect();
                     resp::encode_request(&args, &mut bytes);
                 }
-                let split_at = split_permille.map(|p| bytes.len() * p as usize / 1000);
-                conn.send(&bytes, requests.len(), split_at).await?;
-                for _ in 0..requests.len() {
-                    conn.reply().await?;
+                conn.send(&bytes, frames, None).await?;
+                let mut got = 0;
+                while got < frames {
+                    if crate::model::is_message(&conn.reply().await?) {
+                        let mut log = conn.log.borrow_mut();
+                        log.replies -= 1;
+                        log.messages += 1;
+                    } else {
+                        got += 1;
+                    }
                 }
             }
             Step::ScanKey {

@@ -4,8 +4,12 @@
 //! and `final`, which waits until every workload client is done, moves the wall
 //! clock an hour ahead, lets simulated time pass and asks DBSIZE: by then active
 //! expiry must have removed every key past its deadline, which shows the timers kept
-//! firing through every jump. Scheduled wall-clock jumps are applied between
-//! simulation steps, while the workload runs.
+//! firing through every jump. Before that, while every workload client left is
+//! blocked in a pop with a timeout of 0, the final client serves the first of them:
+//! it deletes the key that client waits for and pushes one element to it (RPUSH, or
+//! ZADD for a sorted-set pop), which wakes one of the clients blocked on that key, so
+//! that every run ends. Scheduled wall-clock jumps are applied between simulation
+//! steps, while the workload runs.
 
 use crate::checker::{self, CheckStats};
 use crate::client::{self, ClientLog, Connection, SharedLog};
@@ -29,6 +33,9 @@ const FINAL_JUMP_MS: i64 = 3_600_000;
 const FINAL_WAIT: Duration = Duration::from_secs(2);
 /// How often the final client looks whether the workload is done.
 const FINAL_POLL: Duration = Duration::from_millis(10);
+/// How long the final client lets a push it made to wake a forever-blocked client
+/// travel (both ways, up to 25 ms each) before it looks again.
+const UNBLOCK_WAIT: Duration = Duration::from_millis(100);
 /// Simulated time allowed beyond the scenario's expected duration before a run
 /// counts as stuck.
 const STUCK_AFTER: Duration = Duration::from_secs(120);
@@ -95,9 +102,14 @@ fn simulate_inner(sc: &Scenario) -> Result<Outcome, String> {
     let wall = WallOffset::new();
     let recorder = Recorder::new();
     let mut config = Config::default();
+    let notify = if sc.notify_classes.is_empty() {
+        String::new()
+    } else {
+        format!("notify-keyspace-events {}\n", sc.notify_classes)
+    };
     config
         .load_from_string(&format!(
-            "hz {}\nactive-expire-effort {}\n{}",
+            "hz {}\nactive-expire-effort {}\n{notify}{}",
             sc.hz,
             sc.active_expire_effort,
             sc.limits.config_lines()
@@ -130,6 +142,7 @@ fn simulate_inner(sc: &Scenario) -> Result<Outcome, String> {
             result
         });
     }
+    let workload_logs = logs.clone();
     let final_log: SharedLog = Rc::new(RefCell::new(ClientLog {
         name: FINAL_CLIENT.into(),
         ..ClientLog::default()
@@ -137,12 +150,41 @@ fn simulate_inner(sc: &Scenario) -> Result<Outcome, String> {
     logs.push(final_log.clone());
     let (workers, final_wall, final_done) = (sc.clients(), wall.clone(), done.clone());
     sim.client(FINAL_CLIENT, async move {
+        let mut conn = None;
         while final_done.get() < workers {
-            tokio::time::sleep(FINAL_POLL).await;
+            let waiting: Vec<Vec<Vec<u8>>> = workload_logs
+                .iter()
+                .filter_map(|l| l.borrow().waiting_forever.clone())
+                .collect();
+            if waiting.is_empty() || final_done.get() + waiting.len() < workers {
+                tokio::time::sleep(FINAL_POLL).await;
+                continue;
+            }
+            let (key, zset) = crate::model::blocking::forever_wait(&waiting[0])
+                .expect("only forever-blocking pops are waiting_forever");
+            if conn.is_none() {
+                conn = Some(Connection::open(final_log.clone()).await?);
+            }
+            let c = conn.as_mut().expect("opened");
+            let push: Vec<Vec<u8>> = if zset {
+                vec![b"ZADD".to_vec(), key.clone(), b"0".to_vec(), b"x".to_vec()]
+            } else {
+                vec![b"RPUSH".to_vec(), key.clone(), b"x".to_vec()]
+            };
+            let mut bytes = Vec::new();
+            resp::encode_request(&[b"DEL".to_vec(), key], &mut bytes);
+            resp::encode_request(&push, &mut bytes);
+            c.send(&bytes, 2, None).await?;
+            c.reply().await?;
+            c.reply().await?;
+            tokio::time::sleep(UNBLOCK_WAIT).await;
         }
         final_wall.jump_ms(FINAL_JUMP_MS);
         tokio::time::sleep(FINAL_WAIT).await;
-        let mut conn = Connection::open(final_log.clone()).await?;
+        let mut conn = match conn {
+            Some(c) => c,
+            None => Connection::open(final_log.clone()).await?,
+        };
         let mut bytes = Vec::new();
         resp::encode_request(&[b"DBSIZE".to_vec()], &mut bytes);
         conn.send(&bytes, 1, None).await?;
@@ -233,6 +275,8 @@ pub fn run_seed(seed: u64) -> Result<Report, Failure> {
         FINAL_CLIENT,
         cron_period,
         sc.limits,
+        crate::model::notify::parse_flags(sc.notify_classes.as_bytes())
+            .expect("the scenario draws valid classes"),
     )
     .map_err(fail)?;
     Ok(Report {
@@ -247,11 +291,17 @@ pub fn run_seed(seed: u64) -> Result<Report, Failure> {
 }
 
 impl Report {
+    /// How often the interleaving paths happened in this run: transactions run and
+    /// aborted by WATCH, clients blocked, served and timed out, messages delivered.
+    pub fn interleavings(&self) -> String {
+        interleavings(&self.stats.events)
+    }
+
     pub fn line(&self) -> String {
         format!(
             "sim seed={} ok: {} requests on {} connections, {} timer runs, {} jumps, {} replies \
              checked against uncertain keys, {} keys left ({} uncertain), {} trace entries, \
-             digest {:016x}, {:.1}s simulated in {}ms",
+             digest {:016x}, {:.1}s simulated in {}ms; {}",
             self.seed,
             self.stats.requests,
             self.stats.connections,
@@ -264,6 +314,28 @@ impl Report {
             self.digest,
             self.sim_elapsed.as_secs_f64(),
             self.real_elapsed.as_millis(),
+            self.interleavings(),
         )
     }
+}
+
+/// How often the interleaving paths happened in a run (or a batch, from its summed
+/// events): transactions run and aborted by WATCH, clients blocked, served and timed
+/// out, messages delivered.
+pub fn interleavings(events: &std::collections::BTreeMap<String, usize>) -> String {
+    let n = |e: &str| events.get(e).copied().unwrap_or(0);
+
+    format!(
+        "exec {} (watch aborts {}, unsure {}), blocked {} (served {}, timed out {}), \
+             messages delivered {}",
+        n("multi: EXEC ran"),
+        n("watch: EXEC aborted by a touched key")
+            + n("watch: EXEC aborted by a watched key that expired"),
+        n("watch: EXEC aborted (the model was unsure)")
+            + n("watch: EXEC ran (the model was unsure)"),
+        n("blocking: a client blocked"),
+        n("blocking: served by another client's write"),
+        n("blocking: timed out"),
+        n("pubsub: a message delivered"),
+    )
 }

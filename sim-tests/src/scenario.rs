@@ -21,6 +21,9 @@ const LATENCY_MS_MAX: u64 = 25;
 const JUMPS_MAX: u64 = 6;
 /// Wall-clock jumps go up to "a few minutes" either way.
 const JUMP_MS_MAX: i64 = 180_000;
+/// Seeds the keyspace-notification draws apart from the rest, so that a seed keeps
+/// its workload whatever they draw.
+const NOTIFY_SALT: u64 = 0x6e6f_7469_6679;
 
 /// A step of the wall clock, applied when the simulation has run `at` long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +52,12 @@ pub struct Scenario {
     pub programs: Vec<Program>,
     /// A guess at how long the workload runs, in simulated time.
     pub expected_duration: Duration,
+    /// `notify-keyspace-events` the server starts with.
+    pub notify_classes: String,
+    /// How many of the programs (the last ones) are notification subscribers, and
+    /// whether a client sets `notify-keyspace-events` during the run.
+    pub notify_subscribers: usize,
+    pub notify_config_set: bool,
 }
 
 impl Scenario {
@@ -112,6 +121,7 @@ impl Scenario {
                         } => round_trip + Duration::from_millis(1),
                         Step::Batch { .. } => round_trip,
                         Step::ScanAll { .. } | Step::ScanKey { .. } => round_trip * 3,
+                        Step::Pubsub { .. } => round_trip,
                     })
                     .sum::<Duration>()
             })
@@ -135,6 +145,42 @@ impl Scenario {
             .collect();
         jumps.sort_by_key(|j| j.at);
 
+        // Keyspace notifications: the server's classes, maybe a CONFIG SET of them
+        // by a client that is not a subscriber, and zero to two subscribers reading
+        // for about as long as the workload runs.
+        let mut programs = programs;
+        let mut ng = Gen::new(seed ^ NOTIFY_SALT);
+        let notify_classes = workload::notify::classes(&mut ng);
+        let mut notify_config_set = false;
+        if ng.chance(0.3) {
+            let i = ng.below(programs.len() as u64) as usize;
+            let plain = !programs[i].iter().any(|s| matches!(s, Step::Pubsub { .. }));
+            if plain {
+                let at = ng.below(programs[i].len() as u64 + 1) as usize;
+                programs[i].insert(at, workload::notify::config_set(&mut ng));
+                notify_config_set = true;
+            }
+        }
+        let notify_subscribers = *ng.pick(&[0, 1, 1, 2]);
+        for _ in 0..notify_subscribers {
+            let mut p = Vec::new();
+            if ng.chance(shape.resp3_probability) {
+                p.push(Step::Batch {
+                    requests: vec![vec![
+                        workload::Arg::Bytes(b"HELLO".to_vec()),
+                        workload::Arg::Bytes(b"3".to_vec()),
+                    ]],
+                    split_permille: None,
+                });
+            }
+            p.extend(workload::notify::subscriber(
+                &mut ng,
+                &shape,
+                expected_duration,
+            ));
+            programs.push(p);
+        }
+
         Scenario {
             seed,
             latency_min: Duration::from_millis(latency_min_ms),
@@ -149,6 +195,9 @@ impl Scenario {
             server_seed,
             programs,
             expected_duration,
+            notify_classes,
+            notify_subscribers,
+            notify_config_set,
         }
     }
 
@@ -167,7 +216,8 @@ impl fmt::Display for Scenario {
         write!(
             f,
             "clients={} requests/client={} pipeline<={} keys={} ttl_p={} latency={}..{}ms hz={} effort={} \
-             long_pause_p={} (<={}ms) split_p={} resp3_p={} jumps=[{}] epoch={} limits: {}",
+             long_pause_p={} (<={}ms) split_p={} resp3_p={} jumps=[{}] epoch={} \
+             notify-keyspace-events={:?} (config set: {}, {} subscribers) limits: {}",
             self.clients(),
             self.shape.requests_per_client,
             self.shape.pipeline_max,
@@ -183,6 +233,9 @@ impl fmt::Display for Scenario {
             self.shape.resp3_probability,
             jumps.join(" "),
             self.epoch_secs,
+            self.notify_classes,
+            self.notify_config_set,
+            self.notify_subscribers,
             self.limits.config_lines().replace('\n', ", "),
         )
     }
@@ -205,7 +258,8 @@ mod tests {
     fn scenarios_stay_within_their_limits() {
         for seed in 0..50 {
             let s = Scenario::from_seed(seed);
-            assert!((2..=5).contains(&s.clients()));
+            assert!((2..=7).contains(&s.clients()));
+            assert!(s.notify_subscribers <= 2);
             assert!((10..=25).contains(&s.shape.keys.len()));
             assert!(s.latency_min <= s.latency_max);
             assert!(s.jumps.len() <= JUMPS_MAX as usize);

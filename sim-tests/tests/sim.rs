@@ -33,10 +33,42 @@ const SEEDS: &[u64] = &[
     4_000_095_288_686_162_183,
     // A hash-table set rebuilt as an intset, a path the coverage seeds may miss.
     100_042,
+    // SPOP rebuilding a hash-table set as a listpack, a path the coverage seeds miss.
+    268,
+    // COPY ... REPLACE inside EXEC re-adding a key a BRPOPLPUSH waited for.
+    16_380_108_380_745_782_826,
+    // COPY onto an existing key (reply :0) counted as readying a blocked BZMPOP.
+    18_088_505_014_277_522_955,
+    4_409_885_066_655_281_573,
+    // SET ... EXAT in the past over a key a BZMPOP waited for: a string readies
+    // nothing, so the expired key stays until expiry reaches it.
+    14_524_174_164_870_444_188,
+    // SWAPDB readied two keys a BZMPOP waited for: Redis walks its blocking-keys
+    // dict, so which one serves the client is open.
+    16_426_365_246_473_111_959,
+    // SWAPDB inside EXEC brought in a hash at a key a BLMOVE waited for, then SORT
+    // ... STORE overwrote it with a list: the swap signals only a list or a sorted
+    // set, the overwrite nothing, so the client stays blocked.
+    16_476_461_254_974_717_745,
+    // SINTERSTORE onto a key past its deadline: setKey's lookupKeyWrite expires it
+    // (a lazy `expired` before `new` and `sinterstore`), as for every STORE.
+    8_687_906_477_482_095_476,
+    // A pub/sub `PSUBSCRIBE *` subscriber got `__keyspace@1__` expiries of keys a
+    // SWAPDB had moved to db 1: active expiry notifies in every database.
+    14_936_008_187_931_541_624,
+    // SET ... EX XX EX 3: a deadline option takes the next argument (XX here), so
+    // the SET is no SET XX and notifies `set` and `expire` of a missing key.
+    167_042_151_981_744_243,
+    // SWAPDB readied keys a BRPOPLPUSH and a BZPOPMIN waited for: the serves'
+    // notifications come in the blocking-keys dict's order, which is open.
+    18_179_670_682_312_807_123,
 ];
 /// More seeds that always run, quietly, so that the "sometimes" assertions have
 /// enough runs to look at.
 const COVERAGE_SEEDS: std::ops::Range<u64> = 100..160;
+/// Single seeds that reach a rare path no seed of [`COVERAGE_SEEDS`] reaches
+/// (`set hashtable->intset`, since SWAPDB joined the workload).
+const COVERAGE_EXTRA: &[u64] = &[267];
 const TIME_BUDGET_SECS_DEFAULT: u64 = 20;
 
 /// The paths the fixed seeds must take at least once, for the families this branch
@@ -115,6 +147,92 @@ fn sometimes(f: &Families) -> Vec<String> {
             want.push("sort: a set left unsorted, in an open order".into());
         }
     }
+    if f.multi {
+        want.extend(
+            [
+                "multi: EXEC ran",
+                "multi: EXECABORT after a refused command",
+                "multi: EXEC refused, the transaction discarded",
+                "multi: discarded",
+                "watch: EXEC aborted by a touched key",
+                "watch: EXEC ran with watched keys untouched",
+            ]
+            .map(String::from),
+        );
+    }
+    if f.blocking {
+        want.extend(
+            [
+                "blocking: a client blocked",
+                "blocking: served by another client's write",
+                "blocking: served first of several clients on a key",
+                "blocking: timed out",
+                "blocking: inside EXEC, replied at once",
+                "blocking: a client blocked with no timeout served",
+            ]
+            .map(String::from),
+        );
+    }
+    if f.pubsub {
+        want.extend(
+            [
+                "pubsub: subscribe",
+                "pubsub: psubscribe",
+                "pubsub: unsubscribe from every channel",
+                "pubsub: a message delivered",
+                "pubsub: a pattern message delivered",
+                "pubsub: a RESP3 push delivered",
+                "pubsub: PING in subscribed mode",
+                "pubsub: ssubscribe",
+                "pubsub: sunsubscribe from every shard channel",
+                "pubsub: a shard message published to subscribers",
+            ]
+            .map(String::from),
+        );
+    }
+    if f.bitmaps {
+        want.extend(
+            [
+                "bitmaps: BITOP stored",
+                "bitmaps: a bit position found",
+                "bitmaps: a bit range counted",
+                "bitmaps: BITFIELD wrote",
+                "bitmaps: BITFIELD overflow failed",
+                "wrongtype: string command on list",
+            ]
+            .map(String::from),
+        );
+    }
+    if f.hll {
+        want.extend(
+            [
+                "hll: PFMERGE stored",
+                "hll: a cardinality estimated",
+                "hll: a string that is not an HLL refused",
+            ]
+            .map(String::from),
+        );
+    }
+    if f.swapdb {
+        want.push("swapdb: db 0 swapped with a database holding keys".into());
+        // Keys SWAPDB moved out of db 0 expiring there, notified on their db.
+        want.push("notify: an active expiry in another db read".into());
+        // The serves of keys a SWAPDB readied, notified in an open order.
+        want.push("notify: serves after SWAPDB notified out of order".into());
+        want.push("flushall: other databases emptied".into());
+    }
+    want.extend(
+        [
+            "flushdb",
+            "flushall",
+            "notify: CONFIG SET notify-keyspace-events",
+            "notify: notifications delivered",
+            "notify: a keymiss event",
+            "notify: a lazy expiry delivered",
+            "notify: an active expiry read",
+        ]
+        .map(String::from),
+    );
     if f.scan_type {
         want.push("scan with a type filter checked".into());
         want.push("scan with a type filter left out a key of another type".into());
@@ -190,7 +308,8 @@ fn strings_and_keys() {
     let fixed_seeds = SEEDS
         .iter()
         .map(|&s| (s, true))
-        .chain(COVERAGE_SEEDS.map(|s| (s, false)));
+        .chain(COVERAGE_SEEDS.map(|s| (s, false)))
+        .chain(COVERAGE_EXTRA.iter().map(|&s| (s, false)));
     for (seed, verbose) in fixed_seeds {
         match run(seed, NAME, verbose) {
             Ok(report) => {
@@ -228,12 +347,23 @@ fn strings_and_keys() {
     let budget = time_budget();
     let batch_started = Instant::now();
     let mut fresh = 0;
+    let mut batch_events: BTreeMap<String, usize> = BTreeMap::new();
     while batch_started.elapsed() < budget {
-        if let Err(r) = run(fresh_seed(), NAME, false) {
-            failures.push(r);
+        match run(fresh_seed(), NAME, false) {
+            Ok(report) => {
+                for (e, n) in &report.stats.events {
+                    *batch_events.entry(e.clone()).or_default() += n;
+                }
+            }
+            Err(r) => failures.push(r),
         }
         fresh += 1;
     }
+    println!(
+        "sim: fixed seeds: {}\nsim: fresh seeds: {}",
+        runner::interleavings(&events),
+        runner::interleavings(&batch_events)
+    );
     println!(
         "sim: {} fixed seeds in {:.1}s, {fresh} fresh seeds in {:.1}s (budget {}s), {} failed",
         SEEDS.len() + COVERAGE_SEEDS.count(),

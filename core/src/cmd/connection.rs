@@ -253,8 +253,7 @@ fn client_getname(srv: &mut Server, ctx: &mut Ctx<'_>) {
     }
 }
 
-/// Client types as CLIENT LIST TYPE / CLIENT KILL TYPE name them. Replicas and
-/// masters do not exist until replication arrives.
+/// Client types as CLIENT LIST TYPE / CLIENT KILL TYPE name them.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum ClientType {
     Normal,
@@ -265,7 +264,11 @@ enum ClientType {
 
 /// Redis's getClientType: a subscribed client is a pub/sub client.
 fn client_type(c: &Client) -> ClientType {
-    if c.is_pubsub() {
+    if c.is_master {
+        ClientType::Master
+    } else if c.is_replica {
+        ClientType::Replica
+    } else if c.is_pubsub() {
         ClientType::Pubsub
     } else {
         ClientType::Normal

@@ -339,6 +339,9 @@ fn hincrbyfloat(srv: &mut Server, ctx: &mut Ctx<'_>) {
     srv.notify_keyspace_event(NOTIFY_HASH, "hincrbyfloat", key, ctx.db);
     srv.mark_dirty(1);
     ctx.reply.bulk(text.as_bytes());
+    // Propagated as HSET of the result: float formatting cannot diverge.
+    ctx.rewrite_arg(0, b"HSET");
+    ctx.rewrite_arg(3, text.as_bytes());
 }
 
 /// How much bigger than the request a hash must be for random picks with rejection

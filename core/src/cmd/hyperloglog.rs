@@ -129,7 +129,15 @@ fn pfcount(srv: &mut Server, ctx: &mut Ctx<'_>) {
     if check_hll(ctx, &obj.value).is_err() {
         return;
     }
-    let Value::Str(value) = &mut obj.value else {
+    if let Value::Str(v @ StrValue::Raw(_)) = &obj.value {
+        if let Some(card) = hll::cached_card(&v.as_bytes()) {
+            // Nothing to change: a pure read (a background save keeps no copy).
+            ctx.reply.int(card as i64);
+            return;
+        }
+    }
+    // dbUnshareStringValue, and maybe the cache: a change of the value.
+    let Some(Value::Str(value)) = srv.dbs[db].peek_mut(key).map(|o| &mut o.value) else {
         unreachable!("checked by check_hll")
     };
     let s = value.make_raw();

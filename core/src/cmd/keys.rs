@@ -6,6 +6,7 @@ use super::{arg_i64, ERR_DB_INDEX, ERR_NOT_INTEGER, ERR_SYNTAX};
 use crate::command::{Ctx, Handler};
 use crate::glob::glob_match;
 use crate::server::notify::NOTIFY_GENERIC;
+use crate::server::propagate::TARGET_ALL;
 use crate::server::Server;
 use crate::util::parse_i64;
 
@@ -185,10 +186,20 @@ fn expire_generic(srv: &mut Server, ctx: &mut Ctx<'_>, base_ms: i64, seconds: bo
         let deleted = srv.delete_key(ctx.db, key);
         debug_assert!(deleted);
         srv.mark_dirty(1);
+        // A deadline already past propagates as the deletion it was.
+        let del = super::strings::del_or_unlink(srv.config.lazyfree_lazy_expire);
+        ctx.rewrite_argv_with(|_| vec![del.to_vec(), key.to_vec()]);
         srv.signal_modified_key(ctx.db, key);
         srv.notify_keyspace_event(NOTIFY_GENERIC, "del", key, ctx.db);
     } else {
         srv.set_expire(ctx.db, key, when);
+        // Propagated as PEXPIREAT of the absolute deadline, options kept.
+        if ctx.spec.fullname != "pexpireat" {
+            ctx.rewrite_arg(0, b"PEXPIREAT");
+        }
+        if base_ms != 0 || seconds {
+            ctx.rewrite_arg(2, when.to_string().as_bytes());
+        }
         srv.signal_modified_key(ctx.db, key);
         srv.notify_keyspace_event(NOTIFY_GENERIC, "expire", key, ctx.db);
         srv.mark_dirty(1);
@@ -370,13 +381,25 @@ fn scan(srv: &mut Server, ctx: &mut Ctx<'_>) {
 }
 
 fn randomkey(srv: &mut Server, ctx: &mut Ctx<'_>) {
+    // On a replica expired keys stay until the master deletes them: with every
+    // key volatile they may all be expired, so after 100 draws one is returned
+    // anyway (dbRandomKey).
+    let mut tries = 100;
     loop {
         let db = &srv.dbs[ctx.db];
+        let all_volatile = db.len() == db.expires_len();
         let Some((key, _)) = db.keys.random_entry(&mut srv.rng) else {
             ctx.reply.null();
             return;
         };
         let key = key.to_vec();
+        if srv.is_replica() && all_volatile && srv.dbs[ctx.db].get_expire(&key).is_some() {
+            tries -= 1;
+            if tries == 0 {
+                ctx.reply.bulk(&key);
+                return;
+            }
+        }
         if srv.expire_if_needed(ctx.db, &key) {
             continue; // that one had expired: draw again
         }
@@ -607,6 +630,8 @@ fn flushdb(srv: &mut Server, ctx: &mut Ctx<'_>) {
     srv.signal_flushed_db(Some(ctx.db));
     let removed = srv.dbs[ctx.db].clear();
     srv.mark_dirty(removed as u64);
+    // Propagated even when the database was already empty.
+    ctx.force_propagation(TARGET_ALL);
     ctx.reply.ok();
 }
 
@@ -620,6 +645,11 @@ fn flushall(srv: &mut Server, ctx: &mut Ctx<'_>) {
         removed += db.clear();
     }
     srv.mark_dirty(removed as u64);
+    srv.after_flushall();
+    // Redis counts the FLUSHALL itself as a change, so it is propagated.
+    srv.mark_dirty(1);
+    // Propagated even when every database was already empty.
+    ctx.force_propagation(TARGET_ALL);
     ctx.reply.ok();
 }
 

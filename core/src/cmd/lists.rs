@@ -505,7 +505,25 @@ pub(crate) fn mpop_with_key(
 ) {
     ctx.reply.array(2);
     ctx.reply.bulk(key);
-    pop_range(srv, ctx, key, head, count);
+    let popped = pop_range(srv, ctx, key, head, count);
+    // Propagated as [LR]POP key count, with the count actually popped, whether
+    // LMPOP or BLMPOP and whether at once or served later.
+    ctx.rewrite_argv_with(|_| {
+        vec![
+            pop_command(head).to_vec(),
+            key.to_vec(),
+            popped.to_string().into_bytes(),
+        ]
+    });
+}
+
+/// The plain pop a pop from one end propagates as.
+fn pop_command(head: bool) -> &'static [u8] {
+    if head {
+        b"LPOP"
+    } else {
+        b"RPOP"
+    }
 }
 
 /// Pop one element of the non-empty list at `key`, replying [key, element]
@@ -518,6 +536,8 @@ pub(crate) fn pop_with_key(srv: &mut Server, ctx: &mut Ctx<'_>, key: &[u8], head
     ctx.reply.bulk(key);
     reply_elem(ctx, &elem);
     elements_removed(srv, ctx.db, key, 1, pop_event(head));
+    // B[LR]POP propagates as the plain pop of the key it popped from.
+    ctx.rewrite_argv_with(|_| vec![pop_command(head).to_vec(), key.to_vec()]);
 }
 
 /// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]
@@ -605,6 +625,20 @@ pub(crate) fn lmove_keys(
     srv.notify_keyspace_event(NOTIFY_LIST, push_event(to_head), dst, db);
     reply_elem(ctx, &elem);
     elements_removed(srv, db, src, 1, pop_event(from_head));
+    // The blocking forms run at once propagate as their plain commands, with the
+    // request's own arguments (a served client's are rewritten when it is served).
+    match ctx.spec.fullname {
+        "blmove" => ctx.rewrite_argv_with(|c| {
+            let mut argv = c.request_argv();
+            argv.truncate(5);
+            argv[0] = b"LMOVE".to_vec();
+            argv
+        }),
+        "brpoplpush" => ctx.rewrite_argv_with(|c| {
+            vec![b"RPOPLPUSH".to_vec(), c.arg(1).to_vec(), c.arg(2).to_vec()]
+        }),
+        _ => {}
+    }
 }
 
 fn lrem(srv: &mut Server, ctx: &mut Ctx<'_>) {

@@ -1,17 +1,21 @@
 //! Command handlers, one module per family as Redis's `t_*.c` files, and the shared
 //! argument helpers that produce Redis's standard errors.
 
+pub mod aof;
 pub mod bitops;
 pub mod blocking;
 pub mod command;
 pub mod connection;
+pub mod dump;
 pub mod elemscan;
 pub mod hashes;
 pub mod hyperloglog;
 pub mod keys;
 pub mod lists;
 pub mod multi;
+pub mod persist;
 pub mod pubsub;
+pub mod replication;
 pub mod server;
 pub mod sets;
 pub mod sort;
@@ -25,16 +29,20 @@ use crate::util::{parse_f64, parse_i64};
 /// Redis's specs; a name here without a Redis 7.0 spec fails at startup.
 pub fn all_handlers() -> Vec<(&'static str, Handler)> {
     let mut all = Vec::new();
+    all.extend_from_slice(aof::HANDLERS);
     all.extend_from_slice(blocking::HANDLERS);
     all.extend_from_slice(bitops::HANDLERS);
     all.extend_from_slice(command::HANDLERS);
     all.extend_from_slice(connection::HANDLERS);
+    all.extend_from_slice(dump::HANDLERS);
     all.extend_from_slice(hashes::HANDLERS);
     all.extend_from_slice(hyperloglog::HANDLERS);
     all.extend_from_slice(keys::HANDLERS);
     all.extend_from_slice(lists::HANDLERS);
     all.extend_from_slice(multi::HANDLERS);
+    all.extend_from_slice(persist::HANDLERS);
     all.extend_from_slice(pubsub::HANDLERS);
+    all.extend_from_slice(replication::HANDLERS);
     all.extend_from_slice(server::HANDLERS);
     all.extend_from_slice(sets::HANDLERS);
     all.extend_from_slice(sort::HANDLERS);

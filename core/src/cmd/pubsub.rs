@@ -8,6 +8,7 @@
 
 use crate::command::{Ctx, Handler};
 use crate::resp::ReplyBuf;
+use crate::server::propagate::TARGET_REPL;
 use crate::server::pubsub::SubKind;
 use crate::server::Server;
 
@@ -128,11 +129,14 @@ fn sunsubscribe(srv: &mut Server, ctx: &mut Ctx<'_>) {
 
 fn publish(srv: &mut Server, ctx: &mut Ctx<'_>) {
     let receivers = srv.publish(ctx.arg(1), ctx.arg(2));
+    // Replicas deliver it to their own subscribers; the AOF never sees it.
+    ctx.force_propagation(TARGET_REPL);
     ctx.reply.int(receivers as i64);
 }
 
 fn spublish(srv: &mut Server, ctx: &mut Ctx<'_>) {
     let receivers = srv.publish_shard(ctx.arg(1), ctx.arg(2));
+    ctx.force_propagation(TARGET_REPL);
     ctx.reply.int(receivers as i64);
 }
 

@@ -151,7 +151,8 @@ fn info_text(srv: &mut Server, want: &Sections) -> String {
         let _ = write!(
             out,
             "connected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:{}\r\nclient_recent_max_output_buffer:{}\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:{}\r\n",
-            srv.clients.len(),
+            // Replicas are not counted (listLength(clients) - listLength(slaves)).
+            srv.clients.len() - srv.repl.replicas.len(),
             srv.config.maxclients,
             max_in,
             max_out,
@@ -198,21 +199,29 @@ fn info_text(srv: &mut Server, want: &Sections) -> String {
             srv.host.mem_allocator,
         );
     }
+    if want.wants("persistence") {
+        section(&mut out, "Persistence");
+        srv.info_persistence(&mut out);
+    }
     if want.wants("stats") {
         section(&mut out, "Stats");
         let s = &srv.stats;
         let kbps = |m: &crate::server::Metric| m.per_sec() as f64 / 1024.0;
         let _ = write!(
             out,
-            "total_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:{:.2}\r\ninstantaneous_output_kbps:{:.2}\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{}\r\nexpired_stale_perc:{:.2}\r\nexpired_time_cap_reached_count:{}\r\nexpire_cycle_cpu_milliseconds:{}\r\nevicted_keys:0\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:{}\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:0\r\ntotal_reads_processed:{}\r\ntotal_writes_processed:{}\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\n",
+            "total_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:{}\r\ninstantaneous_input_kbps:{:.2}\r\ninstantaneous_output_kbps:{:.2}\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:{}\r\nsync_partial_ok:{}\r\nsync_partial_err:{}\r\nexpired_keys:{}\r\nexpired_stale_perc:{:.2}\r\nexpired_time_cap_reached_count:{}\r\nexpire_cycle_cpu_milliseconds:{}\r\nevicted_keys:0\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:{}\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:{}\r\ntotal_reads_processed:{}\r\ntotal_writes_processed:{}\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\n",
             s.total_connections_received,
             s.total_commands_processed,
             srv.cron.ops.per_sec(),
             s.total_net_input_bytes,
             s.total_net_output_bytes,
+            srv.repl.net_repl_output_bytes,
             kbps(&srv.cron.net_input),
             kbps(&srv.cron.net_output),
             s.rejected_connections,
+            srv.repl.stat_sync_full,
+            srv.repl.stat_sync_partial_ok,
+            srv.repl.stat_sync_partial_err,
             s.expired_keys,
             s.expired_stale_perc * 100.0,
             s.expired_time_cap_reached_count,
@@ -224,17 +233,14 @@ fn info_text(srv: &mut Server, want: &Sections) -> String {
             srv.pubsub.active(SubKind::Shard),
             s.unexpected_error_replies,
             s.total_error_replies,
+            s.dump_payload_sanitizations,
             s.io_reads_processed,
             s.io_writes_processed,
         );
     }
     if want.wants("replication") {
         section(&mut out, "Replication");
-        let _ = write!(
-            out,
-            "role:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:0\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:1048576\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
-            srv.replid
-        );
+        srv.info_replication(&mut out);
     }
     if want.wants("cpu") {
         section(&mut out, "CPU");
@@ -326,10 +332,17 @@ fn config_set(srv: &mut Server, ctx: &mut Ctx<'_>) {
         .step_by(2)
         .map(|i| (ctx.arg(i), ctx.arg(i + 1)))
         .collect();
+    let aof_was = srv.config.appendonly;
     match srv.config.set_many(&pairs) {
         Ok(()) => {
             let max = usize::try_from(srv.config.slowlog_max_len).unwrap_or(usize::MAX);
             srv.slowlog.trim(max);
+            // updateAppendonly: turning the AOF on writes a base of the dataset now.
+            match (aof_was, srv.config.appendonly) {
+                (false, true) if !srv.aof.is_on() => srv.aof_start(),
+                (true, false) => srv.aof_stop(),
+                _ => {}
+            }
             ctx.reply.ok();
         }
         Err(e) => ctx.reply.error(&e),
@@ -421,6 +434,9 @@ fn slowlog_help(_srv: &mut Server, ctx: &mut Ctx<'_>) {
 }
 
 const DEBUG_HELP: &[&str] = &[
+    "CHANGE-REPL-ID",
+    "    Change the replication IDs of the instance.",
+    "    Dangerous: should be used only for testing the replication subsystem.",
     "DIGEST",
     "    Output a hex signature representing the current DB content.",
     "DIGEST-VALUE <key> [<key> ...]",
@@ -517,6 +533,14 @@ fn debug(srv: &mut Server, ctx: &mut Ctx<'_>) {
             srv.active_expire_enabled = atoi(ctx.arg(2)) != 0;
             ctx.reply.ok();
         }
+        (b"change-repl-id", 2) => {
+            srv.log(
+                LogLevel::Warning,
+                "Changing replication IDs after receiving DEBUG change-repl-id",
+            );
+            srv.repl_change_id();
+            ctx.reply.ok();
+        }
         (b"pause-cron", 3) => {
             srv.cron_paused = atoi(ctx.arg(2)) != 0;
             ctx.reply.ok();
@@ -542,10 +566,38 @@ fn debug(srv: &mut Server, ctx: &mut Ctx<'_>) {
         (b"quicklist-packed-threshold", 3) => super::lists::debug_packed_threshold(srv, ctx),
         (b"listpack", 3) => super::lists::debug_listpack(srv, ctx),
         (b"quicklist", 3 | 4) => super::lists::debug_quicklist(srv, ctx),
+        (b"reload", _) => debug_reload(srv, ctx),
+        // The reply comes once the files are replayed (server/aof.rs).
+        (b"loadaof", 2) => srv.aof_debug_load(ctx.conn),
         _ => ctx.reply.error(&format!(
             "unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
             String::from_utf8_lossy(ctx.arg(1))
         )),
+    }
+}
+
+/// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: the reply comes once the file is back.
+fn debug_reload(srv: &mut Server, ctx: &mut Ctx<'_>) {
+    let mut opts = crate::server::persist::ReloadOpts {
+        flush: true,
+        merge: false,
+    };
+    let mut save = true;
+    for i in 2..ctx.argc() {
+        match ctx.arg(i).to_ascii_lowercase().as_slice() {
+            b"merge" => opts.merge = true,
+            b"noflush" => opts.flush = false,
+            b"nosave" => save = false,
+            _ => {
+                ctx.reply
+                    .error("DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.");
+                return;
+            }
+        }
+    }
+    if srv.debug_reload(ctx.conn, save, opts).is_err() {
+        // Redis would kill its saving child first; ours cannot be interrupted.
+        ctx.reply.error("Background save already in progress");
     }
 }
 
@@ -659,13 +711,14 @@ fn debug_protocol(ctx: &mut Ctx<'_>) {
 }
 
 fn shutdown(srv: &mut Server, ctx: &mut Ctx<'_>) {
-    let (mut nosave, mut save, mut abort) = (false, false, false);
+    let (mut nosave, mut save, mut abort, mut force) = (false, false, false, false);
     let mut flags = 0;
     for i in 1..ctx.argc() {
         match ctx.arg(i).to_ascii_lowercase().as_slice() {
             b"nosave" => nosave = true,
             b"save" => save = true,
-            b"now" | b"force" => {}
+            b"now" => {}
+            b"force" => force = true,
             b"abort" => abort = true,
             _ => {
                 ctx.reply.error(ERR_SYNTAX);
@@ -685,22 +738,8 @@ fn shutdown(srv: &mut Server, ctx: &mut Ctx<'_>) {
         ctx.reply.error("No shutdown in progress.");
         return;
     }
-    if save {
-        // SAVE forces an RDB snapshot even without save points; cinnabar cannot
-        // write one yet, so the shutdown fails the way Redis's does when saving fails.
-        srv.log(LogLevel::Warning, "User requested shutdown...");
-        srv.log(
-            LogLevel::Warning,
-            "Error trying to save the DB: RDB persistence is not available in this build",
-        );
-        srv.log(
-            LogLevel::Warning,
-            "Errors trying to shut down the server. Check the logs for more information.",
-        );
-        ctx.reply.error("Errors trying to SHUTDOWN. Check logs.");
-        return;
-    }
-    srv.shutdown(0);
+    // With a save, the reply (only on failure) or the exit comes when it is done.
+    srv.prepare_shutdown(save, nosave, force, Some(ctx.conn), None);
 }
 
 #[cfg(test)]
@@ -974,11 +1013,7 @@ mod tests {
             Frame::err("ERR syntax error")
         );
         assert_eq!(t.cmd(&["SHUTDOWN", "FOO"]), Frame::err("ERR syntax error"));
-        assert_eq!(
-            t.cmd(&["SHUTDOWN", "SAVE"]),
-            Frame::err("ERR Errors trying to SHUTDOWN. Check logs.")
-        );
-        assert_eq!(t.exited, None);
+        // The save-and-exit forms are in cmd/persist.rs.
         let c = t.default_conn();
         t.send_raw(c, b"SHUTDOWN NOSAVE NOW FORCE\r\n");
         assert_eq!(t.exited, Some(0));

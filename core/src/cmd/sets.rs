@@ -9,6 +9,7 @@ use crate::db::Db;
 use crate::object::{Value, WRONGTYPE};
 use crate::rng::CoreRng;
 use crate::server::notify::{NOTIFY_GENERIC, NOTIFY_SET};
+use crate::server::propagate::TARGET_ALL;
 use crate::server::Server;
 use crate::types::set::{listpack_without, selection_sample, Member, Set, SetLimits};
 use crate::util::{eq_ic, parse_i64, FastSet};
@@ -261,6 +262,8 @@ fn spop(srv: &mut Server, ctx: &mut Ctx<'_>) {
     let emptied = set.is_empty();
     srv.notify_keyspace_event(NOTIFY_SET, "spop", key, db);
     ctx.reply.bulk(&member);
+    // SPOP's random choice propagates as the removal it made.
+    ctx.rewrite_argv_with(|_| vec![b"SREM".to_vec(), key.to_vec(), member.clone()]);
     if emptied {
         srv.delete_key(db, key);
         srv.notify_keyspace_event(NOTIFY_GENERIC, "del", key, db);
@@ -310,12 +313,26 @@ fn spop_with_count(srv: &mut Server, ctx: &mut Ctx<'_>) {
         reply_set(ctx, &all);
         srv.delete_key(db, key);
         srv.notify_keyspace_event(NOTIFY_GENERIC, "del", key, db);
+        // The whole set went: propagated as its deletion.
+        ctx.rewrite_argv_with(|_| vec![b"DEL".to_vec(), key.to_vec()]);
         srv.signal_modified_key(db, key);
         return;
     }
 
     ctx.reply.set(count);
     let remaining = size - count;
+    // Cases 2 and 3 propagate one SREM per member popped, in reply order, and not
+    // the SPOP itself.
+    let propagating = ctx.propagating;
+    let mut popped: Vec<Vec<u8>> = Vec::new();
+    let mut note = |m: &Member<'_>| {
+        if propagating {
+            popped.push(match m {
+                Member::Int(v) => v.to_string().into_bytes(),
+                Member::Str(s) => s.to_vec(),
+            });
+        }
+    };
     let (set, rng) = set_and_rng(srv, db, key);
     if remaining * SPOP_MOVE_STRATEGY_MUL > count {
         // Case 2: a small part goes: pop random members one by one (a listpack in one
@@ -326,6 +343,7 @@ fn spop_with_count(srv: &mut Server, ctx: &mut Ctx<'_>) {
             for (i, e) in lp.iter().enumerate() {
                 if next.peek() == Some(&&i) {
                     next.next();
+                    note(&e);
                     reply_member(ctx, e);
                 }
             }
@@ -333,10 +351,12 @@ fn spop_with_count(srv: &mut Server, ctx: &mut Ctx<'_>) {
         } else {
             for _ in 0..count {
                 let m = set.pop_random(rng).expect("count < size");
+                note(&Member::Str(&m));
                 ctx.reply.bulk(&m);
             }
         }
         debug_assert_eq!(set.len(), remaining);
+        propagate_srems(srv, ctx, db, key, popped);
         srv.signal_modified_key(db, key);
         return;
     }
@@ -353,6 +373,7 @@ fn spop_with_count(srv: &mut Server, ctx: &mut Ctx<'_>) {
                 next.next();
                 new.add(e, lim, seed);
             } else {
+                note(&e);
                 reply_member(ctx, e);
             }
         }
@@ -376,13 +397,30 @@ fn spop_with_count(srv: &mut Server, ctx: &mut Ctx<'_>) {
             set.remove(Member::Str(&bytes));
         }
         for m in set.iter() {
+            note(&m);
             reply_member(ctx, m);
         }
     }
     let kept = kept.expect("at least one member stays");
     debug_assert_eq!(kept.len(), remaining);
     *set = kept;
+    propagate_srems(srv, ctx, db, key, popped);
     srv.signal_modified_key(db, key);
+}
+
+/// SPOP with a count that leaves members: one SREM per popped member (alsoPropagate),
+/// the command itself not propagated.
+fn propagate_srems(
+    srv: &mut Server,
+    ctx: &mut Ctx<'_>,
+    db: usize,
+    key: &[u8],
+    popped: Vec<Vec<u8>>,
+) {
+    for m in popped {
+        srv.also_propagate(db, vec![b"SREM".to_vec(), key.to_vec(), m], TARGET_ALL);
+    }
+    ctx.prevent_propagation();
 }
 
 fn srandmember(srv: &mut Server, ctx: &mut Ctx<'_>) {

@@ -221,6 +221,16 @@ fn set_generic(
     srv.notify_keyspace_event(NOTIFY_STRING, "set", key, ctx.db);
     if let Some(when) = deadline {
         srv.set_expire(ctx.db, key, when);
+        // Any expire (SET EX, SETEX, PSETEX, …) propagates as an absolute PXAT.
+        ctx.rewrite_argv_with(|_| {
+            vec![
+                b"SET".to_vec(),
+                key.to_vec(),
+                value.to_vec(),
+                b"PXAT".to_vec(),
+                when.to_string().into_bytes(),
+            ]
+        });
         srv.notify_keyspace_event(NOTIFY_GENERIC, "expire", key, ctx.db);
     }
     if flags & FLAG_GET == 0 {
@@ -228,6 +238,20 @@ fn set_generic(
             Some(n) => ctx.reply.int(n),
             None => ctx.reply.ok(),
         }
+    }
+    if flags & FLAG_GET != 0 && deadline.is_none() {
+        // Propagated without its GET arguments (however many), which replicas and
+        // the AOF have no use for.
+        ctx.rewrite_argv_with(|c| {
+            let mut argv = Vec::with_capacity(c.argc());
+            for (j, a) in c.args.iter().enumerate() {
+                if j >= 3 && a.eq_ignore_ascii_case(b"get") {
+                    continue;
+                }
+                argv.push(a.to_vec());
+            }
+            argv
+        });
     }
 }
 
@@ -290,18 +314,28 @@ fn getex(srv: &mut Server, ctx: &mut Ctx<'_>) {
         Some(when) if absolute && when <= srv.wall_ms() => {
             let deleted = srv.delete_key(ctx.db, key);
             debug_assert!(deleted);
+            let del = del_or_unlink(srv.config.lazyfree_lazy_expire);
+            ctx.rewrite_argv_with(|_| vec![del.to_vec(), key.to_vec()]);
             srv.signal_modified_key(ctx.db, key);
             srv.notify_keyspace_event(NOTIFY_GENERIC, "del", key, ctx.db);
             srv.mark_dirty(1);
         }
         Some(when) => {
             srv.set_expire(ctx.db, key, when);
+            ctx.rewrite_argv_with(|_| {
+                vec![
+                    b"PEXPIREAT".to_vec(),
+                    key.to_vec(),
+                    when.to_string().into_bytes(),
+                ]
+            });
             srv.signal_modified_key(ctx.db, key);
             srv.notify_keyspace_event(NOTIFY_GENERIC, "expire", key, ctx.db);
             srv.mark_dirty(1);
         }
         None if ext.flags & FLAG_PERSIST != 0 && srv.dbs[ctx.db].remove_expire(key) => {
             srv.signal_modified_key(ctx.db, key);
+            ctx.rewrite_argv_with(|_| vec![b"PERSIST".to_vec(), key.to_vec()]);
             srv.notify_keyspace_event(NOTIFY_GENERIC, "persist", key, ctx.db);
             srv.mark_dirty(1)
         }
@@ -315,9 +349,20 @@ fn getdel(srv: &mut Server, ctx: &mut Ctx<'_>) {
     }
     let key = ctx.arg(1);
     if srv.delete_key(ctx.db, key) {
+        let del = del_or_unlink(srv.config.lazyfree_lazy_user_del);
+        ctx.rewrite_argv_with(|_| vec![del.to_vec(), key.to_vec()]);
         srv.signal_modified_key(ctx.db, key);
         srv.notify_keyspace_event(NOTIFY_GENERIC, "del", key, ctx.db);
         srv.mark_dirty(1);
+    }
+}
+
+/// How a deletion propagates: UNLINK when the matching lazyfree option frees lazily.
+pub(crate) fn del_or_unlink(lazy: bool) -> &'static [u8] {
+    if lazy {
+        b"UNLINK"
+    } else {
+        b"DEL"
     }
 }
 
@@ -329,6 +374,7 @@ fn getset(srv: &mut Server, ctx: &mut Ctx<'_>) {
     srv.set_key(ctx.db, key, Value::Str(StrValue::from_bytes(value)), false);
     srv.notify_keyspace_event(NOTIFY_STRING, "set", key, ctx.db);
     srv.mark_dirty(1);
+    ctx.rewrite_arg(0, b"SET");
 }
 
 fn mget(srv: &mut Server, ctx: &mut Ctx<'_>) {
@@ -624,6 +670,16 @@ fn incrbyfloat(srv: &mut Server, ctx: &mut Ctx<'_>) {
     srv.notify_keyspace_event(NOTIFY_STRING, "incrbyfloat", key, ctx.db);
     srv.mark_dirty(1);
     ctx.reply.bulk(text.as_bytes());
+    // Propagated as SET of the result, so float formatting can never make a replica
+    // or a reloaded AOF differ; KEEPTTL because INCRBYFLOAT keeps the TTL.
+    ctx.rewrite_argv_with(|_| {
+        vec![
+            b"SET".to_vec(),
+            key.to_vec(),
+            text.as_bytes().to_vec(),
+            b"KEEPTTL".to_vec(),
+        ]
+    });
 }
 
 fn lcs(srv: &mut Server, ctx: &mut Ctx<'_>) {

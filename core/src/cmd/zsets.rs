@@ -863,6 +863,16 @@ pub(crate) fn generic_zpop(
         srv.notify_keyspace_event(NOTIFY_GENERIC, "del", key, ctx.db);
     }
     srv.mark_dirty(n as u64);
+    // ZMPOP and the blocking pops propagate as ZPOPMIN/ZPOPMAX of the key popped,
+    // with the count actually popped when the command had one.
+    let name: &[u8] = if max { b"ZPOPMAX" } else { b"ZPOPMIN" };
+    match ctx.spec.fullname {
+        "zmpop" | "bzmpop" => {
+            ctx.rewrite_argv_with(|_| vec![name.to_vec(), key.to_vec(), n.to_string().into_bytes()])
+        }
+        "bzpopmin" | "bzpopmax" => ctx.rewrite_argv_with(|_| vec![name.to_vec(), key.to_vec()]),
+        _ => {}
+    }
 }
 
 /// zmpopGenericCommand's parsing: `numkeys` at `numkeys_idx`, then the keys, MIN|MAX

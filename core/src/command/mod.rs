@@ -12,6 +12,7 @@ pub mod table;
 
 use crate::io::ConnId;
 use crate::resp::{Args, ReplyBuf};
+use crate::server::propagate::PropCtl;
 use crate::server::Server;
 pub use spec::CommandSpec;
 pub use table::{CommandTable, Lookup};
@@ -27,6 +28,11 @@ pub struct Ctx<'a> {
     /// The command may not block (Redis's CLIENT_DENY_BLOCKING): set for commands run
     /// by EXEC, which must reply at once as if their timeout had passed.
     pub deny_blocking: bool,
+    /// Someone listens to propagation (AOF on, replicas): rewrites are recorded only
+    /// then, so a server without them builds no argument vectors.
+    pub propagating: bool,
+    /// What `call()` propagates for this command (see `server/propagate.rs`).
+    pub prop: PropCtl,
 }
 
 impl<'a> Ctx<'a> {
@@ -38,6 +44,57 @@ impl<'a> Ctx<'a> {
     /// held while replying.
     pub fn arg(&self, i: usize) -> &'a [u8] {
         self.args.get(i)
+    }
+
+    /// The request's arguments, owned.
+    pub fn request_argv(&self) -> Vec<Vec<u8>> {
+        self.args.iter().map(|a| a.to_vec()).collect()
+    }
+
+    /// Propagate `argv` instead of the request (rewriteClientCommandVector).
+    pub fn rewrite_argv(&mut self, argv: Vec<Vec<u8>>) {
+        if self.propagating {
+            self.prop.argv = Some(argv);
+        }
+    }
+
+    /// Propagate the argv built by `f`, built only if someone listens.
+    pub fn rewrite_argv_with(&mut self, f: impl FnOnce(&Ctx<'a>) -> Vec<Vec<u8>>) {
+        if self.propagating {
+            let argv = f(self);
+            self.prop.argv = Some(argv);
+        }
+    }
+
+    /// Replace argument `i` of the vector to propagate, or append it when `i` is its
+    /// length (rewriteClientCommandArgument).
+    pub fn rewrite_arg(&mut self, i: usize, value: &[u8]) {
+        if !self.propagating {
+            return;
+        }
+        let mut argv = match self.prop.argv.take() {
+            Some(argv) => argv,
+            None => self.request_argv(),
+        };
+        debug_assert!(i <= argv.len());
+        if i == argv.len() {
+            argv.push(value.to_vec());
+        } else {
+            argv[i] = value.to_vec();
+        }
+        self.prop.argv = Some(argv);
+    }
+
+    /// Propagate nothing for this command itself (preventCommandPropagation): it
+    /// queued what it wants with `Server::also_propagate`.
+    pub fn prevent_propagation(&mut self) {
+        self.prop.prevent = true;
+    }
+
+    /// Propagate to `target` even if the dataset did not change
+    /// (forceCommandPropagation).
+    pub fn force_propagation(&mut self, target: u8) {
+        self.prop.force |= target;
     }
 }
 

@@ -21,6 +21,7 @@
 //!   before-sleep hook runs the input it buffered meanwhile (processUnblockedClients).
 //!   A client that goes away is forgotten at once: nothing of it stays in a queue.
 
+use super::propagate::TARGET_ALL;
 use super::Server;
 use crate::client::ReplyMode;
 use crate::cmd::{lists, zsets};
@@ -48,6 +49,9 @@ pub(crate) enum BlockOp {
     Zpop { max: bool },
     /// BZMPOP: [key, [[member, score], ...]].
     Zmpop { max: bool, count: i64 },
+    /// WAIT (BLOCKED_WAIT): no keys; served by `serve_waiting_acks` once
+    /// `numreplicas` replicas acknowledged `offset`, replied the count.
+    WaitAcks { offset: i64, numreplicas: i64 },
 }
 
 impl BlockOp {
@@ -57,6 +61,11 @@ impl BlockOp {
             self,
             BlockOp::Pop { .. } | BlockOp::Mpop { .. } | BlockOp::Move { .. }
         )
+    }
+
+    /// Waits for a sorted set (BLOCKED_ZSET); WAIT waits for neither.
+    fn wants_zset(&self) -> bool {
+        matches!(self, BlockOp::Zpop { .. } | BlockOp::Zmpop { .. })
     }
 }
 
@@ -155,7 +164,10 @@ impl Server {
         op: BlockOp,
         deadline: Option<MonoNs>,
     ) {
-        assert!(!keys.is_empty(), "a client blocks on at least one key");
+        assert!(
+            !keys.is_empty() || matches!(op, BlockOp::WaitAcks { .. }),
+            "a client blocks on at least one key"
+        );
         let conn = ctx.conn;
         let client = self
             .clients
@@ -284,8 +296,17 @@ impl Server {
             spec,
             // A served client pops what is there; it never blocks again from here.
             deny_blocking: true,
+            propagating: self.propagating(),
+            prop: Default::default(),
         };
         f(self, &mut ctx);
+        // What the served pop propagates (the plain pop it was rewritten to) is the
+        // unit's only op but for lazy-expiry DELs (serveClientBlockedOnList's
+        // alsoPropagate); a failed one propagates nothing.
+        let prop = std::mem::take(&mut ctx.prop);
+        if let Some(argv) = prop.argv {
+            self.also_propagate(db, argv, TARGET_ALL);
+        }
         let errors = reply.take_errors();
         let failed = !errors.is_empty();
         for e in errors {
@@ -330,7 +351,11 @@ impl Server {
             if deadline > self.now.mono {
                 break;
             }
-            self.run_as_blocked(conn, |_, ctx| ctx.reply.null_array());
+            let acks = self.wait_acks_reply(conn);
+            self.run_as_blocked(conn, |_, ctx| match acks {
+                Some(n) => ctx.reply.int(n),
+                None => ctx.reply.null_array(),
+            });
             let b = self.unblock_client(conn);
             debug_assert!(b.is_some());
             any = true;
@@ -344,10 +369,13 @@ impl Server {
         if !self.blocking.is_blocked(conn) {
             return false;
         }
+        let acks = self.wait_acks_reply(conn);
         self.run_as_blocked(conn, |_, ctx| {
             if with_error {
                 ctx.reply
                     .error("-UNBLOCKED client unblocked via CLIENT UNBLOCK");
+            } else if let Some(n) = acks {
+                ctx.reply.int(n);
             } else {
                 ctx.reply.null_array();
             }
@@ -356,6 +384,80 @@ impl Server {
         // Redis counts the command as failed either way.
         self.stats_on_unblock(conn, &b, 0, true);
         true
+    }
+
+    /// disconnectAllBlockedClients: a server turning into a replica ends every wait
+    /// with an error and closes those clients once it is sent.
+    pub(crate) fn disconnect_all_blocked_clients(&mut self) {
+        let mut blocked: Vec<(u64, ConnId)> = self
+            .blocking
+            .clients
+            .iter()
+            .map(|(conn, b)| (b.client_id, *conn))
+            .collect();
+        blocked.sort_unstable();
+        for (_, conn) in blocked {
+            self.run_as_blocked(conn, |_, ctx| {
+                ctx.reply.error(
+                    "-UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)",
+                );
+            });
+            if let Some(b) = self.unblock_client(conn) {
+                self.stats_on_unblock(conn, &b, 0, true);
+            }
+            if let Some(c) = self.clients.get_mut(&conn) {
+                c.close_after_reply = true;
+            }
+            self.mark_pending_write(conn);
+        }
+    }
+
+    /// The timeout reply of a WAIT (replyToBlockedClientTimedOut: the replicas that
+    /// acknowledged its offset by now); None for a client blocked on keys.
+    fn wait_acks_reply(&self, conn: ConnId) -> Option<i64> {
+        match self.blocking.clients.get(&conn)?.op {
+            BlockOp::WaitAcks { offset, .. } => Some(self.repl_count_acks(offset) as i64),
+            _ => None,
+        }
+    }
+
+    /// processClientsWaitingReplicas: every WAIT whose replicas acknowledged enough
+    /// replies the count, newest first (clients_waiting_acks is pushed at the head);
+    /// one that asks no more than an earlier-served one is given that one's count.
+    pub(crate) fn serve_waiting_acks(&mut self) {
+        let mut waiting: Vec<(u64, ConnId, i64, i64)> = self
+            .blocking
+            .clients
+            .iter()
+            .filter_map(|(conn, b)| match b.op {
+                BlockOp::WaitAcks {
+                    offset,
+                    numreplicas,
+                } => Some((b.seq, *conn, offset, numreplicas)),
+                _ => None,
+            })
+            .collect();
+        if waiting.is_empty() {
+            return;
+        }
+        waiting.sort_unstable_by_key(|w| std::cmp::Reverse(w.0));
+        let mut last: Option<(i64, i64)> = None;
+        for (_, conn, offset, numreplicas) in waiting {
+            let count = match last {
+                Some((last_off, last_n)) if last_off >= offset && last_n >= numreplicas => last_n,
+                _ => {
+                    let n = self.repl_count_acks(offset) as i64;
+                    if n < numreplicas {
+                        continue;
+                    }
+                    last = Some((offset, n));
+                    n
+                }
+            };
+            let failed = self.run_as_blocked(conn, |_, ctx| ctx.reply.int(count));
+            let b = self.unblock_client(conn).expect("was blocked");
+            self.stats_on_unblock(conn, &b, 0, failed);
+        }
     }
 
     /// processUnblockedClients: run what unblocked clients buffered while waiting.
@@ -385,19 +487,32 @@ impl Server {
     }
 
     /// signalKeyAsReady, for every key created (dbAdd): list it to be served after
-    /// the command when it is a list or a sorted set someone waits for, once.
+    /// the command when it is a list or a sorted set someone waits for, once. As in
+    /// Redis, the type is the one the key holds now, and it only counts while some
+    /// client blocks for that type (`blocked_clients_by_type`), on whatever key: the
+    /// key is served with what it holds at the end of the command, which may be
+    /// another type by then (an overwrite signals nothing).
     pub(crate) fn signal_key_as_ready(&mut self, db: usize, key: &[u8]) {
         if self.blocking.clients.is_empty() {
             return;
         }
-        if !matches!(
-            self.dbs[db].peek(key).map(|o| &o.value),
-            Some(Value::List(_) | Value::Zset(_))
-        ) {
+        let is_list = match self.dbs[db].peek(key).map(|o| &o.value) {
+            Some(Value::List(_)) => true,
+            Some(Value::Zset(_)) => false,
+            _ => return,
+        };
+        let b = &mut self.blocking;
+        if !b.waiting[db].contains_key(key) || b.ready_set[db].contains(key) {
             return;
         }
-        let b = &mut self.blocking;
-        if b.waiting[db].contains_key(key) && !b.ready_set[db].contains(key) {
+        let someone_blocks_for_type = b.clients.values().any(|c| {
+            if is_list {
+                c.op.wants_list()
+            } else {
+                c.op.wants_zset()
+            }
+        });
+        if someone_blocks_for_type {
             b.ready_set[db].insert(key.to_vec());
             b.ready.push((db, key.to_vec()));
         }
@@ -418,8 +533,11 @@ impl Server {
 
     /// Serve the clients waiting for `key` in `db`, first blocked first, while it lasts.
     fn serve_key(&mut self, db: usize, key: &[u8]) {
-        // lookupKeyReadWithFlags(NOSTATS): an expired key is deleted, not served.
-        self.expire_if_needed(db, key);
+        // lookupKeyReadWithFlags(NOSTATS): an expired key is deleted, not served,
+        // and its DEL propagated on its own.
+        if self.expire_if_needed(db, key) {
+            self.propagate_pending(None);
+        }
         let is_list = match self.dbs[db].peek(key).map(|o| &o.value) {
             Some(Value::List(_)) => true,
             Some(Value::Zset(_)) => false,
@@ -441,19 +559,48 @@ impl Server {
                     dst,
                     from_head,
                     to_head,
-                } => lists::lmove_keys(srv, ctx, key, dst, *from_head, *to_head),
+                } => {
+                    lists::lmove_keys(srv, ctx, key, dst, *from_head, *to_head);
+                    // Moved (not refused by a wrong-type destination): a served
+                    // BLMOVE propagates LMOVE with Redis's lowercase positions,
+                    // BRPOPLPUSH as itself unblocked.
+                    if ctx.prop.argv.is_some() {
+                        let position = |head: bool| -> Vec<u8> {
+                            if head {
+                                b"left".to_vec()
+                            } else {
+                                b"right".to_vec()
+                            }
+                        };
+                        ctx.prop.argv = Some(if ctx.spec.fullname == "brpoplpush" {
+                            vec![b"RPOPLPUSH".to_vec(), key.to_vec(), dst.clone()]
+                        } else {
+                            vec![
+                                b"LMOVE".to_vec(),
+                                key.to_vec(),
+                                dst.clone(),
+                                position(*from_head),
+                                position(*to_head),
+                            ]
+                        });
+                    }
+                }
                 BlockOp::Zpop { max } => {
                     zsets::generic_zpop(srv, ctx, &[key], *max, -1, false, true)
                 }
                 BlockOp::Zmpop { max, count } => {
                     zsets::generic_zpop(srv, ctx, &[key], *max, *count, true, true)
                 }
+                // A WAIT is in no key's queue.
+                BlockOp::WaitAcks { .. } => debug_assert!(false, "WAIT waits for no key"),
             });
             let reply_us = self.probe.elapsed_ns().saturating_sub(started_ns) / 1000;
             let b = self
                 .unblock_client(conn)
                 .expect("served clients were blocked");
             self.stats_on_unblock(conn, &b, reply_us, failed);
+            // Each served client is an execution unit of its own (afterCommand).
+            self.propagate_pending(None);
             // A large BLMPOP or BZMPOP reply counts against the client's output limit.
             self.enforce_output_limits(conn);
             if !self.dbs[db].contains(key) {

@@ -123,6 +123,8 @@ impl Server {
         let used = self.probe.used_memory();
         self.used_memory_peak = self.used_memory_peak.max(used);
         self.adjust_dynamic_hz();
+        // Everysec fsyncs with no new writes, postponed flushes, failed-write retries.
+        self.aof_cron();
         if self.now.mono.ms_since(self.cron.last_metric_sample) >= METRIC_PERIOD_MS {
             let now = self.now.mono;
             self.cron.last_metric_sample = now;
@@ -138,9 +140,12 @@ impl Server {
         }
         self.clients_cron();
         self.output_peaks.rotate(self.now.mono);
+        self.persistence_cron();
         self.output_limits_cron();
-        if self.active_expire_enabled {
-            self.active_expire_cycle(ExpireCycle::Slow);
+        // A replica expires nothing itself: its master's DELs do.
+        if self.active_expire_enabled && !self.is_replica() {
+            // Each expired key's DEL stands alone, never wrapped in MULTI/EXEC.
+            self.propagate_unwrapped(|s| s.active_expire_cycle(ExpireCycle::Slow));
         }
         for db in &mut self.dbs {
             db.cron_maintenance(CRON_REHASH_STEPS);
@@ -178,6 +183,9 @@ impl Server {
                     && !c.is_pubsub()
                     // Blocked clients wait as long as their command says.
                     && !c.blocked
+                    // Replicas and masters are timed out by the replication cron.
+                    && !c.is_replica
+                    && !c.is_master
             })
             .map(|(conn, c)| (c.id, *conn))
             .collect();
@@ -195,13 +203,19 @@ impl Server {
         if self.suspended.is_none() {
             let _ = self.handle_blocked_timeouts();
         }
-        if self.suspended.is_none() && self.active_expire_enabled {
-            self.active_expire_cycle(ExpireCycle::Fast);
+        if self.suspended.is_none() && self.active_expire_enabled && !self.is_replica() {
+            self.propagate_unwrapped(|s| s.active_expire_cycle(ExpireCycle::Fast));
         }
         if self.suspended.is_none() {
             self.process_unblocked_clients();
             self.handle_clients_blocked_on_keys();
         }
+        // The AOF is written before replies go out (flushAppendOnlyFile), so their
+        // group-commit tags cover this round's commands.
+        self.aof_before_sleep();
+        // The stream to replicas, then the replies (Redis writes both in
+        // handleClientsWithPendingWrites; replicas never have replies).
+        self.repl_before_sleep();
         self.flush_replies();
     }
 

@@ -6,7 +6,9 @@
 
 use super::Server;
 use crate::client::{Queued, ReplyMode};
-use crate::command::spec::{CMD_NO_AUTH, CMD_NO_MULTI, CMD_PROTECTED, CMD_SKIP_SLOWLOG};
+use crate::command::spec::{
+    CMD_LOADING, CMD_NO_AUTH, CMD_NO_MULTI, CMD_PROTECTED, CMD_SKIP_SLOWLOG, CMD_STALE, CMD_WRITE,
+};
 use crate::command::table::Entry;
 use crate::command::{Ctx, Lookup};
 use crate::config::Protected;
@@ -43,6 +45,14 @@ impl Server {
             match client.parser.parse(&client.query, limits) {
                 Parse::Incomplete => break,
                 Parse::Empty { consumed } => {
+                    if client.is_master {
+                        // A master's newlines count in the replication offset.
+                        let bytes = client.query[..consumed].to_vec();
+                        client.query.advance(consumed);
+                        client.parser.reset();
+                        self.replica_consumed(conn, &bytes);
+                        continue;
+                    }
                     client.query.advance(consumed);
                     client.parser.reset();
                 }
@@ -74,7 +84,10 @@ impl Server {
                     // client had then: SUBSCRIBE's confirmations still count as a
                     // normal client's output, UNSUBSCRIBE's as a subscriber's.
                     let class = client.obuf_class();
+                    let from_master = client.is_master;
+                    self.replica.executing_master = from_master;
                     self.process_command(conn, args, &mut reply);
+                    self.replica.executing_master = false;
                     let client = self
                         .clients
                         .get_mut(&conn)
@@ -89,10 +102,15 @@ impl Server {
                     if !client.blocked {
                         client.argv_bytes = 0;
                     }
+                    let applied = from_master.then(|| query[..consumed].to_vec());
                     client.query = query;
                     client.parser = parser;
                     client.query.advance(consumed);
                     client.parser.reset();
+                    if let Some(bytes) = applied {
+                        self.replica_consumed(conn, &bytes);
+                        continue;
+                    }
                     self.enforce_output_limits_as(conn, class);
                 }
             }
@@ -205,6 +223,46 @@ impl Server {
             );
             return;
         }
+        // writeCommandsDeniedByDiskError: after a failed background save (RDB) or
+        // AOF write or fsync, writes (an EXEC of any, and PING) are refused.
+        let is_write = spec.has(CMD_WRITE)
+            || (spec.fullname == "exec"
+                && self.clients.get(&conn).is_some_and(|c| {
+                    c.multi
+                        .as_ref()
+                        .is_some_and(|m| m.commands.iter().any(|q| q.entry.spec.has(CMD_WRITE)))
+                }));
+        // mustObeyClient: the master's stream is applied whatever this server thinks.
+        let obey = self.is_master_client(conn);
+        if (is_write || spec.fullname == "ping") && !obey {
+            if self.rdb_denies_writes() {
+                self.reject(conn, reply, Some(entry), super::persist::MISCONF_ERR);
+                return;
+            }
+            if let Some(err) = self.aof_denies_writes() {
+                self.reject(conn, reply, Some(entry), &err);
+                return;
+            }
+        }
+        // Not enough good replicas for min-replicas-to-write.
+        if is_write && !self.repl_good_replicas_ok() {
+            self.reject(
+                conn,
+                reply,
+                Some(entry),
+                "-NOREPLICAS Not enough good replicas to write.",
+            );
+            return;
+        }
+        if is_write && self.is_replica() && self.config.replica_read_only && !obey {
+            self.reject(
+                conn,
+                reply,
+                Some(entry),
+                "-READONLY You can't write against a read only replica.",
+            );
+            return;
+        }
         let resp2_subscriber = self
             .clients
             .get(&conn)
@@ -221,11 +279,50 @@ impl Server {
             );
             return;
         }
+        // With the master link down and replica-serve-stale-data no, only the
+        // commands flagged `stale` run (INFO, REPLICAOF, ...).
+        if self.is_replica()
+            && self.replica.state != Some(super::replica::LinkState::Connected)
+            && !self.config.replica_serve_stale_data
+        {
+            let denies_stale = !spec.has(CMD_STALE)
+                || (spec.fullname == "exec"
+                    && self.clients.get(&conn).is_some_and(|c| {
+                        c.multi.as_ref().is_some_and(|m| {
+                            m.commands.iter().any(|q| !q.entry.spec.has(CMD_STALE))
+                        })
+                    }));
+            if denies_stale {
+                self.reject(
+                    conn,
+                    reply,
+                    Some(entry),
+                    "-MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
+                );
+                return;
+            }
+        }
+        let denied_while_loading = !spec.has(CMD_LOADING)
+            || (spec.fullname == "exec"
+                && self.clients.get(&conn).is_some_and(|c| {
+                    c.multi
+                        .as_ref()
+                        .is_some_and(|m| m.commands.iter().any(|q| !q.entry.spec.has(CMD_LOADING)))
+                }));
+        if self.persist.is_loading() && denied_while_loading {
+            self.reject(conn, reply, Some(entry), super::persist::LOADING_ERR);
+            return;
+        }
         if in_multi && !runs_inside_multi(spec.fullname) {
             self.queue_command(conn, entry, args, reply);
             return;
         }
         self.call(conn, entry, args, reply, false);
+        // The offset WAIT waits for is the stream after this client's last command.
+        let offset = self.repl.master_repl_offset;
+        if let Some(c) = self.clients.get_mut(&conn) {
+            c.woff = offset;
+        }
         // Keys the command created may serve blocked clients: after the whole
         // command, so after an EXEC and not after each command inside it.
         self.handle_clients_blocked_on_keys();
@@ -316,9 +413,16 @@ impl Server {
             db,
             spec,
             deny_blocking,
+            propagating: self.propagating(),
+            prop: Default::default(),
         };
+        let dirty_before = self.dirty;
+        self.propagation.depth += 1;
         handler(self, &mut ctx);
+        self.propagation.depth -= 1;
+        let dirtied = self.dirty != dirty_before;
         let new_db = ctx.db;
+        let prop = std::mem::take(&mut ctx.prop);
         let duration_us = self.probe.elapsed_ns().saturating_sub(started_ns) / 1000;
         debug_assert!(
             new_db < self.dbs.len(),
@@ -351,6 +455,19 @@ impl Server {
         }
         self.apply_reply_mode(conn, reply, mark);
         self.place_own_pushes(conn, reply, mark);
+
+        // The command's own propagation follows what it queued while running (lazy
+        // expiry's DELs first); the outermost call ends the execution unit.
+        self.propagate_call(
+            new_db,
+            spec,
+            || args.iter().map(|a| a.to_vec()).collect(),
+            dirtied,
+            prop,
+        );
+        if self.propagation.depth == 0 {
+            self.propagate_pending(Some(spec));
+        }
     }
 
     /// Pushes a command caused to its own client (subscribe confirmations, messages it

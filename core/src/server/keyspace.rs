@@ -10,13 +10,35 @@ use crate::object::{Object, Value};
 
 impl Server {
     /// Delete the key if its deadline has passed (expireIfNeeded, then
-    /// deleteExpiredKeyAndPropagate). Returns true if it was expired.
+    /// deleteExpiredKeyAndPropagate). Returns true if it was expired. A replica
+    /// leaves expiry to its master's DELs: the master's own commands see the key,
+    /// everyone else is told it expired while it stays (a read-only replica must
+    /// not drift from its master).
     pub fn expire_if_needed(&mut self, db: usize, key: &[u8]) -> bool {
+        self.expire_if_needed_with(db, key, false)
+    }
+
+    /// expireIfNeeded for a write lookup: a writable replica deletes the key
+    /// (EXPIRE_FORCE_DELETE_EXPIRED).
+    fn expire_for_write(&mut self, db: usize, key: &[u8]) -> bool {
+        let force = !self.config.replica_read_only;
+        self.expire_if_needed_with(db, key, force)
+    }
+
+    fn expire_if_needed_with(&mut self, db: usize, key: &[u8], force: bool) -> bool {
         let now_ms = self.wall_ms();
-        let d = &mut self.dbs[db];
-        if !d.is_expired(key, now_ms) {
+        if !self.dbs[db].is_expired(key, now_ms) {
             return false;
         }
+        if self.is_replica() {
+            if self.replica.executing_master {
+                return false;
+            }
+            if !force {
+                return true;
+            }
+        }
+        let d = &mut self.dbs[db];
         d.delete(key);
         self.key_expired(db, key);
         true
@@ -28,6 +50,7 @@ impl Server {
         debug_assert!(!self.dbs[db].contains(key), "the expired key is gone first");
         self.notify_keyspace_event(NOTIFY_EXPIRED, "expired", key, db);
         self.signal_modified_key(db, key);
+        self.propagate_deletion(db, key);
         self.stats.expired_keys += 1;
     }
 
@@ -51,17 +74,18 @@ impl Server {
     }
 
     /// Lookup for reading: expires lazily, counts a keyspace hit or miss (a miss is a
-    /// `keymiss` event), and touches the access clock.
-    pub fn lookup_read(&mut self, db: usize, key: &[u8]) -> Option<&mut Object> {
-        self.expire_if_needed(db, key);
-        if self.miss_to_announce(db, key, true) {
+    /// `keymiss` event), and touches the access clock. The object is read-only: a
+    /// read costs a background save nothing (only the lazy expiry, a deletion,
+    /// hands the old version over); a command that changes what it read looks the
+    /// key up for writing.
+    pub fn lookup_read(&mut self, db: usize, key: &[u8]) -> Option<&Object> {
+        if self.expired_but_kept(db, key, true) || self.miss_to_announce(db, key, true) {
             return None;
         }
         let lru = self.lru_clock();
-        match self.dbs[db].peek_mut(key) {
+        match self.dbs[db].touch(key, lru) {
             Some(obj) => {
                 self.stats.keyspace_hits += 1;
-                obj.lru = lru;
                 Some(obj)
             }
             None => {
@@ -83,8 +107,7 @@ impl Server {
     }
 
     fn lookup_read_untouched(&mut self, db: usize, key: &[u8], notify: bool) -> Option<&Object> {
-        self.expire_if_needed(db, key);
-        if self.miss_to_announce(db, key, notify) {
+        if self.expired_but_kept(db, key, notify) || self.miss_to_announce(db, key, notify) {
             return None;
         }
         match self.dbs[db].peek(key) {
@@ -97,6 +120,20 @@ impl Server {
                 None
             }
         }
+    }
+
+    /// Expire the key lazily; on a replica, where an expired key stays until its
+    /// master deletes it, the read is a miss all the same (counted, and
+    /// announced when `notify`). True for such a kept key.
+    fn expired_but_kept(&mut self, db: usize, key: &[u8], notify: bool) -> bool {
+        if !self.expire_if_needed(db, key) || !self.dbs[db].contains(key) {
+            return false;
+        }
+        if notify && self.config.notify_keyspace_events & NOTIFY_KEY_MISS != 0 {
+            self.notify_keyspace_event(NOTIFY_KEY_MISS, "keymiss", key, db);
+        }
+        self.stats.keyspace_misses += 1;
+        true
     }
 
     /// A read miss that must be announced (`keymiss` on, key absent): counts and
@@ -116,7 +153,11 @@ impl Server {
 
     /// Lookup for writing: expires lazily and touches the access clock; no stats.
     pub fn lookup_write(&mut self, db: usize, key: &[u8]) -> Option<&mut Object> {
-        self.expire_if_needed(db, key);
+        if self.expire_for_write(db, key) && self.dbs[db].contains(key) {
+            // Expired on a read-only replica: gone for this client, kept for the
+            // master's DEL.
+            return None;
+        }
         let lru = self.lru_clock();
         let obj = self.dbs[db].peek_mut(key)?;
         obj.lru = lru;
@@ -125,15 +166,14 @@ impl Server {
 
     /// Does the key exist (and is it unexpired)? Expires lazily; no stats, no touch.
     pub fn key_exists(&mut self, db: usize, key: &[u8]) -> bool {
-        self.expire_if_needed(db, key);
-        self.dbs[db].contains(key)
+        !self.expire_if_needed(db, key) && self.dbs[db].contains(key)
     }
 
     /// Create or overwrite a key (setKey): a logically expired key is expired first,
     /// a new key is announced (`new`), the TTL is cleared unless `keep_ttl`, and
     /// watchers are signalled. The caller publishes its own command's event.
     pub fn set_key(&mut self, db: usize, key: &[u8], value: Value, keep_ttl: bool) {
-        self.expire_if_needed(db, key);
+        self.expire_for_write(db, key);
         let lru = self.lru_clock();
         if self.dbs[db].set(key, value, keep_ttl, lru) {
             self.key_added(db, key);

@@ -8,14 +8,21 @@
 //! teardown), `notify` (keyspace notifications), `output_limits`
 //! (client-output-buffer-limit), `blocked` (clients blocked on keys).
 
+pub mod aof;
 mod blocked;
 mod cron;
+pub mod disk;
 mod dispatch;
 mod keyspace;
 mod multi;
 pub mod notify;
 mod output_limits;
+pub mod persist;
+pub mod propagate;
 pub mod pubsub;
+pub mod replica;
+pub mod replication;
+pub mod snapshot;
 
 use crate::client::Client;
 use crate::cmd;
@@ -36,11 +43,12 @@ pub use cron::{CronState, Metric};
 pub use multi::{WatchedKeys, Watcher};
 pub use output_limits::REPLY_CHUNK_BYTES;
 
-/// Why processing of all clients is suspended (DEBUG SLEEP): until this instant, input
-/// is buffered and no replies leave, exactly as if Redis's thread were blocked.
+/// Why processing of all clients is suspended (DEBUG SLEEP, a synchronous save):
+/// until this instant (or, for a save, until the disk is done), input is buffered and
+/// no replies leave, exactly as if Redis's thread were blocked.
 #[derive(Debug, Clone, Copy)]
 struct Suspension {
-    until: MonoNs,
+    until: Option<MonoNs>,
 }
 
 pub struct Server {
@@ -82,6 +90,18 @@ pub struct Server {
     pub watched_keys: Vec<WatchedKeys>,
     /// Recent peaks of client output (INFO client_recent_max_output_buffer).
     pub output_peaks: output_limits::OutputPeaks,
+    /// What the dataset's changes propagate to the AOF and replicas.
+    pub propagation: propagate::Propagation,
+    /// The append-only file (`server/aof.rs`).
+    pub aof: aof::Aof,
+    /// Disk operations in flight and the ids for new ones.
+    pub disk: disk::DiskState,
+    /// RDB saving and loading.
+    pub persist: persist::Persist,
+    /// Replication: backlog, replicas, offsets (`server/replication.rs`).
+    pub repl: replication::Repl,
+    /// Replication, replica side: the link to our master (`server/replica.rs`).
+    pub replica: replica::ReplicaLink,
     next_client_id: u64,
     effects: VecDeque<Effect>,
     pending_write: Vec<ConnId>,
@@ -109,7 +129,7 @@ impl Server {
         let cron = CronState::new(now.mono, config.effective_hz());
         let replid = rng.hex40();
         let used_memory_startup = probe.used_memory();
-        Server {
+        let mut server = Server {
             config,
             dbs,
             clients: FastMap::default(),
@@ -134,6 +154,12 @@ impl Server {
             pubsub: pubsub::PubSub::default(),
             watched_keys: (0..databases).map(|_| WatchedKeys::default()).collect(),
             output_peaks: output_limits::OutputPeaks::default(),
+            propagation: propagate::Propagation::default(),
+            aof: aof::Aof::default(),
+            disk: disk::DiskState::default(),
+            persist: persist::Persist::new(now.wall.secs()),
+            repl: replication::Repl::default(),
+            replica: replica::ReplicaLink::default(),
             next_client_id: 1,
             effects: VecDeque::new(),
             pending_write: Vec::new(),
@@ -141,7 +167,17 @@ impl Server {
             suspended: None,
             shutting_down: false,
             needs_before_sleep: true,
+        };
+        server.repl_timer();
+        server.replica_boot();
+        // The dataset comes from the AOF when it is on (loadDataFromDisk), else from
+        // the RDB file, if there is one.
+        if server.config.appendonly {
+            server.aof_boot();
+        } else {
+            server.load_at_startup();
         }
+        server
     }
 
     fn advance_clock(&mut self, now: Now) {
@@ -168,6 +204,16 @@ impl Server {
                 local,
                 fd,
             } => self.accept(conn, peer, local, fd),
+            Event::Connected { conn, peer, local } => {
+                if !self.replica_connected(conn, peer, local) {
+                    self.repl_connected(conn);
+                }
+            }
+            Event::ConnectFailed { conn, error } => {
+                if !self.replica_connect_failed(conn, &error) {
+                    self.repl_connect_failed(conn, &error);
+                }
+            }
             Event::Received { conn, data } => self.receive(conn, data),
             Event::Closed { conn } => self.peer_closed(conn),
             Event::Sent { conn, bytes } => {
@@ -176,6 +222,7 @@ impl Server {
                 self.sent(conn, bytes);
             }
             Event::Signal(signal) => self.signal(signal),
+            Event::IoDone { id, result } => self.io_done(id, result),
         }
     }
 
@@ -184,13 +231,14 @@ impl Server {
     pub fn handle_timeout(&mut self, now: Now) {
         self.advance_clock(now);
         if let Some(s) = self.suspended {
-            if now.mono >= s.until {
-                self.resume();
-            } else {
-                return;
+            match s.until {
+                Some(until) if now.mono >= until => self.resume(),
+                _ => return,
             }
         }
         self.run_due_timers();
+        self.repl_timer();
+        self.snapshot_produce();
     }
 
     /// Next effect to carry out; drain until `None` after every input.
@@ -198,6 +246,8 @@ impl Server {
     pub fn poll_effect(&mut self) -> Option<Effect> {
         if self.needs_before_sleep {
             self.needs_before_sleep = false;
+            // A background save moves on with every turn of the loop.
+            self.snapshot_produce();
             self.before_sleep();
         }
         self.effects.pop_front()
@@ -210,10 +260,22 @@ impl Server {
             return None;
         }
         if let Some(s) = self.suspended {
-            return Some(s.until);
+            // A save ends with a disk completion, not a timer.
+            return s.until;
         }
-        let cron = self.cron.next_deadline();
-        Some(self.blocking.next_deadline().map_or(cron, |d| d.min(cron)))
+        if self.snapshot_wants_to_run() {
+            // More of a background save to produce: come back at once (after what
+            // the network has for us).
+            return Some(self.now.mono);
+        }
+        let mut next = self.cron.next_deadline();
+        for d in [self.blocking.next_deadline(), self.repl_next_deadline()]
+            .into_iter()
+            .flatten()
+        {
+            next = next.min(d);
+        }
+        Some(next)
     }
 
     pub fn config(&self) -> &Config {
@@ -249,7 +311,19 @@ impl Server {
     /// Freeze every client until `until` (DEBUG SLEEP): buffered input waits, nothing is
     /// sent, timers hold — the observable behaviour of Redis's blocked thread.
     pub fn suspend_until(&mut self, until: MonoNs) {
-        self.suspended = Some(Suspension { until });
+        self.suspended = Some(Suspension { until: Some(until) });
+    }
+
+    /// Freeze every client until `resume_from_disk` (a synchronous save).
+    pub(crate) fn suspend_for_disk(&mut self) {
+        debug_assert!(self.suspended.is_none());
+        self.suspended = Some(Suspension { until: None });
+    }
+
+    pub(crate) fn resume_from_disk(&mut self) {
+        if self.suspended.is_some_and(|s| s.until.is_none()) {
+            self.resume();
+        }
     }
 
     fn resume(&mut self) {
@@ -300,6 +374,9 @@ impl Server {
     }
 
     fn receive(&mut self, conn: ConnId, data: &[u8]) {
+        if self.replica_link_received(conn, data) {
+            return;
+        }
         let suspended = self.suspended.is_some();
         let Some(client) = self.clients.get_mut(&conn) else {
             // Bytes for a connection we already closed: the backend raced us; drop them.
@@ -325,10 +402,18 @@ impl Server {
         self.forget_blocked(conn);
         self.pubsub_unsubscribe_all_silently(conn);
         self.unwatch_all_keys(conn);
-        self.clients.remove(&conn)
+        self.repl_client_removed(conn);
+        let client = self.clients.remove(&conn);
+        if client.as_ref().is_some_and(|c| c.is_master) {
+            self.replica_master_lost(conn);
+        }
+        client
     }
 
     fn peer_closed(&mut self, conn: ConnId) {
+        if self.replica_link_closed(conn) {
+            return;
+        }
         if let Some(mut client) = self.remove_client(conn) {
             self.log(LogLevel::Debug, "Client closed connection");
             // Replies already produced still go out (the peer may have only half-closed),
@@ -368,19 +453,57 @@ impl Server {
             LogLevel::Warning,
             format!("Received {name} scheduling shutdown..."),
         );
-        self.shutdown(0);
+        if self.shutting_down {
+            return;
+        }
+        if self.persist.blocking_save_in_progress() {
+            self.persist.defer_signal(name);
+            return;
+        }
+        self.prepare_shutdown(false, false, false, None, Some(name));
     }
 
-    /// Stop the server: flush what clients are owed, then ask the backend to exit.
+    /// Stop the server without saving: flush what clients are owed, then ask the
+    /// backend to exit.
     pub fn shutdown(&mut self, exit_code: i32) {
         if self.shutting_down {
             return;
         }
-        self.shutting_down = true;
         self.log(LogLevel::Warning, "User requested shutdown...");
+        self.begin_shutdown();
+        self.finish_shutdown_with(exit_code);
+    }
+
+    /// No more timers: the server is on its way out (or saving before it).
+    pub(crate) fn begin_shutdown(&mut self) {
+        self.shutting_down = true;
+    }
+
+    /// A shutdown's save failed: carry on serving.
+    pub(crate) fn cancel_shutdown(&mut self) {
+        self.shutting_down = false;
+    }
+
+    pub(crate) fn finish_shutdown(&mut self) {
+        self.finish_shutdown_with(0);
+    }
+
+    fn finish_shutdown_with(&mut self, exit_code: i32) {
+        debug_assert!(self.shutting_down);
+        if self.aof_shutdown(exit_code) {
+            // The exit follows the fsync of everything fed (prepareForShutdown's
+            // flushAppendOnlyFile and fsync).
+            self.log(LogLevel::Warning, "Redis is now ready to exit, bye bye...");
+            self.flush_replies();
+            return;
+        }
         self.log(LogLevel::Warning, "Redis is now ready to exit, bye bye...");
         self.flush_replies();
         self.effects.push_back(Effect::Exit { code: exit_code });
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down
     }
 
     /// Queue a client for the next flush of replies.
@@ -415,6 +538,7 @@ impl Server {
             return;
         }
         let pending = std::mem::take(&mut self.pending_write);
+        let (hold, tag) = (self.aof_must_hold(), self.aof_hold_tag());
         for conn in pending {
             let Some(c) = self.clients.get_mut(&conn) else {
                 continue;
@@ -423,7 +547,19 @@ impl Server {
             if c.close_asap {
                 continue;
             }
-            if !c.reply.is_empty() {
+            if c.is_master {
+                // A master is never answered (prepareClientToWrite); its ACKs
+                // go out on their own.
+                c.reply.take_bytes();
+                continue;
+            }
+            if !c.reply.is_empty() && (hold || !c.held.is_empty()) {
+                // appendfsync always: output that may reveal a write not yet durable
+                // waits for the fsync covering it (group commit).
+                let data = Bytes::from(c.reply.take_bytes());
+                c.held.push_back((tag, data));
+                self.aof.note_held(conn);
+            } else if !c.reply.is_empty() {
                 let data = c.reply.take_bytes();
                 c.unsent_bytes += data.len();
                 self.stats.total_net_output_bytes += data.len() as u64;
@@ -433,7 +569,7 @@ impl Server {
                     data: Bytes::from(data),
                 });
             }
-            if c.close_after_reply {
+            if c.close_after_reply && c.held.is_empty() {
                 self.remove_client(conn);
                 self.effects.push_back(Effect::Close { conn });
             }

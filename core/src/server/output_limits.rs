@@ -72,7 +72,9 @@ impl Client {
     /// The class whose limits apply (Redis's getClientType; masters count as normal,
     /// and replicas do not exist yet).
     pub fn obuf_class(&self) -> ObufClass {
-        if self.is_pubsub() {
+        if self.is_replica {
+            ObufClass::Replica
+        } else if self.is_pubsub() {
             ObufClass::Pubsub
         } else {
             ObufClass::Normal

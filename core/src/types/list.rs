@@ -113,6 +113,14 @@ impl List {
         list
     }
 
+    /// A list loaded from RDB as a quicklist, then listTypeTryConversion
+    /// (LIST_CONV_AUTO): a single packed node within the limit becomes a listpack.
+    pub fn from_loaded_quicklist(ql: Quicklist, cfg: &ListConfig) -> List {
+        let mut list = List::Quicklist(Box::new(ql));
+        list.try_convert_quicklist(cfg, false);
+        list
+    }
+
     /// listTypeTryConversion(LIST_CONV_SHRINKING) after removing elements.
     pub fn after_shrink(&mut self, cfg: &ListConfig) {
         self.try_convert_quicklist(cfg, true);

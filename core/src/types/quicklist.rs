@@ -288,6 +288,19 @@ impl Elem {
     }
 }
 
+/// One node as RDB stores it, borrowed from the list.
+#[derive(Debug, Clone, Copy)]
+pub enum StoredNode<'a> {
+    /// An uncompressed node: a listpack (`plain == false`) or one element.
+    Raw { plain: bool, bytes: &'a [u8] },
+    /// An LZF-compressed node: the stream and the length it inflates to.
+    Lzf {
+        plain: bool,
+        lzf: &'a [u8],
+        raw_len: usize,
+    },
+}
+
 #[derive(Clone, Debug)]
 pub struct Quicklist {
     nodes: VecDeque<Node>,
@@ -529,6 +542,26 @@ impl Quicklist {
             let neighbour = if head { 1 } else { len.wrapping_sub(1) };
             self.settle(&[at, neighbour], 1);
         }
+        self.check();
+    }
+
+    /// quicklistAppendListpack (RDB loading): a non-empty listpack joins the tail
+    /// as a node of its own, never merged.
+    pub fn append_listpack_node(&mut self, lp: Listpack) {
+        assert!(!lp.is_empty(), "empty nodes are skipped by the loader");
+        let at = self.nodes.len();
+        self.count += lp.len();
+        self.insert_node(at, Node::Packed(lp));
+        self.settle(&[at, at.wrapping_sub(1)], 1);
+        self.check();
+    }
+
+    /// quicklistAppendPlainNode (RDB loading): one element in a PLAIN node.
+    pub fn append_plain_node(&mut self, element: Box<[u8]>) {
+        let at = self.nodes.len();
+        self.count += 1;
+        self.insert_node(at, Node::Plain(element));
+        self.settle(&[at, at.wrapping_sub(1)], 1);
         self.check();
     }
 
@@ -948,6 +981,26 @@ impl Quicklist {
             .iter()
             .map(|n| (n.is_plain(), n.is_compressed(), n.count(), n.sz()))
             .collect()
+    }
+
+    /// The nodes as an RDB file stores them (rdbSaveObject's quicklist loop): a
+    /// compressed node goes out as its LZF stream, the others as raw bytes.
+    pub fn stored_nodes(&self) -> impl Iterator<Item = StoredNode<'_>> {
+        self.nodes.iter().map(|n| match n {
+            Node::Packed(lp) => StoredNode::Raw {
+                plain: false,
+                bytes: lp.as_bytes(),
+            },
+            Node::Plain(b) => StoredNode::Raw {
+                plain: true,
+                bytes: b,
+            },
+            Node::Compressed(c) => StoredNode::Lzf {
+                plain: c.plain(),
+                lzf: c.lzf(),
+                raw_len: c.raw_len(),
+            },
+        })
     }
 
     /// Each node's raw bytes (the listpack, or a plain node's element), as an RDB

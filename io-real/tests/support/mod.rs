@@ -46,10 +46,26 @@ fn serving_pid(port: u16) -> Option<Option<u32>> {
         .map(|pid| pid.trim().parse().ok())
 }
 
+/// A new empty directory under the system's temp dir, unique to this process and call.
+pub fn fresh_dir(tag: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("cinnabar-test-{tag}-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create a test directory");
+    dir.display().to_string()
+}
+
 impl ServerProcess {
-    /// Start cinnabar-server with extra `--name value` arguments.
+    /// Start cinnabar-server with extra `--name value` arguments, in a fresh empty
+    /// directory (`--dir`) and without save points, as the reference server runs:
+    /// no test finds or leaves a dump.rdb. Later arguments win (`--save` adds).
     pub fn cinnabar(extra: &[&str]) -> ServerProcess {
-        Self::start("cinnabar", env!("CARGO_BIN_EXE_cinnabar-server"), extra)
+        let dir = fresh_dir("cinnabar");
+        let mut args = vec!["--dir", dir.as_str(), "--save", ""];
+        args.extend_from_slice(extra);
+        Self::start("cinnabar", env!("CARGO_BIN_EXE_cinnabar-server"), &args)
     }
 
     /// Start Debian's redis-server 7, if installed. In CI it must be: a missing

@@ -27,9 +27,17 @@
 //! greater than its deadline (`keyIsExpired`: `now > when`), an EXPIRE to a time at or
 //! before now deletes at once (`checkAlreadyExpired`: `when <= now`).
 
+mod bitmaps;
+pub mod blocking;
+mod dbs;
 mod elemscan;
 mod hashes;
+mod hll;
 mod lists;
+pub mod multi;
+pub mod notify;
+mod pubsub;
+pub use pubsub::is_message;
 mod sets;
 mod sort;
 mod strings;
@@ -88,6 +96,8 @@ pub enum Dbsize {
 pub struct Session {
     pub name: String,
     pub proto: Proto,
+    /// The transaction being queued, between MULTI and EXEC or DISCARD.
+    pub multi: Option<multi::Multi>,
 }
 
 impl Session {
@@ -95,6 +105,7 @@ impl Session {
         Session {
             name: name.to_string(),
             proto: Proto::Resp2,
+            multi: None,
         }
     }
 }
@@ -126,6 +137,122 @@ pub struct Model {
     pub events: BTreeMap<String, usize>,
     /// Element scans in progress, by connection.
     scans: BTreeMap<String, ElementScan>,
+    /// The keys each connection watches (see [`multi`]).
+    watches: BTreeMap<String, multi::Watch>,
+    /// Blocked clients, in the order they blocked (see [`blocking`]).
+    blocked: Vec<blocking::Blocked>,
+    /// Keys waited for that a command created, in that order: they serve their
+    /// blocked clients once the command is done.
+    ready: Vec<Key>,
+    /// Evaluating a blocked client's pop on a ready key.
+    serving: bool,
+    /// Running EXEC's commands: nothing blocks.
+    in_exec: bool,
+    /// Each connection's channels and patterns (see [`pubsub`]).
+    subs: BTreeMap<String, pubsub::Subs>,
+    /// Messages published by the requests being replayed, not yet checked against
+    /// their receivers' outboxes.
+    deliveries: Vec<pubsub::Delivery>,
+    /// The databases other than 0 that SWAPDB filled (see [`dbs`]).
+    other_dbs: BTreeMap<i64, dbs::Db>,
+    /// Keyspace notifications (see [`notify`]).
+    notify: notify::Notify,
+    /// The keys in `ready` came from SWAPDB's walk of a dict: their order is open.
+    ready_unordered: bool,
+}
+
+/// What the server had sent each connection by the end of the step being replayed,
+/// cut into frames: a request's reply must be there when the request is replayed,
+/// a blocked client's only once it was served or timed out, a message once it was
+/// published.
+#[derive(Debug, Clone, Default)]
+pub struct Outboxes {
+    boxes: BTreeMap<String, Outbox>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Outbox {
+    /// Frames not yet consumed, each with the stream offset where it ends.
+    frames: std::collections::VecDeque<(Vec<u8>, usize)>,
+    /// Bytes the server had sent by the end of the current step.
+    sent: usize,
+}
+
+impl Outboxes {
+    /// A connection and every frame the server sent it.
+    pub fn add(&mut self, name: &str, frames: Vec<Vec<u8>>) {
+        let mut end = 0;
+        let frames = frames
+            .into_iter()
+            .map(|f| {
+                end += f.len();
+                (f, end)
+            })
+            .collect();
+        self.boxes
+            .insert(name.to_string(), Outbox { frames, sent: 0 });
+    }
+
+    /// The server sent `n` more bytes to `name` in the current step.
+    pub fn sent(&mut self, name: &str, n: usize) {
+        if let Some(b) = self.boxes.get_mut(name) {
+            b.sent += n;
+        }
+    }
+
+    /// The next frame of `name`, if the server had sent it by now.
+    pub fn peek(&self, name: &str) -> Option<&[u8]> {
+        let b = self.boxes.get(name)?;
+        b.frames
+            .front()
+            .filter(|(_, end)| *end <= b.sent)
+            .map(|(f, _)| f.as_slice())
+    }
+
+    /// Move `name`'s first sent frame that is not a published message to the
+    /// front. A RESP3 subscriber's own command may notify it before its reply
+    /// (GET's keymiss) or after it: its reply is taken first, and the messages
+    /// before it are then checked as that command's notifications.
+    pub fn reply_first(&mut self, name: &str) {
+        let Some(b) = self.boxes.get_mut(name) else {
+            return;
+        };
+        let sent = b.sent;
+        let first_reply = b
+            .frames
+            .iter()
+            .take_while(|(_, end)| *end <= sent)
+            .position(
+                |(f, _)| !matches!(take_reply(f), Ok(Some((r, _))) if pubsub::is_message(&r)),
+            );
+        if let Some(i) = first_reply.filter(|&i| i > 0) {
+            let front_end = b.frames[0].1;
+            let (frame, _) = b.frames.remove(i).expect("found above");
+            b.frames.push_front((frame, front_end));
+        }
+    }
+
+    /// The `n`-th unconsumed frame of `name`, if the server had sent it by now.
+    pub fn peek_nth(&self, name: &str, n: usize) -> Option<&[u8]> {
+        let b = self.boxes.get(name)?;
+        b.frames
+            .get(n)
+            .filter(|(_, end)| *end <= b.sent)
+            .map(|(f, _)| f.as_slice())
+    }
+
+    pub fn take(&mut self, name: &str) -> Option<Vec<u8>> {
+        self.peek(name)?;
+        self.boxes
+            .get_mut(name)
+            .and_then(|b| b.frames.pop_front())
+            .map(|(f, _)| f)
+    }
+
+    /// Frames of `name` not consumed yet (sent or not).
+    pub fn left(&self, name: &str) -> usize {
+        self.boxes.get(name).map_or(0, |b| b.frames.len())
+    }
 }
 
 /// A reply as received: its bytes and its decoded form.
@@ -166,12 +293,14 @@ impl Model {
     /// the server handled): every key past its deadline may now be gone.
     pub fn after_input(&mut self, wall_ms: i64) {
         self.walked_past_expired(wall_ms, None);
+        self.other_dbs_after_input(wall_ms);
     }
 
     /// A command that walks the keyspace (RANDOMKEY, SCAN) deletes the expired keys
     /// it happens upon: any key matching `pattern` that is past its deadline may be gone.
     fn walked_past_expired(&mut self, wall_ms: i64, pattern: Option<&[u8]>) {
         let mut touched = Vec::new();
+        let mut stale_keys = Vec::new();
         for (k, slots) in self.keys.iter_mut() {
             if pattern.is_some_and(|p| !glob::matches(p, k)) {
                 continue;
@@ -183,9 +312,19 @@ impl Model {
                 slots.insert(0, None);
                 touched.push(k.clone());
             }
+            if stale {
+                stale_keys.push(k.clone());
+            }
         }
         for k in touched {
             self.narrow_scans(&k);
+        }
+        // Deleting an expired key signals it (deleteExpiredKeyAndPropagate).
+        self.owe_expired(wall_ms, &stale_keys);
+        for k in stale_keys {
+            if self.watched(&k) {
+                self.touch(&k, multi::Tri::Maybe);
+            }
         }
     }
 
@@ -217,6 +356,7 @@ impl Model {
     /// is only known within a few milliseconds). Correlations between keys are lost,
     /// which only makes the model more lenient.
     pub fn merge(&mut self, other: Model) {
+        self.merge_other_dbs(&other.other_dbs);
         let keys: BTreeSet<Key> = self.keys.keys().chain(other.keys.keys()).cloned().collect();
         for k in keys {
             let mut slots = self.slots(&k);
@@ -242,28 +382,47 @@ impl Model {
         dbsize: Dbsize,
     ) -> Result<(), String> {
         assert!(!request.is_empty(), "a request has a command name");
-        let reply = decode(actual)?;
+        let name = String::from_utf8_lossy(&request[0]).to_ascii_lowercase();
+        if refused_before_call(&name, request).is_none() {
+            if let Some(refused) = self.refused_while_subscribed(session, &name) {
+                return expect_exact(actual, &refused);
+            }
+        }
+        let r = match self.transaction(session, wall_ms, &name, request, actual, dbsize) {
+            Some(r) => r,
+            None => self.exec_now(session, wall_ms, request, actual, dbsize),
+        };
+        self.note_proto(session);
+        r
+    }
+
+    /// Run one command now (outside MULTI, or as part of EXEC).
+    fn exec_now(
+        &mut self,
+        session: &mut Session,
+        wall_ms: i64,
+        request: &[Vec<u8>],
+        actual: &[u8],
+        dbsize: Dbsize,
+    ) -> Result<(), String> {
+        // A blocking pop that blocked has no reply (yet).
+        let reply = if actual.is_empty() {
+            Reply::NilArray
+        } else {
+            decode(actual)?
+        };
         let actual = Actual {
             bytes: actual,
             reply: &reply,
         };
         let name = String::from_utf8_lossy(&request[0]).to_ascii_lowercase();
-        let Some(arity) = arity(&name) else {
-            return expect_exact(actual.bytes, &unknown_command(request));
-        };
-        let argc = request.len() as i64;
-        if (arity > 0 && argc != arity) || argc < -arity {
-            let msg = format!("wrong number of arguments for '{name}' command");
-            return expect_exact(actual.bytes, &resp::err(&msg));
+        if let Some(refused) = refused_before_call(&name, request) {
+            return expect_exact(actual.bytes, &refused);
         }
         if name == "object" {
             let sub = String::from_utf8_lossy(&request[1]).to_ascii_lowercase();
             if sub != "encoding" {
                 return Err(format!("model limitation: no model of OBJECT {sub}"));
-            }
-            if request.len() != 3 {
-                let msg = "wrong number of arguments for 'object|encoding' command";
-                return expect_exact(actual.bytes, &resp::err(msg));
             }
         }
         let p = session.proto;
@@ -273,7 +432,22 @@ impl Model {
             "keys" => self.keys_command(wall_ms, &request[1], &actual),
             "scan" => self.scan(wall_ms, request, &actual),
             "randomkey" => self.randomkey(wall_ms, &actual, p),
-            "flushdb" => self.flushdb(request, actual.bytes),
+            "flushdb" | "flushall" => self.flushdb(request, actual.bytes, name == "flushall"),
+            "ping" => self.ping(session, request, actual.bytes),
+            "publish" => self.publish(request, actual.bytes),
+            "spublish" => self.spublish(request, actual.bytes),
+            "swapdb" => self.swapdb(wall_ms, request, actual.bytes),
+            "pubsub" => self.pubsub_command(request, actual.bytes),
+            "config" => self.config(request, actual.bytes),
+            "subscribe" | "unsubscribe" | "psubscribe" | "punsubscribe" | "ssubscribe"
+            | "sunsubscribe" => Err(format!(
+                "model limitation: {name} replying one frame (inside EXEC?)"
+            )),
+            // Queued in MULTI, run by EXEC (which already forgot the watched keys).
+            "unwatch" => {
+                self.watches.remove(&session.name);
+                expect_exact(actual.bytes, &resp::ok())
+            }
             "hscan" | "sscan" | "zscan" => {
                 let pattern = scan_pattern(request);
                 if request[2] == b"0" {
@@ -488,6 +662,24 @@ impl Model {
         // one is a world Redis may have been in.
         let mut events: Option<BTreeMap<String, usize>> = None;
         let mut replaced: Vec<Key> = Vec::new();
+        // For WATCH: how many agreeing evaluations changed each key, and whether one
+        // may have deleted it (see `multi`).
+        let written = written_keys(name, request);
+        let mut agreeing = 0usize;
+        // The notifications of the agreeing evaluations (see [`notify`]).
+        let notifying = self.notifications_wanted();
+        let mut notes: BTreeSet<Vec<notify::Ev>> = BTreeSet::new();
+        let pattern_keys: Vec<Key> = if sort::COMMANDS.contains(&name) {
+            let store = sort::store_key(request);
+            keys.iter()
+                .filter(|k| **k != request[1] && store.as_ref() != Some(*k))
+                .cloned()
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let mut changed = vec![0usize; keys.len()];
+        let mut maybe_changed = vec![false; keys.len()];
         let mut runs = 0;
         for combination in 0..total {
             let mut base = BTreeMap::new();
@@ -510,14 +702,53 @@ impl Model {
                     p,
                     lim: self.limits,
                     ev: Events::new(),
+                    serving: self.serving,
+                    deny_blocking: self.in_exec,
                     replaced: Vec::new(),
                     maybe_deleted: Vec::new(),
+                    unsignalled: Vec::new(),
                     script: script.clone(),
                     chosen: Vec::new(),
                     widths: Vec::new(),
                 };
                 let outcome = apply(name, request, &mut view, actual)?;
                 if outcome.matches(actual)? {
+                    agreeing += 1;
+                    if notifying {
+                        notes.insert(notify::events(
+                            name,
+                            request,
+                            &base,
+                            &view.slots,
+                            actual.bytes,
+                            wall_ms,
+                            &pattern_keys,
+                        ));
+                    }
+                    for (i, k) in keys.iter().enumerate() {
+                        let (before, after) = (&base[k], &view.slots[k]);
+                        let deleted_expired = after.is_none()
+                            && before.as_ref().is_some_and(|e| !e.visible_at(wall_ms));
+                        let write = written.as_ref().is_none_or(|w| w.contains(k));
+                        // A command that replied an error, or changed only the key's
+                        // encoding, signalled nothing as far as the model can tell: Redis
+                        // 7.2 converts before it looks (LSET out of range, LINSERT with no
+                        // pivot, SADD of members already there), so that is left open.
+                        let failed = is_error(actual.bytes);
+                        let encoding_only = matches!((before, after), (Some(b), Some(a))
+                            if b.deadline_ms == a.deadline_ms && b.value.same_content(&a.value));
+                        let quiet = view.unsignalled.contains(k);
+                        if deleted_expired
+                            || (write && before != after && !failed && !encoding_only && !quiet)
+                        {
+                            changed[i] += 1;
+                        } else if (write && before != after)
+                            || view.maybe_deleted.contains(k)
+                            || (write && before.is_some() && !is_error(actual.bytes))
+                        {
+                            maybe_changed[i] = true;
+                        }
+                    }
                     for (i, k) in keys.iter().enumerate() {
                         learned[i].push(view.slots[k].clone());
                         let still_expired = view.slots[k]
@@ -569,11 +800,42 @@ impl Model {
         for (e, n) in events {
             *self.events.entry(e).or_default() += n;
         }
+        if notifying {
+            self.queue_notifications(notes);
+        }
         // A value replaced by another object (COPY, RENAME, a STORE) is another
         // collection: a scan of the old one promises nothing about it.
         for k in &replaced {
             for scan in self.scans.values_mut().filter(|s| &s.key == k) {
                 scan.always.clear();
+            }
+        }
+        if !self.watches.is_empty() {
+            for (i, k) in keys.iter().enumerate() {
+                let mut how = multi::Tri::of_counts(changed[i], agreeing);
+                if how == multi::Tri::No && maybe_changed[i] {
+                    how = multi::Tri::Maybe;
+                }
+                self.touch(k, how);
+            }
+        }
+        // A key waited for that this command created (dbAdd) is ready.
+        for (k, before) in keys.iter().zip(&choices) {
+            let absent = |s: &Slot| s.as_ref().is_none_or(|e| !e.visible_at(wall_ms));
+            // COPY ... REPLACE and RENAME delete the destination and add it anew.
+            // Only when it did (COPY without REPLACE onto an existing key, RENAMENX
+            // onto one, or a missing source reply :0 or an error and add nothing).
+            let wrote = matches!(actual.bytes, b":1\r\n" | b"+OK\r\n");
+            let readded =
+                matches!(name, "copy" | "rename" | "renamenx") && request[2] == *k && wrote;
+            let now_holds = keys
+                .iter()
+                .position(|key| key == k)
+                .map_or(&[][..], |i| &learned[i][..]);
+            let created =
+                (readded || before.iter().any(absent)) && self.signals_ready(k, now_holds);
+            if created && !self.ready.contains(k) {
+                self.ready.push(k.clone());
             }
         }
         for (k, slots) in keys.into_iter().zip(learned) {
@@ -742,6 +1004,9 @@ impl Model {
     }
 
     fn scan(&mut self, wall_ms: i64, request: &[Vec<u8>], actual: &Actual) -> Result<(), String> {
+        // The walk deletes (and notifies) keys past their deadline it comes upon.
+        let all: Vec<Key> = self.keys.keys().cloned().collect();
+        self.owe_expired(wall_ms, &all);
         // The workload sends `SCAN cursor [MATCH p] [COUNT n] [TYPE t]` with valid
         // values.
         let from_start = request[1] == b"0";
@@ -768,6 +1033,7 @@ impl Model {
         let complete = from_start && cursor == b"0";
         if ty.is_some() {
             self.note("scan with a type filter checked".into());
+            self.owe_scan_misses(wall_ms, pattern);
         }
         self.check_typed_key_list(wall_ms, pattern, ty, &returned, complete, "SCAN")?;
         self.walked_past_expired(wall_ms, pattern);
@@ -799,6 +1065,8 @@ impl Model {
     }
 
     fn randomkey(&mut self, wall_ms: i64, actual: &Actual, p: Proto) -> Result<(), String> {
+        let all: Vec<Key> = self.keys.keys().cloned().collect();
+        self.owe_expired(wall_ms, &all);
         match actual.reply {
             Reply::Bulk(k) => {
                 self.check_key_list(wall_ms, None, std::slice::from_ref(k), false, "RANDOMKEY")?;
@@ -824,7 +1092,11 @@ impl Model {
         }
     }
 
-    fn flushdb(&mut self, request: &[Vec<u8>], actual: &[u8]) -> Result<(), String> {
+    /// FLUSHDB and FLUSHALL [ASYNC|SYNC] (Redis 7.0's flushdbCommand and
+    /// flushallCommand): watched keys that exist are touched, blocked clients keep
+    /// waiting (nothing is signalled), and no keyspace event is emitted; FLUSHALL
+    /// empties the databases SWAPDB filled too (nobody watches keys there).
+    fn flushdb(&mut self, request: &[Vec<u8>], actual: &[u8], all: bool) -> Result<(), String> {
         let ok = match request.len() {
             1 => true,
             2 => {
@@ -837,7 +1109,15 @@ impl Model {
             return expect_exact(actual, &resp::err("syntax error"));
         }
         expect_exact(actual, &resp::ok())?;
+        self.touch_all();
         self.keys.clear();
+        if all {
+            if !self.other_dbs.is_empty() {
+                self.note("flushall: other databases emptied".into());
+            }
+            self.other_dbs.clear();
+        }
+        self.note(if all { "flushall" } else { "flushdb" }.into());
         for s in self.scans.values_mut() {
             s.always.clear();
         }
@@ -979,6 +1259,25 @@ fn unknown_command(request: &[Vec<u8>]) -> Vec<u8> {
     ))
 }
 
+/// The error Redis replies before calling a command (`processCommand`): unknown
+/// command, wrong number of arguments (of OBJECT ENCODING too). Inside MULTI it also
+/// flags the transaction.
+pub(crate) fn refused_before_call(name: &str, request: &[Vec<u8>]) -> Option<Vec<u8>> {
+    let Some(arity) = arity(name).or_else(|| multi::arity(name)) else {
+        return Some(unknown_command(request));
+    };
+    let argc = request.len() as i64;
+    if (arity > 0 && argc != arity) || argc < -arity {
+        let msg = format!("wrong number of arguments for '{name}' command");
+        return Some(resp::err(&msg));
+    }
+    if name == "object" && request[1].eq_ignore_ascii_case(b"encoding") && request.len() != 3 {
+        let msg = "wrong number of arguments for 'object|encoding' command";
+        return Some(resp::err(msg));
+    }
+    None
+}
+
 /// Redis 7.0's arity of the modelled commands (negative: at least that many), with
 /// ZRANK and ZREVRANK taking Redis 7.2's optional WITHSCORE.
 fn arity(name: &str) -> Option<i64> {
@@ -986,12 +1285,12 @@ fn arity(name: &str) -> Option<i64> {
         "get" | "getdel" | "strlen" | "incr" | "decr" | "type" | "ttl" | "pttl" | "expiretime"
         | "pexpiretime" | "persist" | "keys" => 2,
         "setnx" | "getset" | "append" | "incrby" | "decrby" | "incrbyfloat" | "rename"
-        | "renamenx" => 3,
+        | "renamenx" | "swapdb" => 3,
         "setex" | "psetex" | "getrange" | "substr" | "setrange" => 4,
         "set" | "mset" | "msetnx" | "expire" | "pexpire" | "expireat" | "pexpireat" | "copy" => -3,
         "getex" | "mget" | "del" | "unlink" | "exists" | "touch" | "scan" | "object" => -2,
         "randomkey" | "dbsize" => 1,
-        "flushdb" | "hello" => -1,
+        "flushdb" | "flushall" | "hello" => -1,
         // Hashes.
         "hgetall" | "hkeys" | "hvals" | "hlen" => 2,
         "hget" | "hexists" | "hstrlen" => 3,
@@ -1027,6 +1326,25 @@ fn arity(name: &str) -> Option<i64> {
         "zrangestore" => -5,
         "zpopmin" | "zpopmax" | "zrandmember" => -2,
         "sort" | "sort_ro" => -2,
+        // Blocking pops.
+        "blpop" | "brpop" | "bzpopmin" | "bzpopmax" => -3,
+        "brpoplpush" => 4,
+        "blmove" => 6,
+        "blmpop" | "bzmpop" => -5,
+        // Bitmaps.
+        "setbit" => 4,
+        "getbit" => 3,
+        "bitcount" => -2,
+        "bitpos" => -3,
+        "bitop" => -4,
+        "bitfield" | "bitfield_ro" => -2,
+        // HyperLogLog.
+        "pfadd" | "pfcount" | "pfmerge" => -2,
+        // Pub/sub.
+        "subscribe" | "psubscribe" | "ssubscribe" | "pubsub" => -2,
+        "unsubscribe" | "punsubscribe" | "sunsubscribe" | "ping" => -1,
+        "publish" | "spublish" => 3,
+        "config" => -2,
         _ => return None,
     })
 }
@@ -1053,6 +1371,13 @@ fn key_args<'a>(name: &str, request: &'a [Vec<u8>]) -> Vec<&'a Key> {
         "object" => vec![&request[2]],
         // The keys its patterns name are added by `exec_per_key`.
         "sort" | "sort_ro" => vec![&request[1]],
+        "blpop" | "brpop" | "bzpopmin" | "bzpopmax" => {
+            request[1..request.len() - 1].iter().collect()
+        }
+        "blmove" | "brpoplpush" => vec![&request[1], &request[2]],
+        "blmpop" | "bzmpop" => numkeys_args(request, 3),
+        "bitop" => request[2..].iter().collect(),
+        "pfcount" | "pfmerge" => request[1..].iter().collect(),
         "lmpop" | "zmpop" | "sintercard" | "zunion" | "zinter" | "zintercard" | "zdiff" => {
             numkeys_args(request, 2)
         }
@@ -1065,6 +1390,116 @@ fn key_args<'a>(name: &str, request: &'a [Vec<u8>]) -> Vec<&'a Key> {
     }
 }
 
+/// Whether a reply is an error.
+fn is_error(bytes: &[u8]) -> bool {
+    matches!(bytes.first(), Some(b'-' | b'!'))
+}
+
+/// The modelled commands that write (Redis's `write` flag), whose no-op calls may
+/// still signal their keys.
+fn is_write(name: &str) -> bool {
+    matches!(
+        name,
+        "setbit"
+            | "bitfield"
+            | "pfadd"
+            | "pfmerge"
+            | "pfcount"
+            | "bitop"
+            | "set"
+            | "setnx"
+            | "setex"
+            | "psetex"
+            | "getex"
+            | "getdel"
+            | "getset"
+            | "mset"
+            | "msetnx"
+            | "append"
+            | "setrange"
+            | "incr"
+            | "decr"
+            | "incrby"
+            | "decrby"
+            | "incrbyfloat"
+            | "del"
+            | "unlink"
+            | "expire"
+            | "pexpire"
+            | "expireat"
+            | "pexpireat"
+            | "persist"
+            | "rename"
+            | "renamenx"
+            | "copy"
+            | "hset"
+            | "hmset"
+            | "hsetnx"
+            | "hdel"
+            | "hincrby"
+            | "hincrbyfloat"
+            | "lpush"
+            | "rpush"
+            | "lpushx"
+            | "rpushx"
+            | "lpop"
+            | "rpop"
+            | "lset"
+            | "linsert"
+            | "lrem"
+            | "ltrim"
+            | "lmove"
+            | "rpoplpush"
+            | "lmpop"
+            | "sadd"
+            | "srem"
+            | "spop"
+            | "smove"
+            | "sinterstore"
+            | "sunionstore"
+            | "sdiffstore"
+            | "zadd"
+            | "zincrby"
+            | "zrem"
+            | "zremrangebyrank"
+            | "zremrangebyscore"
+            | "zremrangebylex"
+            | "zpopmin"
+            | "zpopmax"
+            | "zmpop"
+            | "zunionstore"
+            | "zinterstore"
+            | "zdiffstore"
+            | "zrangestore"
+            | "sort"
+            | "blpop"
+            | "brpop"
+            | "blmove"
+            | "brpoplpush"
+            | "blmpop"
+            | "bzpopmin"
+            | "bzpopmax"
+            | "bzmpop"
+    )
+}
+
+/// The keys a write command writes, when it only reads some of the keys it names
+/// (the sources of a STORE, COPY's source, SORT's source and weights); `None`: all.
+fn written_keys(name: &str, request: &[Vec<u8>]) -> Option<Vec<Key>> {
+    match name {
+        "sinterstore" | "sunionstore" | "sdiffstore" | "zunionstore" | "zinterstore"
+        | "zdiffstore" | "zrangestore" => Some(vec![request[1].clone()]),
+        "copy" | "bitop" => Some(vec![request[2].clone()]),
+        "pfmerge" => Some(vec![request[1].clone()]),
+        // PFCOUNT of one key writes its cached cardinality (and signals it).
+        "pfcount" if request.len() == 2 => Some(vec![request[1].clone()]),
+        "pfcount" => Some(Vec::new()),
+        "sort" | "sort_ro" => Some(sort::store_key(request).into_iter().collect()),
+        _ if is_write(name) => None,
+        _ => Some(Vec::new()),
+    }
+}
+
 /// What a command's reply must be, for one evaluation.
 pub(crate) enum Expect {
     /// These bytes exactly.
@@ -1074,6 +1509,8 @@ pub(crate) enum Expect {
     Unordered { bytes: Vec<u8>, group: usize },
     /// A check of the actual reply, already made.
     Checked(Result<(), String>),
+    /// No reply: the client blocks (the actual reply is empty when it did).
+    Blocked,
 }
 
 impl Expect {
@@ -1084,6 +1521,7 @@ impl Expect {
                 canonical(&decode(bytes)?, *group) == canonical(actual.reply, *group)
             }
             Expect::Checked(r) => r.is_ok(),
+            Expect::Blocked => actual.bytes.is_empty(),
         })
     }
 
@@ -1093,6 +1531,7 @@ impl Expect {
             Expect::Unordered { bytes, .. } => format!("{} (in any order)", resp::show(bytes)),
             Expect::Checked(Ok(())) => "(a match)".into(),
             Expect::Checked(Err(why)) => format!("[{why}]"),
+            Expect::Blocked => "(no reply: blocked)".into(),
         }
     }
 }
@@ -1204,6 +1643,12 @@ fn apply(name: &str, req: &[Vec<u8>], v: &mut View, actual: &Actual) -> Result<E
         zsets::apply(name, req, v, actual)
     } else if sort::COMMANDS.contains(&name) {
         sort::apply(name, req, v, actual)
+    } else if blocking::COMMANDS.contains(&name) {
+        blocking::apply(name, req, v, actual)
+    } else if bitmaps::COMMANDS.contains(&name) {
+        bitmaps::apply(name, req, v)
+    } else if hll::COMMANDS.contains(&name) {
+        hll::apply(name, req, v)
     } else {
         limitation(format!("no model of {name}"))
     };
@@ -1222,11 +1667,18 @@ pub(crate) struct View {
     pub p: Proto,
     pub lim: Limits,
     pub ev: Events,
+    /// A blocked client's pop on a key that became ready.
+    pub serving: bool,
+    /// Inside EXEC (CLIENT_DENY_BLOCKING).
+    pub deny_blocking: bool,
     /// Keys whose value this evaluation replaced by another object.
     replaced: Vec<Key>,
     /// Keys past their deadline that this evaluation may or may not have read (and
     /// so deleted): both outcomes stay possible.
     maybe_deleted: Vec<Key>,
+    /// Keys this evaluation wrote without signalling them (BITFIELD that changed
+    /// nothing it counts): a WATCH of them is not certainly touched.
+    unsignalled: Vec<Key>,
     script: Vec<usize>,
     chosen: Vec<usize>,
     widths: Vec<usize>,
@@ -1352,6 +1804,11 @@ impl View {
     typed_accessor!(list, List, List, "list");
     typed_accessor!(set, Set, Set, "set");
     typed_accessor!(zset, Zset, Zset, "zset");
+
+    /// The command changed the key without calling signalModifiedKey.
+    pub fn unsignalled(&mut self, key: &[u8]) {
+        self.unsignalled.push(key.to_vec());
+    }
 
     /// Note that the key's value is now another object than before.
     pub fn replaced(&mut self, key: &[u8]) {

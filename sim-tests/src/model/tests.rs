@@ -842,3 +842,446 @@ fn scan_with_a_type_filter() {
     // The deleted key stays deleted even if the clock goes back.
     assert!(run(&mut m, 0, &["GET", "gone2"], b"$1\r\nv\r\n").is_err());
 }
+
+#[test]
+fn transactions_queue_run_and_abort() {
+    let mut m = Model::new(Limits::default());
+    let (mut a, mut b) = (Session::new("a"), Session::new("b"));
+    let on = |m: &mut Model, s: &mut Session, parts: &[&str], reply: &[u8]| {
+        m.exec(s, 1000, &req(parts), reply, Dbsize::Lenient)
+    };
+    on(&mut m, &mut a, &["MULTI"], b"+OK\r\n").unwrap();
+    on(&mut m, &mut a, &["SET", "k", "1"], b"+QUEUED\r\n").unwrap();
+    assert!(on(&mut m.clone(), &mut a.clone(), &["INCR", "k"], b":2\r\n").is_err());
+    on(&mut m, &mut a, &["INCR", "k"], b"+QUEUED\r\n").unwrap();
+    on(
+        &mut m,
+        &mut a,
+        &["MULTI"],
+        b"-ERR MULTI calls can not be nested\r\n",
+    )
+    .unwrap();
+    // The queued commands run at EXEC, each checked against its element.
+    assert!(on(
+        &mut m.clone(),
+        &mut a.clone(),
+        &["EXEC"],
+        b"*2\r\n+OK\r\n:1\r\n"
+    )
+    .is_err());
+    on(&mut m, &mut a, &["EXEC"], b"*2\r\n+OK\r\n:2\r\n").unwrap();
+    on(&mut m, &mut a, &["GET", "k"], b"$1\r\n2\r\n").unwrap();
+
+    // Another client's write between WATCH and EXEC aborts it; a read does not.
+    on(&mut m, &mut a, &["WATCH", "k"], b"+OK\r\n").unwrap();
+    on(&mut m, &mut b, &["GET", "k"], b"$1\r\n2\r\n").unwrap();
+    on(&mut m, &mut a, &["MULTI"], b"+OK\r\n").unwrap();
+    on(&mut m, &mut a, &["GET", "k"], b"+QUEUED\r\n").unwrap();
+    on(&mut m, &mut b, &["INCR", "k"], b":3\r\n").unwrap();
+    assert!(on(
+        &mut m.clone(),
+        &mut a.clone(),
+        &["EXEC"],
+        b"*1\r\n$1\r\n3\r\n"
+    )
+    .is_err());
+    on(&mut m, &mut a, &["EXEC"], b"*-1\r\n").unwrap();
+
+    // A refused command makes EXEC reply EXECABORT; DISCARD forgets the watch.
+    on(&mut m, &mut a, &["WATCH", "k"], b"+OK\r\n").unwrap();
+    on(&mut m, &mut a, &["MULTI"], b"+OK\r\n").unwrap();
+    on(
+        &mut m,
+        &mut a,
+        &["GET"],
+        b"-ERR wrong number of arguments for 'get' command\r\n",
+    )
+    .unwrap();
+    on(
+        &mut m,
+        &mut a,
+        &["EXEC"],
+        b"-EXECABORT Transaction discarded because of previous errors.\r\n",
+    )
+    .unwrap();
+    on(&mut m, &mut a, &["EXEC"], b"-ERR EXEC without MULTI\r\n").unwrap();
+    on(&mut m, &mut a, &["WATCH", "k"], b"+OK\r\n").unwrap();
+    on(&mut m, &mut a, &["MULTI"], b"+OK\r\n").unwrap();
+    on(&mut m, &mut a, &["DISCARD"], b"+OK\r\n").unwrap();
+    on(&mut m, &mut b, &["DEL", "k"], b":1\r\n").unwrap();
+    on(&mut m, &mut a, &["MULTI"], b"+OK\r\n").unwrap();
+    on(&mut m, &mut a, &["EXISTS", "k"], b"+QUEUED\r\n").unwrap();
+    on(&mut m, &mut a, &["EXEC"], b"*1\r\n:0\r\n").unwrap();
+
+    // A watched key whose deadline passes before EXEC aborts it.
+    on(&mut m, &mut b, &["SET", "t", "v", "PX", "10"], b"+OK\r\n").unwrap();
+    on(&mut m, &mut a, &["WATCH", "t"], b"+OK\r\n").unwrap();
+    on(&mut m, &mut a, &["MULTI"], b"+OK\r\n").unwrap();
+    m.exec(
+        &mut a,
+        1020,
+        &req(&["GET", "t"]),
+        b"+QUEUED\r\n",
+        Dbsize::Lenient,
+    )
+    .unwrap();
+    assert!(m
+        .clone()
+        .exec(
+            &mut a.clone(),
+            1020,
+            &req(&["EXEC"]),
+            b"*1\r\n$-1\r\n",
+            Dbsize::Lenient
+        )
+        .is_err());
+    m.exec(&mut a, 1020, &req(&["EXEC"]), b"*-1\r\n", Dbsize::Lenient)
+        .unwrap();
+}
+
+#[test]
+fn blocked_clients_are_served_in_order_and_time_out_on_the_monotonic_clock() {
+    use super::blocking::Moment;
+    let at = |wall_ms: i64, mono_ms: u64| Moment {
+        wall_ms,
+        mono_ns: mono_ms * 1_000_000,
+        group_mono_ns: mono_ms * 1_000_000,
+    };
+    let mut m = Model::new(Limits::default());
+    let mut out = Outboxes::default();
+    let (mut a, mut b, mut c) = (Session::new("a"), Session::new("b"), Session::new("c"));
+    out.add("a", vec![b"*2\r\n$1\r\nk\r\n$1\r\nx\r\n".to_vec()]);
+    out.add("b", vec![b"*-1\r\n".to_vec()]);
+    out.add("c", vec![b":1\r\n".to_vec()]);
+    let blpop = req(&["BLPOP", "k", "0.5"]);
+    // Both block: nothing was sent to them in their steps.
+    m.exec_request(&mut a, at(1000, 10), &blpop, &mut out, Dbsize::Lenient)
+        .unwrap();
+    m.exec_request(&mut b, at(1000, 11), &blpop, &mut out, Dbsize::Lenient)
+        .unwrap();
+    // A push of one: the first blocked gets it, the other stays blocked.
+    out.sent("c", 4);
+    out.sent("a", 21);
+    m.exec_request(
+        &mut c,
+        at(1000, 20),
+        &req(&["RPUSH", "k", "x"]),
+        &mut out,
+        Dbsize::Lenient,
+    )
+    .unwrap();
+    m.after_step(at(1000, 20), &mut out, 0).unwrap();
+    assert_eq!(out.left("a"), 0);
+    // A timeout before the deadline (mono 11 + 500 ms) is refused, one after it
+    // accepted, whatever the wall clock did meanwhile.
+    let mut early = (m.clone(), out.clone());
+    early.1.sent("b", 5);
+    assert!(early.0.after_step(at(1000, 300), &mut early.1, 0).is_err());
+    out.sent("b", 5);
+    m.after_step(at(-5000, 511), &mut out, 0).unwrap();
+    assert_eq!(out.left("b"), 0);
+    assert!(m.still_blocked().is_none());
+}
+
+#[test]
+fn subscribers_get_exactly_what_is_published_while_subscribed() {
+    use super::blocking::Moment;
+    let now = Moment {
+        wall_ms: 1000,
+        mono_ns: 0,
+        group_mono_ns: 0,
+    };
+    let mut m = Model::new(Limits::default());
+    let mut out = Outboxes::default();
+    let (mut s, mut p) = (Session::new("s"), Session::new("p"));
+    let sub = b"*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n".to_vec();
+    let psub = b"*3\r\n$10\r\npsubscribe\r\n$2\r\nn*\r\n:2\r\n".to_vec();
+    let msg = b"*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nhi\r\n".to_vec();
+    let pmsg = b"*4\r\n$8\r\npmessage\r\n$2\r\nn*\r\n$4\r\nnews\r\n$2\r\nhi\r\n".to_vec();
+    let refused = b"-ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n".to_vec();
+    let frames = [
+        sub.clone(),
+        psub.clone(),
+        msg.clone(),
+        pmsg.clone(),
+        refused,
+    ];
+    out.add("s", frames.to_vec());
+    out.add("p", vec![b":2\r\n".to_vec(), b":0\r\n".to_vec()]);
+    for f in &frames {
+        out.sent("s", f.len());
+    }
+    out.sent("p", 8);
+    let mut run = |m: &mut Model, who: &mut Session, parts: &[&str]| {
+        m.exec_request(who, now, &req(parts), &mut out, Dbsize::Lenient)
+    };
+    run(&mut m, &mut s, &["SUBSCRIBE", "news"]).unwrap();
+    run(&mut m, &mut s, &["PSUBSCRIBE", "n*"]).unwrap();
+    // One receiver per channel subscription and per matching pattern.
+    run(&mut m, &mut p, &["PUBLISH", "news", "hi"]).unwrap();
+    run(&mut m, &mut s, &["GET", "k"]).unwrap();
+    // Nobody listens to "chat": no message, and none may have been sent.
+    run(&mut m, &mut p, &["PUBLISH", "chat", "hi"]).unwrap();
+}
+
+/// Replies of redis-server 7.0.15, including the signed overflow check's wrapping
+/// arithmetic (SAT turns i8's minimum of i64 into +127).
+#[test]
+fn bitfield_as_redis_70() {
+    let mut m = Model::new(Limits::default());
+    let w = 1000;
+    run(
+        &mut m,
+        w,
+        &["BITFIELD", "b", "SET", "i8", "0", "-9223372036854775808"],
+        b"*1\r\n:0\r\n",
+    )
+    .unwrap();
+    run(
+        &mut m,
+        w,
+        &[
+            "BITFIELD",
+            "b",
+            "OVERFLOW",
+            "SAT",
+            "SET",
+            "i8",
+            "0",
+            "-9223372036854775808",
+        ],
+        b"*1\r\n:0\r\n",
+    )
+    .unwrap();
+    run(
+        &mut m,
+        w,
+        &[
+            "BITFIELD",
+            "b",
+            "GET",
+            "i8",
+            "0",
+            "GET",
+            "u4",
+            "4",
+            "OVERFLOW",
+            "FAIL",
+            "INCRBY",
+            "u2",
+            "100",
+            "3",
+            "OVERFLOW",
+            "SAT",
+            "INCRBY",
+            "i64",
+            "#1",
+            "-9223372036854775808",
+            "INCRBY",
+            "i64",
+            "#1",
+            "-1",
+        ],
+        b"*5\r\n:127\r\n:15\r\n:3\r\n:-9223372036653449216\r\n:-9223372036653449217\r\n",
+    )
+    .unwrap();
+    run(&mut m, w, &["STRLEN", "b"], b":16\r\n").unwrap();
+    run(&mut m, w, &["OBJECT", "ENCODING", "b"], b"$3\r\nraw\r\n").unwrap();
+    run(
+        &mut m,
+        w,
+        &["BITFIELD_RO", "b", "GET", "i8", "#1", "SET", "u8", "0", "1"],
+        b"-ERR BITFIELD_RO only supports the GET subcommand\r\n",
+    )
+    .unwrap();
+    let bad_type = b"-ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.\r\n";
+    run(&mut m, w, &["BITFIELD", "b", "GET", "u64", "0"], bad_type).unwrap();
+    let bad_offset = b"-ERR bit offset is not an integer or out of range\r\n";
+    run(&mut m, w, &["BITFIELD", "b", "GET", "i8", "-1"], bad_offset).unwrap();
+    run(
+        &mut m,
+        w,
+        &["BITFIELD", "b", "OVERFLOW", "x"],
+        b"-ERR Invalid OVERFLOW type specified\r\n",
+    )
+    .unwrap();
+    run(
+        &mut m,
+        w,
+        &["BITFIELD", "b", "GET", "i8"],
+        b"-ERR syntax error\r\n",
+    )
+    .unwrap();
+    run(
+        &mut m,
+        w,
+        &["BITFIELD", "b", "SET", "u8", "0", "x"],
+        b"-ERR value is not an integer or out of range\r\n",
+    )
+    .unwrap();
+    run(&mut m, w, &["BITFIELD_RO", "b"], b"*0\r\n").unwrap();
+    run(
+        &mut m,
+        w,
+        &[
+            "BITFIELD", "b", "OVERFLOW", "WRAP", "INCRBY", "u8", "#3", "300", "INCRBY", "i8", "#3",
+            "-300",
+        ],
+        b"*2\r\n:44\r\n:0\r\n",
+    )
+    .unwrap();
+    // A failed write replies a nil (`_` in RESP3) and leaves the bits alone.
+    let mut s = Session::new("c");
+    s.proto = Proto::Resp3;
+    let r = req(&[
+        "BITFIELD", "b", "OVERFLOW", "FAIL", "INCRBY", "u8", "#3", "250", "INCRBY", "u8", "#3",
+        "10", "GET", "u8", "#3",
+    ]);
+    m.exec(
+        &mut s,
+        w,
+        &r,
+        b"*3\r\n:250\r\n_\r\n:250\r\n",
+        Dbsize::Lenient,
+    )
+    .unwrap();
+    assert!(run(
+        &mut m,
+        w,
+        &["BITFIELD", "b", "GET", "u8", "#3"],
+        b"*1\r\n:1\r\n"
+    )
+    .is_err());
+    run(&mut m, w, &["SET", "s", "abc"], b"+OK\r\n").unwrap();
+    run(
+        &mut m,
+        w,
+        &["BITFIELD", "s", "GET", "u8", "#0"],
+        b"*1\r\n:97\r\n",
+    )
+    .unwrap();
+    run(&mut m, w, &["LPUSH", "l", "x"], b":1\r\n").unwrap();
+    run(
+        &mut m,
+        w,
+        &["BITFIELD", "l", "GET", "u8", "0"],
+        b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+    )
+    .unwrap();
+}
+
+/// Shard channels as redis-server 7.0.15 (frames taken from it): counted apart
+/// from channels, `smessage` only to shard subscribers, subscribed mode while any
+/// subscription is left.
+#[test]
+fn shard_channels_are_counted_and_delivered_apart() {
+    use super::blocking::Moment;
+    let now = Moment {
+        wall_ms: 1000,
+        mono_ns: 0,
+        group_mono_ns: 0,
+    };
+    let mut m = Model::new(Limits::default());
+    let mut out = Outboxes::default();
+    let (mut s, mut p) = (Session::new("s"), Session::new("p"));
+    let s_frames: &[&[u8]] = &[
+        b"*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n",
+        b"*3\r\n$10\r\nssubscribe\r\n$4\r\nnews\r\n:1\r\n",
+        b"*3\r\n$10\r\nssubscribe\r\n$4\r\nchat\r\n:2\r\n",
+        b"*3\r\n$8\r\nsmessage\r\n$4\r\nnews\r\n$2\r\nhi\r\n",
+        b"*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nyo\r\n",
+        b"*3\r\n$11\r\nunsubscribe\r\n$4\r\nnews\r\n:0\r\n",
+        b"-ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n",
+        b"*3\r\n$12\r\nsunsubscribe\r\n$4\r\nnews\r\n:1\r\n",
+        b"*3\r\n$12\r\nsunsubscribe\r\n$4\r\nchat\r\n:0\r\n",
+        b"*3\r\n$12\r\nsunsubscribe\r\n$-1\r\n:0\r\n",
+        b"$-1\r\n",
+    ];
+    let p_frames: &[&[u8]] = &[
+        b":1\r\n",
+        b":1\r\n",
+        b"*4\r\n$4\r\nnews\r\n:1\r\n$1\r\nx\r\n:0\r\n",
+        b"*1\r\n$4\r\nnews\r\n",
+    ];
+    for (name, frames) in [("s", s_frames), ("p", p_frames)] {
+        out.add(name, frames.iter().map(|f| f.to_vec()).collect());
+        out.sent(name, frames.iter().map(|f| f.len()).sum());
+    }
+    let mut run = |m: &mut Model, who: &mut Session, parts: &[&str]| {
+        m.exec_request(who, now, &req(parts), &mut out, Dbsize::Lenient)
+    };
+    run(&mut m, &mut s, &["SUBSCRIBE", "news"]).unwrap();
+    run(&mut m, &mut s, &["SSUBSCRIBE", "news", "chat"]).unwrap();
+    run(&mut m, &mut p, &["SPUBLISH", "news", "hi"]).unwrap();
+    run(&mut m, &mut p, &["PUBLISH", "news", "yo"]).unwrap();
+    run(&mut m, &mut p, &["PUBSUB", "SHARDNUMSUB", "news", "x"]).unwrap();
+    run(&mut m, &mut p, &["PUBSUB", "SHARDCHANNELS", "n*"]).unwrap();
+    run(&mut m, &mut s, &["UNSUBSCRIBE"]).unwrap();
+    // Still subscribed to shard channels: RESP2 still refuses GET.
+    run(&mut m, &mut s, &["GET", "k"]).unwrap();
+    run(&mut m, &mut s, &["SUNSUBSCRIBE", "news"]).unwrap();
+    run(&mut m, &mut s, &["SUNSUBSCRIBE"]).unwrap();
+    run(&mut m, &mut s, &["SUNSUBSCRIBE"]).unwrap();
+    run(&mut m, &mut s, &["GET", "k"]).unwrap();
+}
+
+/// SWAPDB as redis-server 7.0.15: db 0's keys go to the other database and come
+/// back, a watched key that exists in either database is touched, errors.
+#[test]
+fn swapdb_moves_keys_and_touches_watched_ones() {
+    let mut m = Model::new(Limits::default());
+    let w = 1000;
+    run(&mut m, w, &["SET", "k", "v"], b"+OK\r\n").unwrap();
+    run(&mut m, w, &["SWAPDB", "0", "1"], b"+OK\r\n").unwrap();
+    run(&mut m, w, &["GET", "k"], b"$-1\r\n").unwrap();
+    run(&mut m, w, &["DBSIZE"], b":0\r\n").unwrap();
+    run(&mut m, w, &["SWAPDB", "2", "1"], b"+OK\r\n").unwrap();
+    run(&mut m, w, &["SWAPDB", "0", "0"], b"+OK\r\n").unwrap();
+    run(&mut m, w, &["SWAPDB", "0", "2"], b"+OK\r\n").unwrap();
+    run(&mut m, w, &["GET", "k"], b"$1\r\nv\r\n").unwrap();
+    let err = |m: &str| format!("-ERR {m}\r\n").into_bytes();
+    run(
+        &mut m,
+        w,
+        &["SWAPDB", "x", "1"],
+        &err("invalid first DB index"),
+    )
+    .unwrap();
+    run(
+        &mut m,
+        w,
+        &["SWAPDB", "0", "16"],
+        &err("DB index is out of range"),
+    )
+    .unwrap();
+    run(
+        &mut m,
+        w,
+        &["SWAPDB", "-1", "0"],
+        &err("DB index is out of range"),
+    )
+    .unwrap();
+    run(
+        &mut m,
+        w,
+        &["SWAPDB", "0", "2147483648"],
+        &err("invalid second DB index"),
+    )
+    .unwrap();
+    // k exists in db 0: a WATCH of it is touched; "gone" exists in neither.
+    let (mut a, mut b) = (Session::new("a"), Session::new("b"));
+    let on = |m: &mut Model, s: &mut Session, parts: &[&str], reply: &[u8]| {
+        m.exec(s, w, &req(parts), reply, Dbsize::Lenient)
+    };
+    on(&mut m, &mut a, &["WATCH", "k"], b"+OK\r\n").unwrap();
+    on(&mut m, &mut b, &["WATCH", "gone"], b"+OK\r\n").unwrap();
+    run(&mut m, w, &["SWAPDB", "1", "0"], b"+OK\r\n").unwrap();
+    for s in [&mut a, &mut b] {
+        on(&mut m, s, &["MULTI"], b"+OK\r\n").unwrap();
+        on(&mut m, s, &["PING"], b"+QUEUED\r\n").unwrap();
+    }
+    let (mut m2, mut a2) = (m.clone(), a.clone());
+    assert!(on(&mut m2, &mut a2, &["EXEC"], b"*1\r\n+PONG\r\n").is_err());
+    on(&mut m, &mut a, &["EXEC"], b"*-1\r\n").unwrap();
+    on(&mut m, &mut b, &["EXEC"], b"*1\r\n+PONG\r\n").unwrap();
+}

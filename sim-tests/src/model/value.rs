@@ -94,6 +94,23 @@ pub enum Value {
 }
 
 impl Value {
+    /// The same elements, whatever the encodings (and a hash table's order).
+    pub fn same_content(&self, other: &Value) -> bool {
+        fn sorted<T: Ord + Clone>(v: &[T]) -> Vec<T> {
+            let mut v = v.to_vec();
+            v.sort();
+            v
+        }
+        match (self, other) {
+            (Value::Str(a), Value::Str(b)) => a.bytes == b.bytes,
+            (Value::List(a), Value::List(b)) => a.items == b.items,
+            (Value::Hash(a), Value::Hash(b)) => sorted(&a.pairs) == sorted(&b.pairs),
+            (Value::Set(a), Value::Set(b)) => sorted(&a.members) == sorted(&b.members),
+            (Value::Zset(a), Value::Zset(b)) => a.items == b.items,
+            _ => false,
+        }
+    }
+
     /// TYPE's answer.
     pub fn type_name(&self) -> &'static str {
         match self {

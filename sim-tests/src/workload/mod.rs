@@ -12,7 +12,13 @@
 //! are [`Arg::WallMsPlus`]/[`Arg::WallSecsPlus`] placeholders, resolved by the client
 //! from its own reading of the (jumping) wall clock when it sends the request.
 
+mod bitmaps;
+mod blocking;
 mod collections;
+mod hll;
+mod multi;
+pub mod notify;
+mod pubsub;
 mod sort;
 mod strings;
 
@@ -56,6 +62,18 @@ pub struct Families {
     pub sort: bool,
     /// SCAN's TYPE filter on the full keyspace scans.
     pub scan_type: bool,
+    /// MULTI/EXEC/DISCARD and WATCH/UNWATCH.
+    pub multi: bool,
+    /// The blocking pops of lists and sorted sets.
+    pub blocking: bool,
+    /// Subscriber clients, PUBLISH and PUBSUB.
+    pub pubsub: bool,
+    /// SETBIT, GETBIT, BITCOUNT, BITPOS, BITOP.
+    pub bitmaps: bool,
+    /// PFADD, PFCOUNT, PFMERGE.
+    pub hll: bool,
+    /// SWAPDB of db 0 with others (and of two others), queued in transactions too.
+    pub swapdb: bool,
 }
 
 impl Families {
@@ -83,6 +101,12 @@ pub const ENABLED: Families = Families {
     // does (an expired key of another type is deleted, TYPE none returns expired
     // keys); seed 4000095288686162183 exercised the difference before.
     scan_type: true,
+    multi: true,
+    blocking: true,
+    pubsub: true,
+    bitmaps: true,
+    hll: true,
+    swapdb: true,
 };
 
 /// One argument of a request.
@@ -131,6 +155,13 @@ pub enum Step {
         pattern: Option<Vec<u8>>,
     },
     Sleep(Duration),
+    /// Requests of a subscribed connection, then read until `frames` replies came
+    /// (confirmations, one per channel or pattern, and plain replies), however many
+    /// published messages arrive meanwhile.
+    Pubsub {
+        requests: Vec<Template>,
+        frames: usize,
+    },
 }
 
 pub type Program = Vec<Step>;
@@ -231,7 +262,7 @@ const EXPIRE_OPTIONS: &[&[&str]] = &[
 
 /// Member names for the collections: short and long words, integers (small, big,
 /// negative) and strings that only look numeric, and the empty string.
-const MEMBERS: &[&str] = &[
+pub(super) const MEMBERS: &[&str] = &[
     "a",
     "b",
     "c",
@@ -277,6 +308,10 @@ pub fn program(g: &mut Gen, shape: &WorkloadShape) -> Program {
             split_permille: None,
         });
     }
+    if shape.families.pubsub && g.chance(0.2) {
+        steps.extend(pubsub::subscriber(g, shape));
+        return steps;
+    }
     let scannable: Vec<(Family, &'static str)> = [
         (Family::Hashes, "HSCAN"),
         (Family::Sets, "SSCAN"),
@@ -313,8 +348,21 @@ pub fn program(g: &mut Gen, shape: &WorkloadShape) -> Program {
             remaining -= 1;
             continue;
         }
+        if shape.families.multi && g.chance(0.04) {
+            let (mut more, sent) = multi::transaction(g, shape);
+            steps.append(&mut more);
+            remaining = remaining.saturating_sub(sent);
+            continue;
+        }
         let n = (g.range(1, shape.pipeline_max as u64) as usize).min(remaining);
-        let requests = (0..n).map(|_| request(g, shape)).collect();
+        let mut requests: Vec<Template> = (0..n).map(|_| request(g, shape)).collect();
+        if shape.families.blocking
+            && (shape.families.lists || shape.families.zsets)
+            && g.chance(0.06)
+        {
+            // Last in its batch: a blocked client reads nothing more.
+            *requests.last_mut().expect("n >= 1") = blocking::request(g, shape);
+        }
         let split_permille = g
             .chance(shape.split_probability)
             .then(|| g.range(1, 999) as u32);
@@ -392,7 +440,13 @@ fn request(g: &mut Gen, shape: &WorkloadShape) -> Template {
     const OTHER: usize = Family::ALL.len();
     const SORT: usize = OTHER + 1;
     const WEIGHT_KEYS: usize = OTHER + 2;
+    const PUBSUB: usize = OTHER + 3;
     let sort_weight = if shape.families.sort { 8 } else { 0 };
+    let pubsub_weight = if shape.families.pubsub { 6 } else { 0 };
+    const BITMAPS: usize = OTHER + 4;
+    let bitmaps_weight = if shape.families.bitmaps { 10 } else { 0 };
+    const HLL: usize = OTHER + 5;
+    let hll_weight = if shape.families.hll { 8 } else { 0 };
     let weights: Vec<u32> = Family::ALL
         .iter()
         .map(|f| match f {
@@ -400,7 +454,14 @@ fn request(g: &mut Gen, shape: &WorkloadShape) -> Template {
             _ if shape.families.has(*f) => 30,
             _ => 0,
         })
-        .chain([6, sort_weight, sort_weight])
+        .chain([
+            6,
+            sort_weight,
+            sort_weight,
+            pubsub_weight,
+            bitmaps_weight,
+            hll_weight,
+        ])
         .collect();
     match g.weighted(&weights) {
         0 => strings::request(g, shape),
@@ -410,8 +471,14 @@ fn request(g: &mut Gen, shape: &WorkloadShape) -> Template {
         4 => collections::zset_request(g, shape),
         SORT => sort::sort_request(g, shape),
         WEIGHT_KEYS => sort::weight_request(g, shape),
+        PUBSUB => pubsub::request(g),
+        BITMAPS => bitmaps::request(g, shape),
+        HLL => hll::request(g, shape),
         i => {
             debug_assert_eq!(i, OTHER);
+            if shape.families.swapdb && g.chance(0.08) {
+                return swapdb_request(g);
+            }
             match g.below(10) {
                 0..=5 => vec![
                     command_name(g, "OBJECT"),
@@ -428,6 +495,25 @@ fn request(g: &mut Gen, shape: &WorkloadShape) -> Template {
     }
 }
 
+/// SWAPDB: mostly db 0 with db 1 and back (so that keys come back), sometimes with
+/// db 2, two other databases, a database with itself, and bad indexes.
+fn swapdb_request(g: &mut Gen) -> Template {
+    let (a, b) = match g.below(20) {
+        0..=11 => *g.pick(&[("0", "1"), ("1", "0")]),
+        12..=14 => *g.pick(&[("0", "2"), ("2", "0")]),
+        15 => ("1", "2"),
+        16 => ("0", "0"),
+        _ => *g.pick(&[
+            ("x", "1"),
+            ("0", "16"),
+            ("-1", "0"),
+            ("0", "2147483648"),
+            ("0", ""),
+        ]),
+    };
+    vec![command_name(g, "SWAPDB"), bytes(a), bytes(b)]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -442,7 +528,12 @@ mod tests {
             long_pause_probability: 0.05,
             long_pause_ms_max: 500,
             split_probability: 0.1,
-            families: ENABLED,
+            // Transactions make batches of their own size.
+            families: Families {
+                multi: false,
+                pubsub: false,
+                ..ENABLED
+            },
             resp3_probability: 0.0,
         }
     }
@@ -465,7 +556,7 @@ mod tests {
                     assert!((1..=4).contains(&requests.len()));
                     requests.len()
                 }
-                Step::ScanAll { .. } | Step::ScanKey { .. } => 1,
+                Step::ScanAll { .. } | Step::ScanKey { .. } | Step::Pubsub { .. } => 1,
                 Step::Sleep(_) => 0,
             })
             .sum();
