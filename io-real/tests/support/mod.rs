@@ -35,8 +35,12 @@ fn free_port() -> u16 {
 /// nothing answers, `Some(None)` if INFO was refused (an error reply).
 fn serving_pid(port: u16) -> Option<Option<u32>> {
     let mut conn = RawConn::try_connect(port)?;
-    conn.send_cmd(&[b"INFO", b"server"]);
-    let reply = conn.read_reply();
+    // A server that is still starting, or another process's that is exiting, may
+    // reset the connection: that is "nothing answers yet", not a failed test.
+    conn.stream
+        .write_all(&cinnabar_core::testing::encode_command(&[b"INFO", b"server"]))
+        .ok()?;
+    let reply = conn.try_read_reply()?;
     if reply.starts_with(b"-") {
         return Some(None);
     }
@@ -218,6 +222,20 @@ impl RawConn {
                 String::from_utf8_lossy(&self.buf)
             );
             self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    /// One complete reply frame, or `None` if the connection fails or closes first.
+    fn try_read_reply(&mut self) -> Option<Vec<u8>> {
+        loop {
+            if let Some((_, used)) = cinnabar_core::testing::decode(&self.buf) {
+                return Some(self.buf.drain(..used).collect());
+            }
+            let mut chunk = [0u8; 65536];
+            match self.stream.read(&mut chunk) {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+            }
         }
     }
 

@@ -561,7 +561,13 @@ impl Model {
         let Some(scan) = self.scans.get_mut(&session.name) else {
             return Ok(());
         };
-        if scan.key != request[1] || scan.next != request[2] {
+        // A call that merely happens to name the pending cursor (the workload picks
+        // `7` at random) with another MATCH is a different scan: its filter would
+        // hide members the first page's pattern expects.
+        if scan.key != request[1]
+            || scan.next != request[2]
+            || scan.pattern != scan_pattern(request)
+        {
             self.scans.remove(&session.name);
             return Ok(());
         }
