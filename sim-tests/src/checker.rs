@@ -208,6 +208,17 @@ pub fn check(
                         }
                         let mut named: Vec<&Vec<u8>> = request.iter().skip(1).collect();
                         named.dedup();
+                        // A check that fails on a key the request does not name (a
+                        // blocked client served by an EXEC) names it in its reason.
+                        for arg in by_arg.keys() {
+                            let shown = resp::show(arg);
+                            if !named.contains(&arg)
+                                && (why.contains(&format!(" on {shown} "))
+                                    || why.contains(&format!("model of {shown}:")))
+                            {
+                                named.push(arg);
+                            }
+                        }
                         for arg in named {
                             let Some(lines) = by_arg.get(arg) else {
                                 continue;

@@ -195,6 +195,9 @@ struct Rewrite {
 #[derive(Debug, Default)]
 pub struct Aof {
     pub state: AofState,
+    /// DEBUG LOADAOF waiting (clients held off) for a rewrite to finish and every
+    /// byte fed to reach a file the manifest on disk names.
+    reload_waiting: Option<ConnId>,
     pub manifest: Manifest,
     /// The incr file open for appending.
     file: Option<FileId>,
@@ -1500,6 +1503,7 @@ impl Server {
             // checkChildrenDone: the snapshot is free for replicas waiting for one.
             self.repl_start_pending_fork();
         }
+        self.aof_debug_load_when_written();
     }
 
     fn aof_probed(&mut self, result: Result<IoOutput, IoError>) {
@@ -2060,13 +2064,33 @@ impl Server {
     /// read behind it on the `Aof` queue), the dataset emptied, then the files the
     /// manifest on disk names replayed with clients held off; +OK once done. As in
     /// Redis, failing to load (no AOF at all included) exits with status 1.
+    ///
+    /// Redis's rewrite child writes a base the load never reads, and its incr files
+    /// are named by a manifest already on disk; ours shares the event loop, so the
+    /// load waits until the rewrite has put its files in place and the buffer is
+    /// written (or its write failed, when Redis too loads what the disk has).
     pub(crate) fn aof_debug_load(&mut self, conn: ConnId) {
-        let back = self.aof.state;
-        if back == AofState::On {
+        debug_assert!(self.aof.reload_waiting.is_none());
+        self.suspend_for_disk();
+        self.aof.reload_waiting = Some(conn);
+        self.aof_debug_load_when_written();
+    }
+
+    fn aof_debug_load_when_written(&mut self) {
+        let Some(conn) = self.aof.reload_waiting else {
+            return;
+        };
+        if self.aof.state == AofState::On {
             self.aof_feed();
             self.aof_flush(true);
+            let failed = self.aof.retry_wait || self.aof.write_error.is_some();
+            let written = self.aof.buf.is_empty() && !self.aof.write_in_flight;
+            if !failed && (!written || self.aof.rewrite_in_progress()) {
+                return;
+            }
         }
-        self.suspend_for_disk();
+        self.aof.reload_waiting = None;
+        let back = self.aof.state;
         for db in &mut self.dbs {
             db.clear();
         }
@@ -3135,6 +3159,45 @@ mod tests {
         let c = off.default_conn();
         off.send_raw(c, &encode_command(&[b"DEBUG", b"LOADAOF"]));
         assert_eq!(off.exited, Some(1));
+    }
+
+    /// DEBUG LOADAOF while a rewrite's new incr file waits to be named (a slow
+    /// disk): every write acknowledged before it is in the files it replays.
+    #[test]
+    fn debug_loadaof_during_a_rewrite_loses_no_write() {
+        for fsync in [AppendFsync::Always, AppendFsync::Everysec, AppendFsync::No] {
+            let config = Config {
+                appendfsync: fsync,
+                ..debug_config()
+            };
+            let mut t = TestServer::with_config(config.clone());
+            t.drain();
+            for i in 0..2000 {
+                t.cmd(&["SET", &format!("k{i}"), "v"]);
+            }
+            t.hold_io = true;
+            assert_eq!(
+                t.cmd(&["BGREWRITEAOF"]),
+                Frame::Simple("Background append only file rewriting started".into())
+            );
+            for i in 0..50 {
+                fire(&mut t, &["SET", &format!("w{i}"), "x"]);
+                fire(&mut t, &["INCR", "n"]);
+            }
+            fire(&mut t, &["DEBUG", "LOADAOF"]);
+            t.hold_io = false;
+            t.drain();
+            let c = t.default_conn();
+            let out = t.take_output(c);
+            let text = String::from_utf8_lossy(&out);
+            assert!(text.ends_with(":50\r\n+OK\r\n"), "{fsync:?}: ...{}", &text[text.len().saturating_sub(300)..]);
+            assert_eq!(t.cmd(&["DBSIZE"]), Frame::Int(2051), "{fsync:?}");
+            assert_eq!(t.cmd(&["GET", "n"]), Frame::bulk("50"), "{fsync:?}");
+            wait_rewrite_end(&mut t);
+            let want = digest(&mut t);
+            let mut r = restart(t, config);
+            assert_eq!(digest(&mut r), want, "{fsync:?}");
+        }
     }
 
     /// aofRewriteLimited: after three failed rewrites in a row the automatic ones

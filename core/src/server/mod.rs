@@ -233,7 +233,12 @@ impl Server {
         if let Some(s) = self.suspended {
             match s.until {
                 Some(until) if now.mono >= until => self.resume(),
-                _ => return,
+                _ => {
+                    // A background snapshot is Redis's forked child: clients wait,
+                    // it does not.
+                    self.snapshot_produce();
+                    return;
+                }
             }
         }
         self.run_due_timers();
@@ -260,6 +265,9 @@ impl Server {
             return None;
         }
         if let Some(s) = self.suspended {
+            if self.snapshot_wants_to_run() {
+                return Some(self.now.mono);
+            }
             // A save ends with a disk completion, not a timer.
             return s.until;
         }
