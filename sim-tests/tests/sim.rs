@@ -62,6 +62,13 @@ const SEEDS: &[u64] = &[
     // SWAPDB readied keys a BRPOPLPUSH and a BZPOPMIN waited for: the serves'
     // notifications come in the blocking-keys dict's order, which is open.
     18_179_670_682_312_807_123,
+    // A random SSCAN naming the pending cursor with another MATCH is another scan.
+    409_913_602_073_635_674,
+    // SET ... EX GET EX 3: GET is the first EX's argument, so no GET and no keymiss.
+    11_810_140_997_300_193_811,
+    // BITFIELD whose INCRBY set a bit that its SET cleared again: each write that
+    // changed its field counts, so `setbit` is notified though the string is as it was.
+    17_935_469_738_196_069_872,
 ];
 /// More seeds that always run, quietly, so that the "sometimes" assertions have
 /// enough runs to look at.

@@ -3190,7 +3190,11 @@ mod tests {
             let c = t.default_conn();
             let out = t.take_output(c);
             let text = String::from_utf8_lossy(&out);
-            assert!(text.ends_with(":50\r\n+OK\r\n"), "{fsync:?}: ...{}", &text[text.len().saturating_sub(300)..]);
+            assert!(
+                text.ends_with(":50\r\n+OK\r\n"),
+                "{fsync:?}: ...{}",
+                &text[text.len().saturating_sub(300)..]
+            );
             assert_eq!(t.cmd(&["DBSIZE"]), Frame::Int(2051), "{fsync:?}");
             assert_eq!(t.cmd(&["GET", "n"]), Frame::bulk("50"), "{fsync:?}");
             wait_rewrite_end(&mut t);

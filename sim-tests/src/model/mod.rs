@@ -729,6 +729,7 @@ impl Model {
                             actual.bytes,
                             wall_ms,
                             &pattern_keys,
+                            &view.unsignalled,
                         ));
                     }
                     for (i, k) in keys.iter().enumerate() {

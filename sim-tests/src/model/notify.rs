@@ -151,6 +151,9 @@ struct Ctx<'a> {
     after: &'a BTreeMap<Key, Slot>,
     reply: &'a [u8],
     wall_ms: i64,
+    /// Keys the evaluation wrote without counting a change (a BITFIELD whose
+    /// writes each left their field as it was).
+    unsignalled: &'a [Key],
 }
 
 impl Ctx<'_> {
@@ -271,7 +274,7 @@ fn lookups(c: &Ctx) -> Vec<(Key, bool)> {
     match name {
         "mget" | "exists" | "touch" | "pfcount" => req[1..].iter().map(r).collect(),
         "set" => {
-            let get = req[3..].iter().any(|a| is(a, "get"));
+            let get = set_options(req).get;
             let mut out = Vec::new();
             if get {
                 out.push(r(&req[1]));
@@ -352,6 +355,34 @@ fn lookups(c: &Ctx) -> Vec<(Key, bool)> {
 }
 
 /// A BITFIELD without SET or INCRBY (or BITFIELD_RO) only reads its key.
+/// The options of a SET that replied (so they parsed).
+#[derive(Default)]
+struct SetOptions {
+    nx: bool,
+    xx: bool,
+    get: bool,
+    expire: bool,
+}
+
+/// As parseExtendedStringArgumentsOrReply: a deadline option takes the next
+/// argument, whatever it says (`EX XX EX 3` sets no XX, `EX GET EX 3` no GET).
+fn set_options(req: &[Vec<u8>]) -> SetOptions {
+    let mut o = SetOptions::default();
+    let mut j = 3;
+    while j < req.len() {
+        let a = &req[j];
+        o.nx |= is(a, "nx");
+        o.xx |= is(a, "xx");
+        o.get |= is(a, "get");
+        if ["ex", "px", "exat", "pxat"].iter().any(|w| is(a, w)) {
+            o.expire = true;
+            j += 1;
+        }
+        j += 1;
+    }
+    o
+}
+
 fn bitfield_reads_only(req: &[Vec<u8>]) -> bool {
     !req[2..].iter().any(|a| is(a, "set") || is(a, "incrby"))
 }
@@ -392,6 +423,7 @@ pub(crate) fn events(
     reply: &[u8],
     wall_ms: i64,
     sort_pattern_keys: &[Key],
+    unsignalled: &[Key],
 ) -> Vec<Ev> {
     let c = Ctx {
         name,
@@ -400,6 +432,7 @@ pub(crate) fn events(
         after,
         reply,
         wall_ms,
+        unsignalled,
     };
     let mut out = Vec::new();
     // Keys deleted by a lookup (lazily expired) so far.
@@ -511,19 +544,8 @@ pub(crate) fn events(
             let (mut nx, mut xx) = (name == "setnx", false);
             let mut expire = matches!(name, "setex" | "psetex");
             if name == "set" {
-                // As parseExtendedStringArgumentsOrReply: a deadline option takes
-                // the next argument, whatever it says (`EX XX EX 3` sets no XX).
-                let mut j = 3;
-                while j < req.len() {
-                    let a = &req[j];
-                    nx |= is(a, "nx");
-                    xx |= is(a, "xx");
-                    if ["ex", "px", "exat", "pxat"].iter().any(|w| is(a, w)) {
-                        expire = true;
-                        j += 1;
-                    }
-                    j += 1;
-                }
+                let opts = set_options(req);
+                (nx, xx, expire) = (opts.nx, opts.xx, opts.expire);
             }
             let found = c.vis_b(k1);
             if !((nx && found) || (xx && !found)) {
@@ -587,10 +609,12 @@ pub(crate) fn events(
         "setbit" if c.content_changed(k1) => simple(&mut out, STRING, "setbit"),
         "bitop" => store(&mut out, &req[2], STRING, "set"),
         // `new` from the lookup that pads the string, `setbit` when some SET or
-        // INCRBY ran (not refused by OVERFLOW FAIL) and changed the bits.
+        // INCRBY ran (not refused by OVERFLOW FAIL) and changed its field, or the
+        // string was created or grown (bitfieldGeneric's `changes`): fields set and
+        // set back still notify.
         "bitfield" if c.ok() && !bitfield_reads_only(req) => {
             new_if_created(&mut out, k1);
-            if c.content_changed(k1) && bitfield_wrote(req, reply) {
+            if !c.unsignalled.contains(k1) && bitfield_wrote(req, reply) {
                 out.push(ev(STRING, "setbit", k1));
             }
         }
@@ -1441,6 +1465,24 @@ impl Model {
                 got.join(" "),
                 owed.join(" ")
             ));
+        }
+        let dbs: Vec<String> = self
+            .other_dbs
+            .iter()
+            .map(|(id, db)| format!("db {id}: {} keys", db.len()))
+            .collect();
+        why.push_str(&format!("\n  other databases: {}", dbs.join(", ")));
+        for (k, slots) in &self.keys {
+            if why.contains(&resp::show(k)) && k.len() > 2 {
+                why.push_str(&format!("\n  db 0 {}: {slots:?}", resp::show(k)));
+            }
+        }
+        for (id, db) in &self.other_dbs {
+            for (k, slots) in db {
+                if why.contains(&resp::show(k)) && k.len() > 2 {
+                    why.push_str(&format!("\n  db {id} {}: {slots:?}", resp::show(k)));
+                }
+            }
         }
         Err(why)
     }
