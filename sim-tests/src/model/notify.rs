@@ -1125,9 +1125,17 @@ impl Model {
         let Some(owed) = self.notify.owed.get_mut(session) else {
             return;
         };
-        let Some(entries) = owed.remove(&(db, key.to_vec())) else {
+        let Some(entries) = owed.get(&(db, key.to_vec())) else {
             return;
         };
+        if entries.len() > 1 {
+            // Several states of the key were owed here (SWAPDB copies what is owed
+            // to both sides): one of them expired, the model cannot tell which, so
+            // all stay possible and owed.
+            self.note("notify: an active expiry of one of several states read".into());
+            return;
+        }
+        let entries = owed.remove(&(db, key.to_vec())).expect("looked up above");
         // The copies SWAPDB made of the same states (see [`Model::notify_swapdb`]).
         owed.retain(|(_, k), e| {
             if k.as_slice() == key {
