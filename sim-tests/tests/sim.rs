@@ -69,6 +69,9 @@ const SEEDS: &[u64] = &[
     // BITFIELD whose INCRBY set a bit that its SET cleared again: each write that
     // changed its field counts, so `setbit` is notified though the string is as it was.
     17_935_469_738_196_069_872,
+    // SWAPDB moved a key between two databases while it was owed an expiry in
+    // both: a subscriber's `expired` took one of its states, not all of them.
+    11_547_741_074_613_814_459,
 ];
 /// More seeds that always run, quietly, so that the "sometimes" assertions have
 /// enough runs to look at.
