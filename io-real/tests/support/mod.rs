@@ -38,7 +38,9 @@ fn serving_pid(port: u16) -> Option<Option<u32>> {
     // A server that is still starting, or another process's that is exiting, may
     // reset the connection: that is "nothing answers yet", not a failed test.
     conn.stream
-        .write_all(&cinnabar_core::testing::encode_command(&[b"INFO", b"server"]))
+        .write_all(&cinnabar_core::testing::encode_command(&[
+            b"INFO", b"server",
+        ]))
         .ok()?;
     let reply = conn.try_read_reply()?;
     if reply.starts_with(b"-") {
