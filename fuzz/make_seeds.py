@@ -117,3 +117,73 @@ write("rdb_roundtrip", "big-encodings", roundtrip([
 write("rdb_roundtrip", "strings", roundtrip([
     ("SET", 0, ["xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"]), ("INCRBY", 1, ["-8"]),
     ("SET", 2, ["20"]), ("APPEND", 3, ["a"]), ("SELECT", 2, []), ("SET", 3, ["-3"])]))
+
+
+# A version-9 RDB file of the encodings Redis 7 reads but no longer writes
+# (ziplists, zipmap, quicklist of ziplists), checksum 0 (rdbchecksum no).
+def zl_entry(prev, v):
+    pre = bytes([prev]) if prev < 254 else b"\xfe" + prev.to_bytes(4, "little")
+    if isinstance(v, int):
+        if 0 <= v <= 12:
+            enc = bytes([0xF1 + v])
+        elif -128 <= v < 128:
+            enc = b"\xfe" + v.to_bytes(1, "little", signed=True)
+        elif -(1 << 15) <= v < 1 << 15:
+            enc = b"\xc0" + v.to_bytes(2, "little", signed=True)
+        elif -(1 << 23) <= v < 1 << 23:
+            enc = b"\xf0" + v.to_bytes(3, "little", signed=True)
+        elif -(1 << 31) <= v < 1 << 31:
+            enc = b"\xd0" + v.to_bytes(4, "little", signed=True)
+        else:
+            enc = b"\xe0" + v.to_bytes(8, "little", signed=True)
+    else:
+        n = len(v)
+        if n < 64:
+            enc = bytes([n]) + v
+        elif n < 16384:
+            enc = bytes([0x40 | n >> 8, n & 0xFF]) + v
+        else:
+            enc = b"\x80" + n.to_bytes(4, "big") + v
+    return pre + enc
+
+
+def ziplist(items):
+    body, prev, tail = b"", 0, 10
+    for v in items:
+        e = zl_entry(prev, v)
+        tail = 10 + len(body)
+        body += e
+        prev = len(e)
+    total = 10 + len(body) + 1
+    return total.to_bytes(4, "little") + tail.to_bytes(4, "little") + \
+        len(items).to_bytes(2, "little") + body + b"\xff"
+
+
+def zipmap(pairs, free):
+    out = bytes([len(pairs)])
+    for k, v in pairs:
+        out += bytes([len(k)]) + k + bytes([len(v)]) + bytes([free]) + v + b"\0" * free
+    return out + b"\xff"
+
+
+def blob(b):
+    n = len(b)
+    return (bytes([n]) if n < 64 else bytes([0x40 | n >> 8, n & 0xFF])) + b
+
+
+def legacy_rdb():
+    f = b"REDIS0009\xfe\x00"
+
+    def key(t, name, body):
+        return bytes([t]) + blob(name) + body
+    f += key(10, b"ziplist-list", blob(ziplist([b"a", 7, -100, 70000, 5_000_000_000, b"L" * 100, b""])))
+    f += key(14, b"quicklist-of-ziplists", b"\x02" + blob(ziplist([b"x", 1])) + blob(ziplist([b"y", 2, 3])))
+    f += key(13, b"ziplist-hash", blob(ziplist([b"f", b"v", b"num", 12, b"big", b"L" * 70])))
+    f += key(12, b"ziplist-zset", blob(ziplist([b"a", 1, b"b", b"2.5", b"c", 3])))
+    f += key(9, b"zipmap-hash", blob(zipmap([(b"a", b"1"), (b"field", b"value")], 3)))
+    f += key(3, b"old-zset", b"\x03\x01a\x031.5\x01b\xfe\x01c\xff")
+    f += key(1, b"linked-list", b"\x03\x01x\xc0\x05\xc1\x00\x10")
+    return f + b"\xff" + b"\0" * 8
+
+
+write("rdb_load", "legacy-v9.rdb", legacy_rdb())

@@ -680,9 +680,11 @@ pub fn check_rdb_roundtrip(input: &[u8]) {
         .expect("SAVE wrote dump.rdb")
         .clone();
     // Hash tables come back in another order (as in Redis), so the files are
-    // compared key by key: same keys, TTLs and encodings, the same DUMP payload
-    // where the encoding fixes the order, the same value digest everywhere.
+    // compared key by key: same keys and TTLs, the same encoding or a compact one
+    // (see below), the same DUMP payload where the encoding is kept and fixes the
+    // order, the same value digest everywhere.
     let conn_t = t.connect();
+    let mut changed = false;
     for db in [b"0", b"1", b"2"] {
         t.cmd_bytes_on(conn_t, &[b"SELECT", db]);
         u.cmd_bytes_on(conn, &[b"SELECT", db]);
@@ -703,13 +705,22 @@ pub fn check_rdb_roundtrip(input: &[u8]) {
             let key = name.as_str().into_bytes();
             let enc = t.cmd_bytes_on(conn_t, &[b"OBJECT", b"ENCODING", &key]);
             let reloaded = u.cmd_bytes_on(conn, &[b"OBJECT", b"ENCODING", &key]);
-            // A short string built in place (APPEND, SETBIT, PFADD) is raw, and
-            // loads as embstr, as in Redis.
-            if (enc.as_str(), reloaded.as_str()) != ("raw".into(), "embstr".into()) {
-                assert_eq!(enc, reloaded, "encoding of {name:?}");
+            // Loading picks the encoding from the contents, as Redis does: a value
+            // that outgrew its compact encoding once (a long argument since
+            // overwritten, elements since removed) loads compact again, and a short
+            // string built in place (APPEND, SETBIT, PFADD) loads as embstr. Loading
+            // never makes a value bigger.
+            let (was, now) = (enc.as_str(), reloaded.as_str());
+            if was != now {
+                let compact = |e: &str| matches!(e, "listpack" | "intset" | "embstr" | "int");
+                assert!(
+                    !compact(&was) && compact(&now),
+                    "{name:?} was {was}, loads as {now}"
+                );
+                changed = true;
             }
             let mut asks: Vec<&[&[u8]]> = vec![&[b"PTTL"], &[b"DEBUG", b"DIGEST-VALUE"]];
-            if !matches!(enc.as_str().as_str(), "hashtable" | "skiplist") {
+            if was == now && !matches!(was.as_str(), "hashtable" | "skiplist") {
                 asks.push(&[b"DUMP"]);
             }
             for ask in asks {
@@ -720,11 +731,13 @@ pub fn check_rdb_roundtrip(input: &[u8]) {
             }
         }
     }
-    assert_eq!(
-        first.len(),
-        second.len(),
-        "the round trip changed the file's size"
-    );
+    if !changed {
+        assert_eq!(
+            first.len(),
+            second.len(),
+            "the round trip changed the file's size"
+        );
+    }
     assert_eq!(first[..9], second[..9], "the round trip changed the header");
 }
 
