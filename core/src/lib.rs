@@ -36,6 +36,7 @@ pub mod config;
 pub mod db;
 pub mod dict;
 pub mod digest;
+pub mod fuzz_checks;
 pub mod glob;
 pub mod hll;
 pub mod intset;

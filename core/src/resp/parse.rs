@@ -124,6 +124,12 @@ impl RequestParser {
         }
     }
 
+    /// Heap bytes the parser holds (its span table and inline scratch): the fuzz
+    /// checks bound it by the bytes received.
+    pub fn heap_bytes(&self) -> usize {
+        self.spans.capacity() * std::mem::size_of::<(usize, usize)>() + self.inline_data.capacity()
+    }
+
     /// Is a request partially parsed (so the buffer's head is mid-request)?
     pub fn in_progress(&self) -> bool {
         self.multibulk_left > 0
