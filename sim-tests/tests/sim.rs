@@ -72,6 +72,9 @@ const SEEDS: &[u64] = &[
     // SWAPDB moved a key between two databases while it was owed an expiry in
     // both: a subscriber's `expired` took one of its states, not all of them.
     11_547_741_074_613_814_459,
+    // SWAPDB in EXEC readied a list a BLMPOP waited for and one a BRPOPLPUSH into
+    // that list waited for: served in the other order, the BLMPOP pops another head.
+    15_330_530_724_284_403_652,
 ];
 /// More seeds that always run, quietly, so that the "sometimes" assertions have
 /// enough runs to look at.

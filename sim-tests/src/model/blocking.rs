@@ -382,6 +382,32 @@ impl Model {
     /// handleClientsBlockedOnKeys: each key created since serves its clients in the
     /// order they blocked until it is gone.
     fn serve_ready(&mut self, now: Moment, out: &mut Outboxes) -> Result<(), String> {
+        if self.ready_unordered && (2..=UNORDERED_KEYS_MAX).contains(&self.ready.len()) {
+            // SWAPDB readied keys in its blocking-keys dict's order, which is open,
+            // and serving one may push into another (a BLMOVE's destination): try
+            // every order, keep the first the replies agree with.
+            let mut first_err = None;
+            for order in permutations(&self.ready) {
+                let (mut m, mut o) = (self.clone(), out.clone());
+                m.ready = order;
+                match m.serve_ready_in_order(now, &mut o) {
+                    Ok(()) => {
+                        *self = m;
+                        *out = o;
+                        self.note("swapdb: ready keys served in an order tried".into());
+                        return Ok(());
+                    }
+                    Err(why) => {
+                        first_err.get_or_insert(why);
+                    }
+                }
+            }
+            return Err(first_err.expect("at least two orders were tried"));
+        }
+        self.serve_ready_in_order(now, out)
+    }
+
+    fn serve_ready_in_order(&mut self, now: Moment, out: &mut Outboxes) -> Result<(), String> {
         if self.ready_unordered {
             self.begin_unordered_notifications();
         }
@@ -577,4 +603,24 @@ impl Model {
             _ => false,
         })
     }
+}
+
+/// The most ready keys whose every serving order is tried (4! = 24 models).
+const UNORDERED_KEYS_MAX: usize = 4;
+
+/// Every ordering of `items`, the given one first.
+fn permutations(items: &[Key]) -> Vec<Vec<Key>> {
+    if items.len() <= 1 {
+        return vec![items.to_vec()];
+    }
+    let mut all = Vec::new();
+    for i in 0..items.len() {
+        let mut rest = items.to_vec();
+        let first = rest.remove(i);
+        for mut tail in permutations(&rest) {
+            tail.insert(0, first.clone());
+            all.push(tail);
+        }
+    }
+    all
 }
