@@ -75,6 +75,9 @@ const SEEDS: &[u64] = &[
     // SWAPDB in EXEC readied a list a BLMPOP waited for and one a BRPOPLPUSH into
     // that list waited for: served in the other order, the BLMPOP pops another head.
     15_330_530_724_284_403_652,
+    // SWAPDB in EXEC readied two lists whose BRPOPLPUSH clients both push onto
+    // user:22: the replies are the same in either order, the list is not.
+    14_950_239_041_391_170_745,
 ];
 /// More seeds that always run, quietly, so that the "sometimes" assertions have
 /// enough runs to look at.

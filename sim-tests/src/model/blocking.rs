@@ -385,24 +385,40 @@ impl Model {
         if self.ready_unordered && (2..=UNORDERED_KEYS_MAX).contains(&self.ready.len()) {
             // SWAPDB readied keys in its blocking-keys dict's order, which is open,
             // and serving one may push into another (a BLMOVE's destination): try
-            // every order, keep the first the replies agree with.
+            // every order. The replies may not tell the orders apart (two pops
+            // pushing onto one list in either order), so every order that consumed
+            // the same frames as the first agreeing one stays possible.
             let mut first_err = None;
+            let mut agreed: Option<(Model, Outboxes, String)> = None;
             for order in permutations(&self.ready) {
                 let (mut m, mut o) = (self.clone(), out.clone());
                 m.ready = order;
                 match m.serve_ready_in_order(now, &mut o) {
-                    Ok(()) => {
-                        *self = m;
-                        *out = o;
-                        self.note("swapdb: ready keys served in an order tried".into());
-                        return Ok(());
-                    }
+                    Ok(()) => match agreed.as_mut() {
+                        None => {
+                            let consumed = format!("{o:?}");
+                            agreed = Some((m, o, consumed));
+                        }
+                        Some((first, _, consumed)) => {
+                            if *consumed == format!("{o:?}")
+                                && first.blocked.len() == m.blocked.len()
+                            {
+                                first.merge(m);
+                            }
+                        }
+                    },
                     Err(why) => {
                         first_err.get_or_insert(why);
                     }
                 }
             }
-            return Err(first_err.expect("at least two orders were tried"));
+            let Some((m, o, _)) = agreed else {
+                return Err(first_err.expect("at least two orders were tried"));
+            };
+            *self = m;
+            *out = o;
+            self.note("swapdb: ready keys served in an order tried".into());
+            return Ok(());
         }
         self.serve_ready_in_order(now, out)
     }
