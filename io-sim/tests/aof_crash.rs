@@ -19,18 +19,18 @@
 //! --test aof_crash -- --nocapture` replays it alone.
 
 use cinnabar_core::config::AppendFsync;
-use cinnabar_core::testing::{decode, encode_command, Frame};
+use cinnabar_core::testing::Frame;
 use cinnabar_core::Config;
 use cinnabar_io_sim::{
     serve_with_faults, DiskFaults, FaultConfig, Recorder, ServerOptions, TraceEntry, WallOffset,
-    SERVER_PORT,
 };
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::{Duration, UNIX_EPOCH};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use turmoil::net::TcpStream;
+
+mod support;
+use support::{Conn, Rng};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Val {
@@ -106,68 +106,8 @@ struct Cycle {
     rewrites: Vec<(usize, Duration)>,
 }
 
-/// xorshift64*: the workload is a function of the seed.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 fn now() -> Duration {
     turmoil::sim_elapsed().expect("inside the simulation")
-}
-
-struct Conn {
-    stream: TcpStream,
-    buf: Vec<u8>,
-}
-
-impl Conn {
-    async fn connect() -> std::io::Result<Conn> {
-        Ok(Conn {
-            stream: TcpStream::connect(("server", SERVER_PORT)).await?,
-            buf: Vec::new(),
-        })
-    }
-
-    async fn send(&mut self, commands: &[Vec<&[u8]>]) -> std::io::Result<()> {
-        let mut out = Vec::new();
-        for c in commands {
-            out.extend_from_slice(&encode_command(c));
-        }
-        self.stream.write_all(&out).await
-    }
-
-    async fn read(&mut self) -> std::io::Result<Frame> {
-        loop {
-            if let Some((frame, used)) = decode(&self.buf) {
-                self.buf.drain(..used);
-                return Ok(frame);
-            }
-            let mut chunk = [0u8; 4096];
-            let n = self.stream.read(&mut chunk).await?;
-            if n == 0 {
-                return Err(std::io::ErrorKind::UnexpectedEof.into());
-            }
-            self.buf.extend_from_slice(&chunk[..n]);
-        }
-    }
-
-    async fn cmd(&mut self, args: &[&[u8]]) -> std::io::Result<Frame> {
-        self.send(&[args.to_vec()]).await?;
-        self.read().await
-    }
 }
 
 fn random_op(rng: &mut Rng, round: u64) -> Op {
@@ -197,7 +137,7 @@ fn random_op(rng: &mut Rng, round: u64) -> Op {
 async fn writer(seed: u64, cycle: Rc<RefCell<Cycle>>) -> std::io::Result<()> {
     let mut rng = Rng::new(seed);
     let mut c = loop {
-        match Conn::connect().await {
+        match Conn::connect("server").await {
             Ok(c) => break c,
             Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
         }
@@ -265,7 +205,7 @@ fn value_of(ty: &str, reply: Frame) -> Val {
 /// The restarted server's keyspace, once it has loaded.
 async fn read_keyspace(out: Rc<RefCell<Option<Keyspace>>>) -> turmoil::Result {
     let mut c = loop {
-        match Conn::connect().await {
+        match Conn::connect("server").await {
             Ok(c) => break c,
             Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
         }
@@ -281,7 +221,7 @@ async fn read_keyspace(out: Rc<RefCell<Option<Keyspace>>>) -> turmoil::Result {
             Err(_) => {
                 c = loop {
                     tokio::time::sleep(Duration::from_millis(10)).await;
-                    if let Ok(c) = Conn::connect().await {
+                    if let Ok(c) = Conn::connect("server").await {
                         break c;
                     }
                 };

@@ -17,69 +17,19 @@
 //! A failure names its seed; `REPL_SIM_SEED=<seed> cargo test -p cinnabar-io-sim
 //! --test replication -- --nocapture` replays it (`REPL_SIM_SEEDS=<n>` runs n).
 
-use cinnabar_core::testing::{decode, encode_command, Frame};
+use cinnabar_core::testing::Frame;
 use cinnabar_core::Config;
 use cinnabar_io_sim::{serve, Recorder, ServerOptions, TraceEntry, WallOffset, SERVER_PORT};
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::{Duration, UNIX_EPOCH};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use turmoil::net::TcpStream;
+
+mod support;
+use support::{Conn, Rng};
 
 const MASTER: &str = "master";
 /// Replicas and whom each replicates.
 const REPLICAS: [(&str, &str); 3] = [("r1", MASTER), ("r2", MASTER), ("r3", "r1")];
-
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
-struct Conn {
-    stream: TcpStream,
-    buf: Vec<u8>,
-}
-
-impl Conn {
-    async fn connect(host: &str) -> std::io::Result<Conn> {
-        Ok(Conn {
-            stream: TcpStream::connect((host, SERVER_PORT)).await?,
-            buf: Vec::new(),
-        })
-    }
-
-    async fn read(&mut self) -> std::io::Result<Frame> {
-        loop {
-            if let Some((frame, used)) = decode(&self.buf) {
-                self.buf.drain(..used);
-                return Ok(frame);
-            }
-            let mut chunk = [0u8; 4096];
-            let n = self.stream.read(&mut chunk).await?;
-            if n == 0 {
-                return Err(std::io::ErrorKind::UnexpectedEof.into());
-            }
-            self.buf.extend_from_slice(&chunk[..n]);
-        }
-    }
-
-    async fn cmd(&mut self, args: &[&[u8]]) -> std::io::Result<Frame> {
-        self.stream.write_all(&encode_command(args)).await?;
-        self.read().await
-    }
-}
 
 /// A command with a deadline (a partitioned server never answers).
 async fn ask(host: &str, args: &[&[u8]], within: Duration) -> Option<Frame> {
@@ -161,11 +111,14 @@ async fn writer(seed: u64, seen: Rc<RefCell<Seen>>) -> turmoil::Result {
                 }
             }
             16 => {
-                let mut out = encode_command(&[b"MULTI"]);
-                out.extend(encode_command(&[b"INCR", b"tx"]));
-                out.extend(encode_command(&[b"SET", key.as_bytes(), value.as_bytes()]));
-                out.extend(encode_command(&[b"EXEC"]));
-                let sent = c.stream.write_all(&out).await;
+                let sent = c
+                    .send(&[
+                        vec![b"MULTI".as_slice()],
+                        vec![b"INCR", b"tx"],
+                        vec![b"SET", key.as_bytes(), value.as_bytes()],
+                        vec![b"EXEC"],
+                    ])
+                    .await;
                 let mut last = sent.map(|_| Frame::Null);
                 for _ in 0..4 {
                     if last.is_err() {
