@@ -389,20 +389,15 @@ impl Model {
             // pushing onto one list in either order), so every order that consumed
             // the same frames as the first agreeing one stays possible.
             let mut first_err = None;
-            let mut agreed: Option<(Model, Outboxes, String)> = None;
+            let mut agreed: Option<(Model, Outboxes)> = None;
             for order in permutations(&self.ready) {
                 let (mut m, mut o) = (self.clone(), out.clone());
                 m.ready = order;
                 match m.serve_ready_in_order(now, &mut o) {
                     Ok(()) => match agreed.as_mut() {
-                        None => {
-                            let consumed = format!("{o:?}");
-                            agreed = Some((m, o, consumed));
-                        }
-                        Some((first, _, consumed)) => {
-                            if *consumed == format!("{o:?}")
-                                && first.blocked.len() == m.blocked.len()
-                            {
+                        None => agreed = Some((m, o)),
+                        Some((first, consumed)) => {
+                            if *consumed == o && first.blocked.len() == m.blocked.len() {
                                 first.merge(m);
                             }
                         }
@@ -412,7 +407,7 @@ impl Model {
                     }
                 }
             }
-            let Some((m, o, _)) = agreed else {
+            let Some((m, o)) = agreed else {
                 return Err(first_err.expect("at least two orders were tried"));
             };
             *self = m;

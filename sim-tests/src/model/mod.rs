@@ -165,12 +165,12 @@ pub struct Model {
 /// cut into frames: a request's reply must be there when the request is replayed,
 /// a blocked client's only once it was served or timed out, a message once it was
 /// published.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Outboxes {
     boxes: BTreeMap<String, Outbox>,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Outbox {
     /// Frames not yet consumed, each with the stream offset where it ends.
     frames: std::collections::VecDeque<(Vec<u8>, usize)>,
