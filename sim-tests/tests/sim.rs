@@ -78,6 +78,9 @@ const SEEDS: &[u64] = &[
     // SWAPDB in EXEC readied two lists whose BRPOPLPUSH clients both push onto
     // user:22: the replies are the same in either order, the list is not.
     14_950_239_041_391_170_745,
+    // SORT ... BY read missing keys while an active expiry was owed to the
+    // subscriber: the expiry's frame came first, ahead of the keymiss run.
+    18_376_277_479_695_871_824,
 ];
 /// More seeds that always run, quietly, so that the "sometimes" assertions have
 /// enough runs to look at.

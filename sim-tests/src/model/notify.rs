@@ -1269,6 +1269,9 @@ impl Model {
                     .position(|x| x.bag_max == 0)
                     .map_or(alt.len(), |p| i + p);
                 let mut used = vec![0usize; end - i];
+                // Owed active expiries (and SCAN misses) may come between the bag's
+                // frames; those read after its last frame are left for what follows.
+                let mut kept = (m.frames, m.owed.len(), m.misses.len());
                 'bag: loop {
                     for (j, b) in alt[i..end].iter().enumerate() {
                         if used[j] >= b.bag_max {
@@ -1279,16 +1282,33 @@ impl Model {
                             continue;
                         }
                         if let Some(n) = match_pubs(out, name, m.frames, &pubs) {
-                            used[j] += 1;
-                            m.frames += n;
                             if b.name == "expired" {
+                                if m.owed.iter().any(|(d, k)| *d == 0 && *k == b.key) {
+                                    continue;
+                                }
                                 m.lazy.push(b.key.clone());
                             }
+                            used[j] += 1;
+                            m.frames += n;
+                            kept = (m.frames, m.owed.len(), m.misses.len());
                             continue 'bag;
                         }
                     }
+                    if let Some((k, n)) = self.owed_at(out, name, m.frames, &m.owed) {
+                        m.frames += n;
+                        m.owed.push(k);
+                        continue;
+                    }
+                    if let Some((k, n)) = self.owed_miss_at(out, name, m.frames, &m.misses) {
+                        m.frames += n;
+                        m.misses.push(k);
+                        continue;
+                    }
                     break;
                 }
+                m.frames = kept.0;
+                m.owed.truncate(kept.1);
+                m.misses.truncate(kept.2);
                 i = end;
                 continue;
             }
