@@ -81,6 +81,9 @@ const SEEDS: &[u64] = &[
     // SORT ... BY read missing keys while an active expiry was owed to the
     // subscriber: the expiry's frame came first, ahead of the keymiss run.
     18_376_277_479_695_871_824,
+    // A SET ... EXAT in the past, then active expiry in the same step as a PUBLISH:
+    // the subscriber got the owed `expired` ahead of the message.
+    1_534_535_814_677_350_364,
 ];
 /// More seeds that always run, quietly, so that the "sometimes" assertions have
 /// enough runs to look at.

@@ -475,6 +475,9 @@ impl Model {
     /// receivers' outboxes now.
     pub(crate) fn deliver(&mut self, out: &mut Outboxes) -> Result<(), String> {
         for d in std::mem::take(&mut self.deliveries) {
+            // Active expiry may have run between the commands of one step: its
+            // `expired` frames come before the message.
+            self.read_owed(&d.session, out);
             let n = usize::from(d.message.is_some()) + d.pmessages.len();
             let mut got = Vec::with_capacity(n);
             for _ in 0..n {
