@@ -267,10 +267,27 @@ async fn writer(seed: u64, seen: Rc<RefCell<Seen>>, topo: Shared) -> turmoil::Re
                     (t.generation, t.direct(master), t.boots)
                 };
                 let want = direct.len().to_string();
+                // Without a backlog (a master just booted, none of its replicas
+                // back yet) a write does not move the replication offset, so the
+                // client's WAIT offset stays where it was and WAIT counts every
+                // online replica, as in Redis: such a round proves nothing. A
+                // backlog, once there, stays (repl-backlog-ttl).
+                let backlog = match c.cmd(&[b"INFO", b"replication"]).await {
+                    Ok(f) => info_field(&text(&f), "repl_backlog_active") == Some(1),
+                    Err(_) => {
+                        conn = None;
+                        continue;
+                    }
+                };
                 let r = c.cmd(&[b"SET", wkey.as_bytes(), b"1"]).await;
+                // Only a write the master took: a refused one (READONLY from a
+                // promoted replica still being told) leaves the client's offset
+                // where it was, and WAIT counts every replica for that.
                 let w = match r {
-                    Ok(_) => c.cmd(&[b"WAIT", want.as_bytes(), b"200"]).await,
-                    Err(e) => Err(e),
+                    Ok(Frame::Simple(ok)) if ok == "OK" => {
+                        c.cmd(&[b"WAIT", want.as_bytes(), b"200"]).await
+                    }
+                    other => other,
                 };
                 if let Ok(Frame::Int(n)) = &w {
                     let n = *n as usize;
@@ -305,9 +322,17 @@ async fn writer(seed: u64, seen: Rc<RefCell<Seen>>, topo: Shared) -> turmoil::Re
                     }
                     // A failover meanwhile re-points (and may resync) the replicas
                     // asked: this round proves nothing.
-                    let straddled = topo.borrow().generation != generation;
+                    let straddled = topo.borrow().generation != generation || !backlog;
                     if n > holders + unknown && !straddled {
-                        let mut detail = String::new();
+                        let mut detail = format!(
+                            "\nthe master {master} answers EXISTS with {:?}",
+                            ask(
+                                master,
+                                &[b"EXISTS", wkey.as_bytes()],
+                                Duration::from_millis(500)
+                            )
+                            .await
+                        );
                         for host in HOSTS {
                             if let Some(f) =
                                 ask(host, &[b"INFO", b"replication"], Duration::from_millis(500))
