@@ -7,12 +7,29 @@
 //! replicas (which come back from the RDB their last full resync wrote) and the
 //! master, and jumps replicas' wall clocks.
 //!
+//! In about half the seeds an operator fails over once or twice, as Sentinel does
+//! with Redis 7: at a seed-drawn moment, `REPLICAOF NO ONE` on a running replica of
+//! the master (the old master may be down then), then `REPLICAOF <it> 6379` on the
+//! old master and on the old master's other replicas; a replica chained under the
+//! promoted one stays under it (it reconnects by itself), one chained under a
+//! sibling stays under that sibling. The writer moves to the new master; every
+//! fault, the checkers and each host's configuration at its next boot (as Sentinel
+//! rewrites the config) follow the new topology.
+//!
 //! Checkers: a replica never accepts a write from a client (READONLY, or LOADING
-//! while it loads); WAIT never counts more replicas than hold the write it waited
-//! for (each counted replica is asked for the key right after, through a healed
-//! network, and must have it); once the network heals and writes stop, every
-//! replica's DEBUG DIGEST equals the master's. Across the seeds both partial and
-//! full resyncs must occur (counted from INFO stats), so neither path goes untested.
+//! while it loads), the demoted old master included once its REPLICAOF was
+//! answered; WAIT never counts more replicas than hold the write it waited for
+//! (each counted replica is asked for the key right after, through a healed
+//! network, and must have it); a write WAIT acknowledged for every replica of the
+//! master is on the replica promoted after it (unless that replica or the old
+//! master restarted in between: both can lose it legitimately); once the network
+//! heals and writes stop, every host has the role the topology gives it and every
+//! replica's DEBUG DIGEST equals the (possibly new) master's. Across the seeds both
+//! partial and full resyncs must occur (counted from INFO stats), so neither path
+//! goes untested, and so must a partial resync with a promoted replica (its
+//! `sync_partial_ok` counted from its promotion until its replicas are linked:
+//! PSYNC with the old replication id, accepted because the promoted one kept it
+//! as replid2), and acknowledged writes checked on a promoted replica.
 //!
 //! A failure names its seed; `REPL_SIM_SEED=<seed> cargo test -p cinnabar-io-sim
 //! --test replication -- --nocapture` replays it (`REPL_SIM_SEEDS=<n>` runs n).
@@ -28,8 +45,95 @@ mod support;
 use support::{Conn, Rng};
 
 const MASTER: &str = "master";
-/// Replicas and whom each replicates.
+/// Every server host; the first is the master at the start.
+const HOSTS: [&str; 4] = [MASTER, "r1", "r2", "r3"];
+/// Replicas at the start and whom each replicates.
 const REPLICAS: [(&str, &str); 3] = [("r1", MASTER), ("r2", MASTER), ("r3", "r1")];
+
+/// Who replicates whom, as the operator set it up: what every boot reads (Sentinel
+/// rewrites the configuration of each instance it reconfigures), what the writer
+/// writes to, what faults and checkers follow.
+struct Topology {
+    master: &'static str,
+    /// Each replica and its master, in `HOSTS` order.
+    parent: Vec<(&'static str, &'static str)>,
+    /// Replicas whose role a client may rely on: the operator's REPLICAOF was
+    /// answered, or the host booted with it.
+    settled: Vec<&'static str>,
+    /// Bumped as a promotion starts: a check that straddles one is void.
+    generation: u64,
+    /// A promotion's operator is still at work.
+    promoting: bool,
+    /// Boots per host (`HOSTS` order): a restart may lose what it had.
+    boots: [u64; 4],
+}
+
+impl Topology {
+    fn new() -> Topology {
+        Topology {
+            master: MASTER,
+            parent: REPLICAS.to_vec(),
+            settled: Vec::new(),
+            generation: 0,
+            promoting: false,
+            boots: [0; 4],
+        }
+    }
+
+    fn index(host: &str) -> usize {
+        HOSTS
+            .iter()
+            .position(|h| *h == host)
+            .expect("a server host")
+    }
+
+    fn parent_of(&self, host: &str) -> Option<&'static str> {
+        self.parent
+            .iter()
+            .find(|(h, _)| *h == host)
+            .map(|(_, p)| *p)
+    }
+
+    /// Every replica with its master, in `HOSTS` order.
+    fn links(&self) -> Vec<(&'static str, &'static str)> {
+        let mut l = self.parent.clone();
+        l.sort_by_key(|(h, _)| Topology::index(h));
+        l
+    }
+
+    /// The replicas of `of` itself (not chained under another replica).
+    fn direct(&self, of: &str) -> Vec<&'static str> {
+        self.links()
+            .into_iter()
+            .filter(|(_, p)| *p == of)
+            .map(|(h, _)| h)
+            .collect()
+    }
+
+    fn boots_of(&self, host: &str) -> u64 {
+        self.boots[Topology::index(host)]
+    }
+
+    /// The failover's new topology: `new` a master, the old master and its other
+    /// replicas its replicas; who must be told (REPLICAOF), old master first.
+    fn promote(&mut self, new: &'static str) -> Vec<&'static str> {
+        let old = self.master;
+        let mut moved = vec![old];
+        moved.extend(self.direct(old).into_iter().filter(|h| *h != new));
+        self.parent.retain(|(h, _)| *h != new);
+        for m in &moved {
+            self.parent.retain(|(h, _)| h != m);
+            self.parent.push((m, new));
+        }
+        self.master = new;
+        self.settled.retain(|h| *h != new && !moved.contains(h));
+        self.generation += 1;
+        self.promoting = true;
+        moved
+    }
+}
+
+type Shared = Rc<RefCell<Topology>>;
 
 /// A command with a deadline (a partitioned server never answers).
 async fn ask(host: &str, args: &[&[u8]], within: Duration) -> Option<Frame> {
@@ -50,38 +154,63 @@ fn text(f: &Frame) -> String {
 }
 
 fn info_field(info: &str, field: &str) -> Option<i64> {
-    info.lines()
-        .find_map(|l| l.strip_prefix(&format!("{field}:")))
-        .and_then(|v| v.trim().parse().ok())
+    info_text(info, field).and_then(|v| v.parse().ok())
 }
 
-/// What the writer saw, checked at the end.
+fn info_text<'a>(info: &'a str, field: &str) -> Option<&'a str> {
+    info.lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .map(str::trim)
+}
+
+/// A write WAIT acknowledged for every replica of the master.
+#[derive(Clone)]
+struct Acked {
+    key: String,
+    master: &'static str,
+    replicas: Vec<&'static str>,
+    generation: u64,
+    boots: [u64; 4],
+}
+
+/// What the writer and the operator saw, checked at the end.
 #[derive(Default)]
 struct Seen {
     writes: usize,
     waits: usize,
     wait_counted: usize,
     replica_refusals: usize,
+    acked: Vec<Acked>,
+    acked_checked: usize,
+    promotions: usize,
+    promoted_partial: i64,
+    promoted_full: i64,
     violations: Vec<String>,
     stop: bool,
     done: bool,
 }
 
-async fn writer(seed: u64, seen: Rc<RefCell<Seen>>) -> turmoil::Result {
+async fn writer(seed: u64, seen: Rc<RefCell<Seen>>, topo: Shared) -> turmoil::Result {
     let mut rng = Rng::new(seed ^ 0x5EED);
     let mut round = 0u64;
-    let mut conn: Option<Conn> = None;
+    let mut conn: Option<(Conn, &'static str)> = None;
     while !seen.borrow().stop {
         round += 1;
         tokio::time::sleep(Duration::from_millis(1 + rng.below(30))).await;
+        let master = topo.borrow().master;
+        if conn.as_ref().is_some_and(|(_, host)| *host != master) {
+            // Failed over: the writer moves to the new master.
+            conn = None;
+        }
         if conn.is_none() {
-            conn = Conn::connect(MASTER).await.ok();
+            conn = Conn::connect(master).await.ok().map(|c| (c, master));
             if conn.is_none() {
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             }
         }
-        let c = conn.as_mut().expect("connected");
+        let (c, master) = conn.as_mut().expect("connected");
+        let master = *master;
         let key = format!("k{}", rng.below(40));
         let value = "v".repeat(1 + rng.below(400) as usize) + &round.to_string();
         let pick = rng.below(20);
@@ -129,22 +258,42 @@ async fn writer(seed: u64, seen: Rc<RefCell<Seen>>) -> turmoil::Result {
                 last
             }
             17 => {
-                // WAIT for a write only this round makes, then ask each replica
-                // that could have counted whether it holds it.
+                // WAIT, for every replica of the master, for a write only this
+                // round makes, then ask each replica that could have counted
+                // whether it holds it.
                 let wkey = format!("w{round}");
+                let (generation, direct, boots) = {
+                    let t = topo.borrow();
+                    (t.generation, t.direct(master), t.boots)
+                };
+                let want = direct.len().to_string();
+                // Without a backlog (a master just booted, none of its replicas
+                // back yet) a write does not move the replication offset, so the
+                // client's WAIT offset stays where it was and WAIT counts every
+                // online replica, as in Redis: such a round proves nothing. A
+                // backlog, once there, stays (repl-backlog-ttl).
+                let backlog = match c.cmd(&[b"INFO", b"replication"]).await {
+                    Ok(f) => info_field(&text(&f), "repl_backlog_active") == Some(1),
+                    Err(_) => {
+                        conn = None;
+                        continue;
+                    }
+                };
                 let r = c.cmd(&[b"SET", wkey.as_bytes(), b"1"]).await;
+                // Only a write the master took: a refused one (READONLY from a
+                // promoted replica still being told) leaves the client's offset
+                // where it was, and WAIT counts every replica for that.
                 let w = match r {
-                    Ok(_) => c.cmd(&[b"WAIT", b"2", b"200"]).await,
-                    Err(e) => Err(e),
+                    Ok(Frame::Simple(ok)) if ok == "OK" => {
+                        c.cmd(&[b"WAIT", want.as_bytes(), b"200"]).await
+                    }
+                    other => other,
                 };
                 if let Ok(Frame::Int(n)) = &w {
                     let n = *n as usize;
                     let mut holders = 0;
                     let mut unknown = 0;
-                    for (name, of) in REPLICAS {
-                        if of != MASTER {
-                            continue;
-                        }
+                    for name in &direct {
                         match ask(
                             name,
                             &[b"EXISTS", wkey.as_bytes()],
@@ -171,9 +320,20 @@ async fn writer(seed: u64, seen: Rc<RefCell<Seen>>) -> turmoil::Result {
                             _ => unknown += 1,
                         }
                     }
-                    if n > holders + unknown {
-                        let mut detail = String::new();
-                        for host in [MASTER, "r1", "r2"] {
+                    // A failover meanwhile re-points (and may resync) the replicas
+                    // asked: this round proves nothing.
+                    let straddled = topo.borrow().generation != generation || !backlog;
+                    if n > holders + unknown && !straddled {
+                        let mut detail = format!(
+                            "\nthe master {master} answers EXISTS with {:?}",
+                            ask(
+                                master,
+                                &[b"EXISTS", wkey.as_bytes()],
+                                Duration::from_millis(500)
+                            )
+                            .await
+                        );
+                        for host in HOSTS {
                             if let Some(f) =
                                 ask(host, &[b"INFO", b"replication"], Duration::from_millis(500))
                                     .await
@@ -189,21 +349,39 @@ async fn writer(seed: u64, seen: Rc<RefCell<Seen>>) -> turmoil::Result {
                         ));
                     }
                     let mut s = seen.borrow_mut();
-                    s.waits += 1;
-                    s.wait_counted += n;
+                    if !straddled {
+                        s.waits += 1;
+                        s.wait_counted += n;
+                        if n >= direct.len() && !direct.is_empty() {
+                            s.acked.push(Acked {
+                                key: wkey.clone(),
+                                master,
+                                replicas: direct.clone(),
+                                generation,
+                                boots,
+                            });
+                        }
+                    }
                 }
                 w
             }
             _ => {
                 // A client's write to a replica is refused.
-                let (name, _) = REPLICAS[rng.below(3) as usize];
+                let (name, settled, generation) = {
+                    let t = topo.borrow();
+                    let (name, _) = t.links()[rng.below(3) as usize];
+                    (name, t.settled.contains(&name), t.generation)
+                };
                 if let Some(f) = ask(name, &[b"SET", b"x", b"y"], Duration::from_millis(300)).await
                 {
                     let t = text(&f);
+                    // Until the operator's REPLICAOF is answered the demoted master
+                    // is still one; a promotion meanwhile may make this one a master.
+                    let replica = settled && topo.borrow().generation == generation;
                     let mut s = seen.borrow_mut();
                     if t.starts_with("READONLY") || t.starts_with("LOADING") {
                         s.replica_refusals += 1;
-                    } else {
+                    } else if replica {
                         s.violations
                             .push(format!("{name} answered a client's SET with {t}"));
                     }
@@ -233,20 +411,159 @@ struct Tally {
     partitions: usize,
     crashes: usize,
     jumps: usize,
+    promotions: usize,
+    promoted_partial: i64,
+    promoted_full: i64,
+    acked_checked: usize,
 }
 
-/// Sum of the `sync_*` stats of the servers that have replicas.
+/// A host's `sync_*` stats (full, partial ok, partial err), if it answers.
+async fn host_stats(host: &str) -> Option<(i64, i64, i64)> {
+    let f = ask(host, &[b"INFO", b"stats"], Duration::from_secs(2)).await?;
+    let info = text(&f);
+    Some((
+        info_field(&info, "sync_full").unwrap_or(0),
+        info_field(&info, "sync_partial_ok").unwrap_or(0),
+        info_field(&info, "sync_partial_err").unwrap_or(0),
+    ))
+}
+
+/// Sum of every host's `sync_*` stats.
 async fn sync_stats() -> (i64, i64, i64) {
     let mut sums = (0, 0, 0);
-    for host in [MASTER, "r1"] {
-        if let Some(f) = ask(host, &[b"INFO", b"stats"], Duration::from_secs(2)).await {
-            let info = text(&f);
-            sums.0 += info_field(&info, "sync_full").unwrap_or(0);
-            sums.1 += info_field(&info, "sync_partial_ok").unwrap_or(0);
-            sums.2 += info_field(&info, "sync_partial_err").unwrap_or(0);
+    for host in HOSTS {
+        if let Some((f, p, e)) = host_stats(host).await {
+            sums.0 += f;
+            sums.1 += p;
+            sums.2 += e;
         }
     }
     sums
+}
+
+/// Sends `args` to `host` until it answers OK (a crashed host comes back with the
+/// topology's configuration, so a late answer is still right).
+async fn insist(host: &str, args: &[&[u8]], seen: &RefCell<Seen>) {
+    let deadline = turmoil::sim_elapsed().unwrap() + Duration::from_secs(300);
+    loop {
+        match ask(host, args, Duration::from_secs(1)).await {
+            Some(Frame::Simple(s)) if s.starts_with("OK") => return,
+            Some(Frame::Error(e)) if e.starts_with("LOADING") => {}
+            None => {}
+            Some(other) => {
+                seen.borrow_mut()
+                    .violations
+                    .push(format!("{host} answered {args:?} with {other:?}"));
+                return;
+            }
+        }
+        if turmoil::sim_elapsed().unwrap() > deadline {
+            seen.borrow_mut()
+                .violations
+                .push(format!("{host} never answered {args:?}"));
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The operator's failover (what Sentinel does once it picked `new`): REPLICAOF NO
+/// ONE on it, the acknowledged writes checked on it, then the old master and its
+/// other replicas (`moved`) pointed at it; its partial resyncs counted until its
+/// replicas are linked.
+async fn promote(
+    new: &'static str,
+    moved: Vec<&'static str>,
+    generation: u64,
+    topo: Shared,
+    seen: Rc<RefCell<Seen>>,
+) -> turmoil::Result {
+    let old = moved[0];
+    insist(new, &[b"REPLICAOF", b"NO", b"ONE"], &seen).await;
+    let boots = topo.borrow().boots;
+    let stats_before = host_stats(new).await;
+
+    // Every write WAIT saw reach all the old master's replicas, the promoted one
+    // included, is on it: it applied the write before it acknowledged it, and
+    // kept its data when promoted. A restart of either since the write (a new
+    // history on the master, an older RDB on the replica) may lose it.
+    let acked: Vec<Acked> = seen
+        .borrow()
+        .acked
+        .iter()
+        .filter(|a| a.generation + 1 == generation && a.replicas.contains(&new))
+        .filter(|a| {
+            let (m, n) = (Topology::index(a.master), Topology::index(new));
+            a.master == old && a.boots[m] == boots[m] && a.boots[n] == boots[n]
+        })
+        .cloned()
+        .collect();
+    for a in acked {
+        for _ in 0..20 {
+            let r = ask(new, &[b"EXISTS", a.key.as_bytes()], Duration::from_secs(1)).await;
+            if topo.borrow().boots_of(new) != a.boots[Topology::index(new)] {
+                break;
+            }
+            match r {
+                Some(Frame::Int(1)) => seen.borrow_mut().acked_checked += 1,
+                other => {
+                    if other.is_none() {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                    seen.borrow_mut().violations.push(format!(
+                        "{} was acknowledged by WAIT for {:?} of {old}, but the promoted {new} answers EXISTS with {other:?}",
+                        a.key, a.replicas
+                    ));
+                }
+            }
+            break;
+        }
+    }
+
+    let port = SERVER_PORT.to_string();
+    for host in &moved {
+        insist(
+            host,
+            &[b"REPLICAOF", new.as_bytes(), port.as_bytes()],
+            &seen,
+        )
+        .await;
+        topo.borrow_mut().settled.push(host);
+    }
+
+    // The replicas (re-pointed, and those chained under the promoted one, which it
+    // dropped) reconnect; each one whose offset the backlog covers continues.
+    let deadline = turmoil::sim_elapsed().unwrap() + Duration::from_secs(20);
+    while turmoil::sim_elapsed().unwrap() < deadline {
+        let mut linked = true;
+        let replicas = topo.borrow().direct(new);
+        for host in replicas {
+            let info = ask(host, &[b"INFO", b"replication"], Duration::from_secs(1))
+                .await
+                .map(|f| text(&f))
+                .unwrap_or_default();
+            linked &= info_text(&info, "master_host") == Some(new)
+                && info_text(&info, "master_link_status") == Some("up");
+        }
+        if linked {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let stats_after = host_stats(new).await;
+    if let (Some(b), Some(a)) = (stats_before, stats_after) {
+        if topo.borrow().boots_of(new) == boots[Topology::index(new)] {
+            let mut s = seen.borrow_mut();
+            s.promoted_full += a.0 - b.0;
+            s.promoted_partial += a.1 - b.1;
+        }
+    }
+    let mut s = seen.borrow_mut();
+    s.promotions += 1;
+    drop(s);
+    topo.borrow_mut().promoting = false;
+    Ok(())
 }
 
 /// Undoing a fault: a repaired link, a restarted host.
@@ -280,46 +597,79 @@ fn run(seed: u64, tally: &mut Tally) {
         repl_diskless_sync_delay: rng.below(3) as i64,
         ..Default::default()
     };
+    let topo: Shared = Rc::new(RefCell::new(Topology::new()));
     let mut walls = Vec::new();
     let mut recorders = Vec::new();
-    for (i, name) in std::iter::once(MASTER)
-        .chain(REPLICAS.iter().map(|(n, _)| *n))
-        .enumerate()
-    {
-        let mut config = base.clone();
-        if let Some((_, of)) = REPLICAS.iter().find(|(n, _)| *n == name) {
-            config.replicaof = Some((of.to_string(), SERVER_PORT));
-        }
+    for (i, name) in HOSTS.into_iter().enumerate() {
         let wall = WallOffset::new();
         walls.push((name, wall.clone()));
         let host_seed = seed.wrapping_add(i as u64 * 1000);
         let recorder = Recorder::new();
         recorders.push((name, recorder.clone()));
-        // Each boot draws its own core seed, as a real process seeds from the OS:
-        // a restarted master that drew its old replication id again would accept
-        // partial resyncs into a different history.
-        let boots = Rc::new(std::cell::Cell::new(0u64));
+        let base = base.clone();
+        let topo = topo.clone();
         sim.host(name, move || {
-            boots.set(boots.get() + 1);
+            // Each boot draws its own core seed, as a real process seeds from the
+            // OS: a restarted master that drew its old replication id again would
+            // accept partial resyncs into a different history. Its role is the
+            // topology's now.
+            let mut config = base.clone();
+            let boots = {
+                let mut t = topo.borrow_mut();
+                t.boots[i] += 1;
+                config.replicaof = t.parent_of(name).map(|of| (of.to_string(), SERVER_PORT));
+                if config.replicaof.is_some() && !t.settled.contains(&name) {
+                    t.settled.push(name);
+                }
+                t.boots[i]
+            };
             serve(ServerOptions {
-                config: config.clone(),
-                seed: host_seed.wrapping_add(boots.get().wrapping_mul(0x9E37_79B9)),
+                config,
+                seed: host_seed.wrapping_add(boots.wrapping_mul(0x9E37_79B9)),
                 wall: wall.clone(),
                 recorder: recorder.clone(),
             })
         });
     }
     let seen = Rc::new(RefCell::new(Seen::default()));
-    let w = seen.clone();
-    sim.client("writer", writer(seed, w));
+    sim.client("writer", writer(seed, seen.clone(), topo.clone()));
 
     // The fault schedule, a millisecond per step.
     let active_ms = 20_000 + rng.below(20_000);
+    // Failovers draw from their own generator, so the rest of a seed's schedule
+    // is what it was before they existed: none in half the seeds, two in some.
+    let mut frng = Rng::new(seed ^ 0xFA11_0FE5);
+    let failovers = [0, 0, 0, 0, 0, 1, 1, 1, 2, 2][frng.below(10) as usize];
+    let mut failover_at: Vec<u64> = (0..failovers)
+        .map(|_| 3000 + frng.below(active_ms - 6000))
+        .collect();
+    failover_at.sort_unstable();
     let mut healing: Vec<(u64, Heal)> = Vec::new();
     let mut stats_before_master_crash = (0, 0, 0);
     for ms in 0..active_ms {
+        if failover_at.first().is_some_and(|&at| at <= ms) && !topo.borrow().promoting {
+            // Sentinel promotes a replica that runs; the old master may be down.
+            let master = topo.borrow().master;
+            let running: Vec<&'static str> = topo
+                .borrow()
+                .direct(master)
+                .into_iter()
+                .filter(|h| sim.is_host_running(*h))
+                .collect();
+            if !running.is_empty() {
+                failover_at.remove(0);
+                let new = running[frng.below(running.len() as u64) as usize];
+                let moved = topo.borrow_mut().promote(new);
+                let generation = topo.borrow().generation;
+                let (t, s) = (topo.clone(), seen.clone());
+                sim.client(
+                    format!("operator{ms}"),
+                    promote(new, moved, generation, t, s),
+                );
+            }
+        }
         if rng.below(1500) == 0 {
-            let (name, of) = REPLICAS[rng.below(3) as usize];
+            let (name, of) = topo.borrow().links()[rng.below(3) as usize];
             let until = ms + 500 + rng.below(8000);
             match rng.below(3) {
                 0 => sim.partition(name, of),
@@ -336,7 +686,7 @@ fn run(seed: u64, tally: &mut Tally) {
             ));
         }
         if rng.below(6000) == 0 {
-            let (name, _) = REPLICAS[rng.below(3) as usize];
+            let (name, _) = topo.borrow().links()[rng.below(3) as usize];
             if sim.is_host_running(name) {
                 sim.crash(name);
                 tally.crashes += 1;
@@ -347,16 +697,17 @@ fn run(seed: u64, tally: &mut Tally) {
                 ));
             }
         }
-        if rng.below(40_000) == 0 && sim.is_host_running(MASTER) {
+        let master = topo.borrow().master;
+        if rng.below(40_000) == 0 && sim.is_host_running(master) {
             // The master loses its dataset (no persistence): a new history.
             let s = Rc::new(RefCell::new(None));
             let out = s.clone();
             sim.client(format!("stats{ms}"), async move {
-                *out.borrow_mut() = Some(sync_stats().await);
+                *out.borrow_mut() = host_stats(master).await;
                 Ok(())
             });
             let _ = sim.step();
-            sim.crash(MASTER);
+            sim.crash(master);
             tally.crashes += 1;
             if let Some((f, p, e)) = *s.borrow() {
                 stats_before_master_crash.0 += f;
@@ -364,7 +715,10 @@ fn run(seed: u64, tally: &mut Tally) {
                 stats_before_master_crash.2 += e;
             }
             let until = ms + 200 + rng.below(2000);
-            healing.push((until, Box::new(|s: &mut turmoil::Sim<'_>| s.bounce(MASTER))));
+            healing.push((
+                until,
+                Box::new(move |s: &mut turmoil::Sim<'_>| s.bounce(master)),
+            ));
         }
         if rng.below(8000) == 0 {
             let (_, wall) = &walls[1 + rng.below(3) as usize];
@@ -384,33 +738,48 @@ fn run(seed: u64, tally: &mut Tally) {
     }
     seen.borrow_mut().stop = true;
 
-    // Healed and quiet: every replica converges on the master's dataset.
+    // Healed and quiet (the operator done): every host has its role and every
+    // replica converges on the master's dataset.
     let digests = Rc::new(RefCell::new(None));
     let out = digests.clone();
+    let t = topo.clone();
     sim.client("checker", async move {
-        let names: Vec<&str> = std::iter::once(MASTER)
-            .chain(REPLICAS.iter().map(|(n, _)| *n))
+        while t.borrow().promoting {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let (master, links) = {
+            let t = t.borrow();
+            (t.master, t.links())
+        };
+        let names: Vec<(&str, Option<&str>)> = std::iter::once((master, None))
+            .chain(links.iter().map(|(h, p)| (*h, Some(*p))))
             .collect();
         let deadline = turmoil::sim_elapsed().unwrap() + Duration::from_secs(120);
         loop {
             tokio::time::sleep(Duration::from_millis(500)).await;
             let mut got = Vec::new();
-            for name in &names {
+            for (name, parent) in &names {
                 let d = ask(name, &[b"DEBUG", b"DIGEST"], Duration::from_secs(2)).await;
-                let link = match *name {
-                    MASTER => Some("up".to_string()),
-                    _ => ask(name, &[b"INFO", b"replication"], Duration::from_secs(2))
-                        .await
-                        .map(|f| text(&f))
-                        .and_then(|i| {
-                            i.lines()
-                                .find_map(|l| l.strip_prefix("master_link_status:"))
-                                .map(|s| s.trim().to_string())
-                        }),
+                let info = ask(name, &[b"INFO", b"replication"], Duration::from_secs(2))
+                    .await
+                    .map(|f| text(&f))
+                    .unwrap_or_default();
+                // The master's role, or a replica's master and link.
+                let role = match parent {
+                    None => info_text(&info, "role").map(str::to_string),
+                    Some(p) => match info_text(&info, "master_host") {
+                        Some(h) if h == *p => {
+                            info_text(&info, "master_link_status").map(str::to_string)
+                        }
+                        Some(h) => Some(format!("of {h}")),
+                        None => None,
+                    },
                 };
-                got.push((name.to_string(), d.map(|f| text(&f)), link));
+                got.push((name.to_string(), d.map(|f| text(&f)), role));
             }
-            let all_up = got.iter().all(|(_, _, l)| l.as_deref() == Some("up"));
+            let all_up = got.iter().zip(&names).all(|((_, _, r), (_, p))| {
+                r.as_deref() == Some(if p.is_none() { "master" } else { "up" })
+            });
             let same = got.iter().all(|(_, d, _)| {
                 d.as_ref()
                     .is_some_and(|d| d.len() == 40 && d.bytes().all(|b| b.is_ascii_hexdigit()))
@@ -450,11 +819,20 @@ fn run(seed: u64, tally: &mut Tally) {
     tally.waits += s.waits;
     tally.wait_counted += s.wait_counted;
     tally.refusals += s.replica_refusals;
+    tally.promotions += s.promotions;
+    tally.promoted_partial += s.promoted_partial;
+    tally.promoted_full += s.promoted_full;
+    tally.acked_checked += s.acked_checked;
     eprintln!(
-        "seed {seed}: {} writes, syncs full {} partial {}, digest {:?}",
+        "seed {seed}: {} writes, syncs full {} partial {}, {} promotions (partial {} full {} after, {} acked writes checked), master {}, digest {:?}",
         s.writes,
         stats.0 + stats_before_master_crash.0,
         stats.1 + stats_before_master_crash.1,
+        s.promotions,
+        s.promoted_partial,
+        s.promoted_full,
+        s.acked_checked,
+        got[0].0,
         got[0].1
     );
 }
@@ -488,5 +866,11 @@ fn replicas_converge_and_resync_partially_when_the_backlog_allows() {
         );
         assert!(tally.waits > 0 && tally.wait_counted > 0, "{tally:?}");
         assert!(tally.refusals > 0, "{tally:?}");
+        // Failovers happened, a replica continued with a promoted one, and the
+        // acknowledged writes were looked for on a promoted one.
+        assert!(
+            tally.promotions > 0 && tally.promoted_partial > 0 && tally.acked_checked > 0,
+            "{tally:?}"
+        );
     }
 }
