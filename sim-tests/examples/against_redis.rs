@@ -335,14 +335,36 @@ impl Check {
         let received = wall_ms();
         let received_ns = self.mono_ns();
         self.requests += 1;
+        // The model checks this request's notifications as it replays it: the
+        // subscriber's frames up to its PONG must be in the outboxes already.
+        let ping = [b"PING".to_vec()];
+        let sub_frames = self.subscriber.as_mut().map(|sub| {
+            let mut bytes = Vec::new();
+            resp::encode_request(&ping, &mut bytes);
+            sub.conn.write_all(&bytes).expect("write");
+            let mut frames = Vec::new();
+            loop {
+                let f = sub.read_frame();
+                let r = take_reply(&f).expect("valid").expect("whole").0;
+                frames.push(f);
+                if !cinnabar_sim_tests::model::is_message(&r) {
+                    return frames;
+                }
+            }
+        });
         let mut last = Ok(());
-        let mut agreed: Option<(Model, Session)> = None;
+        let mut agreed: Option<(Model, Session, Option<Session>)> = None;
         for w in sent - CLOCK_SLACK_MS..=received + CLOCK_SLACK_MS {
             let (mut m, mut session) = (self.model.clone(), self.session.clone());
+            let mut sub_session = self.subscriber.as_ref().map(|s| s.session.clone());
             let mut out = Outboxes::default();
             let total = frames.iter().map(|f| f.len()).sum();
             out.add(&session.name, frames.clone());
             out.sent(&session.name, total);
+            if let (Some(sub), Some(f)) = (&sub_session, &sub_frames) {
+                out.add(&sub.name, f.clone());
+                out.sent(&sub.name, f.iter().map(|f| f.len()).sum());
+            }
             let at = Moment {
                 wall_ms: w,
                 mono_ns: sent_ns,
@@ -360,10 +382,21 @@ impl Check {
                     (Some(b), _) => Err(format!("{b} is still blocked after its reply")),
                     (None, 0) => Ok(()),
                     (None, n) => Err(format!("{n} frames the model did not expect")),
+                })
+                .and_then(|()| match &mut sub_session {
+                    None => Ok(()),
+                    Some(sub) => {
+                        m.after_input(wall_ms() + CLOCK_SLACK_MS);
+                        m.exec_request(sub, end, &ping, &mut out, Dbsize::Lenient)?;
+                        match out.left(&sub.name) {
+                            0 => Ok(()),
+                            n => Err(format!("{n} subscriber frames the model did not expect")),
+                        }
+                    }
                 });
             match r {
                 Ok(()) => {
-                    agreed = Some((m, session));
+                    agreed = Some((m, session, sub_session));
                     break;
                 }
                 Err(why) => last = Err(why),
@@ -371,9 +404,12 @@ impl Check {
         }
         let shown: Vec<String> = frames.iter().map(|f| resp::show(f)).collect();
         match agreed {
-            Some((m, session)) => {
+            Some((m, session, sub_session)) => {
                 self.model = m;
                 self.session = session;
+                if let (Some(sub), Some(s)) = (&mut self.subscriber, sub_session) {
+                    sub.session = s;
+                }
             }
             None => {
                 let why = last.expect_err("no agreeing moment");
@@ -518,9 +554,15 @@ fn run_seed(
             bitmaps: true,
             hll: true,
             swapdb: true,
+            // One client: CLIENT UNBLOCK finds nobody blocked (its replies and
+            // errors are still Redis's).
+            client_unblock: true,
         },
         resp3_probability: 0.5,
+        clients: 1,
     };
+    // Nobody else's id to learn: every CLIENT UNBLOCK names id 0.
+    let ids = workload::ClientIds::new();
     let program = workload::program(&mut g, &shape);
     let keys = shape.keys.clone();
     let mut ng = Gen::new(seed ^ NOTIFY_SALT);
@@ -573,14 +615,14 @@ fn run_seed(
             Step::Pubsub { requests, frames } => {
                 for template in requests {
                     let w = wall_ms();
-                    let args: Vec<Vec<u8>> = template.iter().map(|a| a.resolve(w)).collect();
+                    let args: Vec<Vec<u8>> = template.iter().map(|a| a.resolve(w, &ids)).collect();
                     check.subscribed(&mut server, args, frames).map_err(fail)?;
                 }
             }
             Step::Batch { requests, .. } => {
                 for template in requests {
                     let w = wall_ms();
-                    let args: Vec<Vec<u8>> = template.iter().map(|a| a.resolve(w)).collect();
+                    let args: Vec<Vec<u8>> = template.iter().map(|a| a.resolve(w, &ids)).collect();
                     check.send(&mut server, args).map_err(fail)?;
                 }
             }

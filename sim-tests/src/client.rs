@@ -3,7 +3,7 @@
 //! of each connection with the server's trace.
 
 use crate::resp::{self, take_reply, Reply};
-use crate::workload::{Program, Step};
+use crate::workload::{ClientIds, Program, Step};
 use cinnabar_io_sim::{SimWallClock, SERVER_PORT};
 use std::cell::RefCell;
 use std::net::SocketAddr;
@@ -130,8 +130,17 @@ impl Connection {
     }
 }
 
-/// Run `program` on one connection.
-pub async fn run_program(program: Program, wall: SimWallClock, log: SharedLog) -> turmoil::Result {
+/// The connection ids the clients learned, shared by all of them.
+pub type SharedIds = Rc<RefCell<ClientIds>>;
+
+/// Run `program` on one connection, as client number `index`.
+pub async fn run_program(
+    program: Program,
+    wall: SimWallClock,
+    log: SharedLog,
+    index: usize,
+    ids: SharedIds,
+) -> turmoil::Result {
     let mut conn = Connection::open(log.clone()).await?;
     for step in program {
         match step {
@@ -143,9 +152,18 @@ pub async fn run_program(program: Program, wall: SimWallClock, log: SharedLog) -
                 let wall_ms = wall.now_ms();
                 let mut bytes = Vec::new();
                 let mut last = Vec::new();
+                let mut asks_id = Vec::new();
                 for template in &requests {
-                    let args: Vec<Vec<u8>> = template.iter().map(|a| a.resolve(wall_ms)).collect();
+                    let args: Vec<Vec<u8>> = template
+                        .iter()
+                        .map(|a| a.resolve(wall_ms, &ids.borrow()))
+                        .collect();
                     resp::encode_request(&args, &mut bytes);
+                    asks_id.push(
+                        args.len() == 2
+                            && args[0].eq_ignore_ascii_case(b"client")
+                            && args[1].eq_ignore_ascii_case(b"id"),
+                    );
                     last = args;
                 }
                 let forever = crate::model::blocking::forever_wait(&last).is_some();
@@ -154,8 +172,10 @@ pub async fn run_program(program: Program, wall: SimWallClock, log: SharedLog) -
                 if forever {
                     conn.log.borrow_mut().waiting_forever = Some(last);
                 }
-                for _ in 0..requests.len() {
-                    conn.reply().await?;
+                for asked in asks_id {
+                    if let (true, Reply::Int(id)) = (asked, conn.reply().await?) {
+                        ids.borrow_mut().insert(index, id);
+                    }
                 }
                 conn.log.borrow_mut().waiting_forever = None;
             }
@@ -163,7 +183,10 @@ pub async fn run_program(program: Program, wall: SimWallClock, log: SharedLog) -
                 let wall_ms = wall.now_ms();
                 let mut bytes = Vec::new();
                 for template in &requests {
-                    let args: Vec<Vec<u8>> = template.iter().map(|a| a.resolve(wall_ms)).collect();
+                    let args: Vec<Vec<u8>> = template
+                        .iter()
+                        .map(|a| a.resolve(wall_ms, &ids.borrow()))
+                        .collect();
                     resp::encode_request(&args, &mut bytes);
                 }
                 conn.send(&bytes, frames, None).await?;

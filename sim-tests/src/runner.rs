@@ -124,6 +124,7 @@ fn simulate_inner(sc: &Scenario) -> Result<Outcome, String> {
     sim.host("server", move || cinnabar_io_sim::serve(options.clone()));
 
     let done = Rc::new(Cell::new(0usize));
+    let ids = client::SharedIds::default();
     let mut logs: Vec<SharedLog> = Vec::new();
     for (i, program) in sc.programs.iter().enumerate() {
         let log: SharedLog = Rc::new(RefCell::new(ClientLog {
@@ -131,13 +132,14 @@ fn simulate_inner(sc: &Scenario) -> Result<Outcome, String> {
             ..ClientLog::default()
         }));
         logs.push(log.clone());
-        let (program, clock, done) = (
+        let (program, clock, done, ids) = (
             program.clone(),
             SimWallClock::new(wall.clone()),
             done.clone(),
+            ids.clone(),
         );
         sim.client(format!("client-{i}"), async move {
-            let result = client::run_program(program, clock, log).await;
+            let result = client::run_program(program, clock, log, i, ids).await;
             done.set(done.get() + 1);
             result
         });

@@ -86,6 +86,7 @@ impl Scenario {
             split_probability: *g.pick(&[0.0, 0.05, 0.2]),
             families: workload::ENABLED,
             resp3_probability: *g.pick(&[0.0, 0.3, 0.5, 1.0]),
+            clients,
         };
         let limits = Limits {
             hash_max_listpack_entries: *g.pick(&[1, 2, 3, 4, 6, 8, 128]),

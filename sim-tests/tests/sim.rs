@@ -84,13 +84,18 @@ const SEEDS: &[u64] = &[
     // A SET ... EXAT in the past, then active expiry in the same step as a PUBLISH:
     // the subscriber got the owed `expired` ahead of the message.
     1_534_535_814_677_350_364,
+    // A pop blocked on a list got a null before its deadline: not a timeout seen
+    // while serving a ZADD on its key, but a CLIENT UNBLOCK later in the group.
+    5_914_615_981_831_399_741,
 ];
 /// More seeds that always run, quietly, so that the "sometimes" assertions have
 /// enough runs to look at.
 const COVERAGE_SEEDS: std::ops::Range<u64> = 100..160;
 /// Single seeds that reach a rare path no seed of [`COVERAGE_SEEDS`] reaches
-/// (`set hashtable->intset`, since SWAPDB joined the workload).
-const COVERAGE_EXTRA: &[u64] = &[267];
+/// (`set hashtable->intset`, since SWAPDB joined the workload; `notify: serves
+/// after SWAPDB notified out of order`, since CLIENT UNBLOCK did). Found with
+/// [`find_seed_for_path`].
+const COVERAGE_EXTRA: &[u64] = &[267, 1194];
 const TIME_BUDGET_SECS_DEFAULT: u64 = 20;
 
 /// The paths the fixed seeds must take at least once, for the families this branch
@@ -194,6 +199,12 @@ fn sometimes(f: &Families) -> Vec<String> {
             ]
             .map(String::from),
         );
+        if f.client_unblock {
+            want.push("blocking: unblocked by CLIENT UNBLOCK".into());
+        }
+    }
+    if f.client_unblock {
+        want.push("client: CLIENT ID".into());
     }
     if f.pubsub {
         want.extend(
@@ -400,6 +411,30 @@ fn strings_and_keys() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// A tool, not a check: the first seeds from 1000 on that take the path named by
+/// `SIM_FIND_PATH` (as the summary lists paths), for [`COVERAGE_EXTRA`] when a
+/// change to the generators leaves a path no coverage seed reaches. Run with
+/// `SIM_FIND_PATH='<path>' cargo test -p cinnabar-sim-tests --release -- --ignored
+/// find_seed_for_path --nocapture`.
+#[test]
+#[ignore]
+fn find_seed_for_path() {
+    let path = std::env::var("SIM_FIND_PATH").expect("SIM_FIND_PATH names a path");
+    let mut found = Vec::new();
+    for seed in 1000..21_000u64 {
+        if let Ok(report) = runner::run_seed(seed) {
+            if report.stats.events.contains_key(&path) {
+                println!("seed {seed} takes {path:?}");
+                found.push(seed);
+                if found.len() == 3 {
+                    return;
+                }
+            }
+        }
+    }
+    panic!("no seed in 1000..21000 takes {path:?} (found {found:?})");
 }
 
 #[test]

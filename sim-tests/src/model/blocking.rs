@@ -18,6 +18,10 @@
 //! the end of the step being replayed ([`super::Outboxes`]), so a blocked client
 //! with a frame it was not served is one the server timed out, which must be due.
 //!
+//! CLIENT UNBLOCK (`clientCommand`) ends a wait the model knows of: `:1` with the
+//! timeout's null or the UNBLOCKED error on the unblocked connection, or `:0` when
+//! the server had timed it out earlier in the same group of inputs (due by then).
+//!
 //! The workload never pairs a bad timeout with another bad argument: Redis parses
 //! BLMPOP's and BZMPOP's other arguments, and BLMOVE's directions, before the
 //! timeout, and the model checks the timeout first.
@@ -38,6 +42,25 @@ pub(crate) const COMMANDS: &[&str] = &[
     "bzpopmax",
     "bzmpop",
 ];
+
+/// A blocked client CLIENT UNBLOCK named.
+#[derive(Debug, Clone)]
+pub(crate) struct Unblocked {
+    pub blocked: Blocked,
+    /// What the command's reply says happened.
+    pub how: UnblockedHow,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum UnblockedHow {
+    /// `:1`: its wait ended with the timeout's reply (TIMEOUT) or the UNBLOCKED error.
+    Ended { with_error: bool },
+    /// `:0`: the server had timed it out already, in the same group of inputs.
+    TimedOutBefore,
+}
+
+/// The reply CLIENT UNBLOCK ... ERROR gives the blocked client.
+pub(crate) const UNBLOCKED_ERROR: &[u8] = b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n";
 
 /// A client blocked on keys.
 #[derive(Debug, Clone)]
@@ -343,6 +366,7 @@ impl Model {
             })?;
             out.take(&session.name);
             self.exec(session, now.wall_ms, request, &f, dbsize)?;
+            self.check_unblocked(now, out)?;
             return self.serve_ready(now, out);
         }
         // The frame the group of inputs sent this client may be its reply, or, for
@@ -445,6 +469,12 @@ impl Model {
                     .peek(&b.session)
                     .is_some_and(|f| is_timeout_reply(f, b.proto))
                 {
+                    if !self.due(&b, now) {
+                        // Not due: a CLIENT UNBLOCK later in this group of inputs
+                        // ends the wait (checked there, or at the step's end).
+                        i += 1;
+                        continue;
+                    }
                     // Timed out before this command ran.
                     self.timed_out(i, now, out)?;
                     continue;
@@ -535,10 +565,19 @@ impl Model {
     fn timed_out(&mut self, i: usize, now: Moment, out: &mut Outboxes) -> Result<(), String> {
         let b = self.blocked.remove(i);
         let frame = out.take(&b.session).expect("peeked");
-        let due = b
-            .deadline_ns
-            .is_some_and(|d| now.group_mono_ns.max(now.mono_ns) + EARLY_NS > d);
-        if !is_timeout_reply(&frame, b.proto) || !due {
+        self.check_timed_out(&b, &frame, now)
+    }
+
+    /// Whether `b`'s deadline may have passed by the end of `now`'s group.
+    fn due(&self, b: &Blocked, now: Moment) -> bool {
+        b.deadline_ns
+            .is_some_and(|d| now.group_mono_ns.max(now.mono_ns) + EARLY_NS > d)
+    }
+
+    /// `frame`, sent to blocked client `b` that nothing served, is its timeout, due.
+    fn check_timed_out(&mut self, b: &Blocked, frame: &[u8], now: Moment) -> Result<(), String> {
+        let due = self.due(b, now);
+        if !is_timeout_reply(frame, b.proto) || !due {
             return Err(format!(
                 "{} blocked in {} at mono {}ms (deadline {:?}ms) got {} at mono {}ms, \
                  and no write served it",
@@ -546,11 +585,132 @@ impl Model {
                 resp::show_request(&b.request),
                 b.since_ns / 1_000_000,
                 b.deadline_ns.map(|d| d / 1_000_000),
-                resp::show(&frame),
+                resp::show(frame),
                 now.mono_ns / 1_000_000
             ));
         }
         self.note("blocking: timed out".into());
+        Ok(())
+    }
+
+    /// CLIENT ID and CLIENT UNBLOCK (clientCommand), the subcommands the workload
+    /// sends. An id is learned from CLIENT ID's reply; CLIENT UNBLOCK of a client the
+    /// model has blocked ends its wait (`:1`), or finds it timed out already (`:0`,
+    /// which must be due): [`Model::check_unblocked`] then checks its frame.
+    pub(crate) fn client_command(
+        &mut self,
+        session: &Session,
+        request: &[Vec<u8>],
+        actual: &[u8],
+    ) -> Result<(), String> {
+        let sub = String::from_utf8_lossy(&request[1]).to_ascii_lowercase();
+        match sub.as_str() {
+            "id" => {
+                let Ok(Some((Reply::Int(id), _))) = take_reply(actual) else {
+                    return Err(format!("CLIENT ID replied {}", resp::show(actual)));
+                };
+                if id <= 0 {
+                    return Err(format!("CLIENT ID replied {id}"));
+                }
+                if let Some(other) = self.client_ids.get(&id).filter(|o| **o != session.name) {
+                    return Err(format!(
+                        "CLIENT ID gave {id} to {} and {other}",
+                        session.name
+                    ));
+                }
+                if let Some((old, _)) = self
+                    .client_ids
+                    .iter()
+                    .find(|(i, n)| **n == session.name && **i != id)
+                {
+                    return Err(format!("CLIENT ID of {} was {old}, now {id}", session.name));
+                }
+                self.client_ids.insert(id, session.name.clone());
+                self.note("client: CLIENT ID".into());
+                Ok(())
+            }
+            "unblock" => {
+                if request.len() > 4 {
+                    let msg = format!(
+                        "unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
+                        String::from_utf8_lossy(&request[1]),
+                        String::from_utf8_lossy(&request[0]).to_ascii_uppercase()
+                    );
+                    return super::expect_exact(actual, &resp::err(&msg));
+                }
+                let mut with_error = false;
+                if let Some(reason) = request.get(3) {
+                    if reason.eq_ignore_ascii_case(b"error") {
+                        with_error = true;
+                    } else if !reason.eq_ignore_ascii_case(b"timeout") {
+                        let msg = "CLIENT UNBLOCK reason should be TIMEOUT or ERROR";
+                        return super::expect_exact(actual, &resp::err(msg));
+                    }
+                }
+                let Some(id) = crate::numbers::parse_i64_strict(&request[2]) else {
+                    let msg = "value is not an integer or out of range";
+                    return super::expect_exact(actual, &resp::err(msg));
+                };
+                let target = self
+                    .client_ids
+                    .get(&id)
+                    .and_then(|name| self.blocked.iter().position(|b| b.session == *name));
+                let Some(i) = target else {
+                    return super::expect_exact(actual, &resp::int(0));
+                };
+                let how = if actual == resp::int(1).as_slice() {
+                    self.note("blocking: unblocked by CLIENT UNBLOCK".into());
+                    UnblockedHow::Ended { with_error }
+                } else if actual == resp::int(0).as_slice() {
+                    self.note("blocking: CLIENT UNBLOCK found it timed out".into());
+                    UnblockedHow::TimedOutBefore
+                } else {
+                    return Err(format!(
+                        "CLIENT UNBLOCK of blocked {} replied {}",
+                        self.blocked[i].session,
+                        resp::show(actual)
+                    ));
+                };
+                let blocked = self.blocked.remove(i);
+                self.unblocked.push(Unblocked { blocked, how });
+                Ok(())
+            }
+            _ => Err(format!("model limitation: no model of CLIENT {sub}")),
+        }
+    }
+
+    /// The frames of the clients the command just replayed unblocked (or found
+    /// timed out): the timeout's reply or the UNBLOCKED error.
+    fn check_unblocked(&mut self, now: Moment, out: &mut Outboxes) -> Result<(), String> {
+        for u in std::mem::take(&mut self.unblocked) {
+            let b = &u.blocked;
+            let frame = out.take(&b.session).ok_or_else(|| {
+                format!(
+                    "{} blocked in {} was sent nothing when CLIENT UNBLOCK named it",
+                    b.session,
+                    resp::show_request(&b.request)
+                )
+            })?;
+            match u.how {
+                UnblockedHow::TimedOutBefore => self.check_timed_out(b, &frame, now)?,
+                UnblockedHow::Ended { with_error } => {
+                    let want = if with_error {
+                        UNBLOCKED_ERROR.to_vec()
+                    } else {
+                        b.proto.null_array()
+                    };
+                    if frame != want {
+                        return Err(format!(
+                            "{} blocked in {} got {} from CLIENT UNBLOCK, not {}",
+                            b.session,
+                            resp::show_request(&b.request),
+                            resp::show(&frame),
+                            resp::show(&want)
+                        ));
+                    }
+                }
+            }
+        }
         Ok(())
     }
 

@@ -159,6 +159,11 @@ pub struct Model {
     notify: notify::Notify,
     /// The keys in `ready` came from SWAPDB's walk of a dict: their order is open.
     ready_unordered: bool,
+    /// Connection ids, as CLIENT ID replied them, and whose they are.
+    client_ids: BTreeMap<i64, String>,
+    /// Clients CLIENT UNBLOCK ended the wait of, whose frames the command's step
+    /// must show (see [`blocking`]).
+    unblocked: Vec<blocking::Unblocked>,
 }
 
 /// What the server had sent each connection by the end of the step being replayed,
@@ -439,6 +444,7 @@ impl Model {
             "swapdb" => self.swapdb(wall_ms, request, actual.bytes),
             "pubsub" => self.pubsub_command(request, actual.bytes),
             "config" => self.config(request, actual.bytes),
+            "client" => self.client_command(session, request, actual.bytes),
             "subscribe" | "unsubscribe" | "psubscribe" | "punsubscribe" | "ssubscribe"
             | "sunsubscribe" => Err(format!(
                 "model limitation: {name} replying one frame (inside EXEC?)"
@@ -1282,6 +1288,21 @@ pub(crate) fn refused_before_call(name: &str, request: &[Vec<u8>]) -> Option<Vec
         let msg = "wrong number of arguments for 'object|encoding' command";
         return Some(resp::err(msg));
     }
+    if name == "client" {
+        let sub_arity = if request[1].eq_ignore_ascii_case(b"id") {
+            2
+        } else if request[1].eq_ignore_ascii_case(b"unblock") {
+            -3
+        } else {
+            return None;
+        };
+        if (sub_arity > 0 && argc != sub_arity) || argc < -sub_arity {
+            let sub = String::from_utf8_lossy(&request[1]).to_ascii_lowercase();
+            return Some(resp::err(&format!(
+                "wrong number of arguments for 'client|{sub}' command"
+            )));
+        }
+    }
     None
 }
 
@@ -1298,6 +1319,7 @@ fn arity(name: &str) -> Option<i64> {
         "getex" | "mget" | "del" | "unlink" | "exists" | "touch" | "scan" | "object" => -2,
         "randomkey" | "dbsize" => 1,
         "flushdb" | "flushall" | "hello" => -1,
+        "client" => -2,
         // Hashes.
         "hgetall" | "hkeys" | "hvals" | "hlen" => 2,
         "hget" | "hexists" | "hstrlen" => 3,

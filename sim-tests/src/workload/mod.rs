@@ -11,6 +11,8 @@
 //! Absolute expiry times (EXPIREAT, SET PXAT, ...) cannot be drawn in advance: they
 //! are [`Arg::WallMsPlus`]/[`Arg::WallSecsPlus`] placeholders, resolved by the client
 //! from its own reading of the (jumping) wall clock when it sends the request.
+//! Neither can the connection id CLIENT UNBLOCK names: it is an [`Arg::ClientIdOf`]
+//! placeholder, resolved from the ids the clients learned with CLIENT ID.
 
 mod bitmaps;
 mod blocking;
@@ -74,6 +76,9 @@ pub struct Families {
     pub hll: bool,
     /// SWAPDB of db 0 with others (and of two others), queued in transactions too.
     pub swapdb: bool,
+    /// CLIENT ID first, then now and then CLIENT UNBLOCK of another client (which
+    /// may be blocked in a pop), with TIMEOUT or ERROR.
+    pub client_unblock: bool,
 }
 
 impl Families {
@@ -107,6 +112,7 @@ pub const ENABLED: Families = Families {
     bitmaps: true,
     hll: true,
     swapdb: true,
+    client_unblock: true,
 };
 
 /// One argument of a request.
@@ -117,14 +123,21 @@ pub enum Arg {
     WallMsPlus(i64),
     /// The client's wall clock in whole seconds, plus this many.
     WallSecsPlus(i64),
+    /// The connection id of `client-<n>`, as its CLIENT ID replied; 0 (no
+    /// connection's) while it has not asked.
+    ClientIdOf(usize),
 }
 
+/// The connection ids the clients learned with CLIENT ID, by client number.
+pub type ClientIds = std::collections::BTreeMap<usize, i64>;
+
 impl Arg {
-    pub fn resolve(&self, wall_ms: i64) -> Vec<u8> {
+    pub fn resolve(&self, wall_ms: i64, ids: &ClientIds) -> Vec<u8> {
         match self {
             Arg::Bytes(b) => b.clone(),
             Arg::WallMsPlus(d) => (wall_ms + d).to_string().into_bytes(),
             Arg::WallSecsPlus(d) => (wall_ms.div_euclid(1000) + d).to_string().into_bytes(),
+            Arg::ClientIdOf(n) => ids.get(n).copied().unwrap_or(0).to_string().into_bytes(),
         }
     }
 }
@@ -181,6 +194,8 @@ pub struct WorkloadShape {
     pub families: Families,
     /// Probability that a client switches to RESP3 before its first request.
     pub resp3_probability: f64,
+    /// How many workload clients run (CLIENT UNBLOCK names one of them).
+    pub clients: usize,
 }
 
 /// How often a request of a family picks a key of another family.
@@ -311,6 +326,13 @@ pub fn program(g: &mut Gen, shape: &WorkloadShape) -> Program {
     if shape.families.pubsub && g.chance(0.2) {
         steps.extend(pubsub::subscriber(g, shape));
         return steps;
+    }
+    if shape.families.client_unblock {
+        steps.push(Step::Batch {
+            requests: vec![vec![command_name(g, "CLIENT"), bytes("ID")]],
+            split_permille: None,
+        });
+        remaining = remaining.saturating_sub(1);
     }
     let scannable: Vec<(Family, &'static str)> = [
         (Family::Hashes, "HSCAN"),
@@ -479,6 +501,9 @@ fn request(g: &mut Gen, shape: &WorkloadShape) -> Template {
             if shape.families.swapdb && g.chance(0.08) {
                 return swapdb_request(g);
             }
+            if shape.families.client_unblock && g.chance(0.4) {
+                return client_unblock_request(g, shape);
+            }
             match g.below(10) {
                 0..=5 => vec![
                     command_name(g, "OBJECT"),
@@ -514,6 +539,27 @@ fn swapdb_request(g: &mut Gen) -> Template {
     vec![command_name(g, "SWAPDB"), bytes(a), bytes(b)]
 }
 
+/// CLIENT UNBLOCK of a workload client (itself too, and ids nobody has), mostly
+/// with a good reason, sometimes with a bad one, a bad id or one argument too many.
+fn client_unblock_request(g: &mut Gen, shape: &WorkloadShape) -> Template {
+    let mut r = vec![
+        command_name(g, "CLIENT"),
+        bytes(*g.pick(&["UNBLOCK", "unblock"])),
+    ];
+    r.push(match g.below(20) {
+        0 => bytes(*g.pick(&["x", "-1", "1.5", "999999"])),
+        _ => Arg::ClientIdOf(g.below(shape.clients.max(1) as u64) as usize),
+    });
+    match g.below(20) {
+        0..=6 => {}
+        7..=11 => r.push(bytes(*g.pick(&["TIMEOUT", "timeout"]))),
+        12..=17 => r.push(bytes(*g.pick(&["ERROR", "error"]))),
+        18 => r.push(bytes("bogus")),
+        _ => r.extend([bytes("TIMEOUT"), bytes("x")]),
+    }
+    r
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -535,6 +581,7 @@ mod tests {
                 ..ENABLED
             },
             resp3_probability: 0.0,
+            clients: 3,
         }
     }
 
@@ -565,8 +612,11 @@ mod tests {
 
     #[test]
     fn placeholders_follow_the_wall_clock() {
-        assert_eq!(Arg::WallMsPlus(-5).resolve(1_000), b"995");
-        assert_eq!(Arg::WallSecsPlus(2).resolve(1_999), b"3");
-        assert_eq!(Arg::WallSecsPlus(0).resolve(-1), b"-1");
+        let ids = ClientIds::from([(2, 7)]);
+        assert_eq!(Arg::WallMsPlus(-5).resolve(1_000, &ids), b"995");
+        assert_eq!(Arg::WallSecsPlus(2).resolve(1_999, &ids), b"3");
+        assert_eq!(Arg::WallSecsPlus(0).resolve(-1, &ids), b"-1");
+        assert_eq!(Arg::ClientIdOf(2).resolve(0, &ids), b"7");
+        assert_eq!(Arg::ClientIdOf(1).resolve(0, &ids), b"0");
     }
 }
