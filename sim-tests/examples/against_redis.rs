@@ -557,6 +557,7 @@ fn run_seed(
             // One client: CLIENT UNBLOCK finds nobody blocked (its replies and
             // errors are still Redis's).
             client_unblock: true,
+            select: true,
         },
         resp3_probability: 0.5,
         clients: 1,

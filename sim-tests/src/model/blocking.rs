@@ -355,6 +355,9 @@ impl Model {
         let may_block = COMMANDS.contains(&name.as_str())
             && session.multi.is_none()
             && super::refused_before_call(&name, request).is_none();
+        if may_block && session.db != 0 {
+            return Err("model limitation: a blocking command in another database".into());
+        }
         let frame = out.peek(&session.name).map(|f| f.to_vec());
         if !may_block {
             let f = frame.ok_or_else(|| {
@@ -502,6 +505,8 @@ impl Model {
                     name: b.session.clone(),
                     proto: b.proto,
                     multi: None,
+                    // Clients block in db 0 only.
+                    db: 0,
                 };
                 let request = b.serve_request(&key);
                 // The frame is this pop's reply, or one a later input of the group

@@ -1,9 +1,10 @@
-//! The databases other than 0, as far as SWAPDB moves keys in and out of them: the
-//! workload never SELECTs, so every other command runs on db 0 ([`Model`]'s `keys`),
-//! and a database other than 0 only ever holds what a SWAPDB took out of db 0 (the
-//! keys keep their possible states, and active expiry may delete those past their
-//! deadline there too, see [`Model::after_input`], notified on
-//! `__keyspace@<db>__` / `__keyevent@<db>__`, see [`Model::notify_swapdb`]).
+//! The databases other than 0: what SWAPDB moves in and out of them, and what the
+//! commands of a connection that SELECTed one do there ([`Model::exec`] puts that
+//! database in db 0's place for the command). Their keys keep their possible states,
+//! and active expiry may delete those past their deadline there too (see
+//! [`Model::after_input`]), notified on `__keyspace@<db>__` / `__keyevent@<db>__`
+//! (see [`Model::notify_swapdb`]). Connections watch keys, block and scan elements
+//! in db 0 only.
 //!
 //! SWAPDB as Redis 7.0's `dbSwapDatabases`: watched keys are touched when the key
 //! exists in either database (`touchAllWatchedKeysInDb`, both ways; a key absent
@@ -129,6 +130,34 @@ impl Model {
         } else {
             "swapdb: db 0 swapped with a database holding keys".into()
         });
+        Ok(())
+    }
+
+    /// SELECT index (Redis 7.0's selectCommand: getIntFromObjectOrReply with no
+    /// message of its own, then selectDb's range check).
+    pub(crate) fn select(
+        &mut self,
+        session: &mut super::Session,
+        request: &[Vec<u8>],
+        actual: &[u8],
+    ) -> Result<(), String> {
+        let Some(db) = crate::numbers::parse_i64_strict(&request[1]) else {
+            let msg = "value is not an integer or out of range";
+            return expect_exact(actual, &resp::err(msg));
+        };
+        if i32::try_from(db).is_err() {
+            // getRangeLongFromObjectOrReply's own message for an int out of range.
+            let msg = "value is out of range, value must between -2147483648 and 2147483647";
+            return expect_exact(actual, &resp::err(msg));
+        }
+        if !(0..DATABASES).contains(&db) {
+            return expect_exact(actual, &resp::err("DB index is out of range"));
+        }
+        expect_exact(actual, &resp::ok())?;
+        session.db = db;
+        if db != 0 {
+            self.note("select: another database".into());
+        }
         Ok(())
     }
 

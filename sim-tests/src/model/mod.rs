@@ -98,6 +98,8 @@ pub struct Session {
     pub proto: Proto,
     /// The transaction being queued, between MULTI and EXEC or DISCARD.
     pub multi: Option<multi::Multi>,
+    /// The database SELECT chose.
+    pub db: i64,
 }
 
 impl Session {
@@ -106,6 +108,7 @@ impl Session {
             name: name.to_string(),
             proto: Proto::Resp2,
             multi: None,
+            db: 0,
         }
     }
 }
@@ -164,6 +167,9 @@ pub struct Model {
     /// Clients CLIENT UNBLOCK ended the wait of, whose frames the command's step
     /// must show (see [`blocking`]).
     unblocked: Vec<blocking::Unblocked>,
+    /// The database of the command being evaluated: while it is not 0, `keys` holds
+    /// that database's keys and db 0's wait in `other_dbs` (see [`Model::exec`]).
+    cur_db: i64,
 }
 
 /// What the server had sent each connection by the end of the step being replayed,
@@ -287,7 +293,9 @@ impl Model {
         } else {
             self.keys.insert(key.clone(), slots);
         }
-        self.narrow_scans(&key);
+        if self.cur_db == 0 {
+            self.narrow_scans(&key);
+        }
     }
 
     fn note(&mut self, event: String) {
@@ -387,6 +395,38 @@ impl Model {
         dbsize: Dbsize,
     ) -> Result<(), String> {
         assert!(!request.is_empty(), "a request has a command name");
+        debug_assert_eq!(self.cur_db, 0, "commands do not nest");
+        if session.db == 0 {
+            return self.exec_in_db(session, wall_ms, request, actual, dbsize);
+        }
+        // A connection that SELECTed another database: its keys take db 0's place
+        // for the command. Connections watch, block and scan elements in db 0 only
+        // (the workload's SELECT batches hold none of those), so what a command does
+        // there signals none of them; its notifications name its database.
+        if session.multi.is_some() {
+            return Err("model limitation: a transaction in another database".into());
+        }
+        let db = session.db;
+        let theirs = self.other_dbs.remove(&db).unwrap_or_default();
+        let db0 = std::mem::replace(&mut self.keys, theirs);
+        self.cur_db = db;
+        let r = self.exec_in_db(session, wall_ms, request, actual, dbsize);
+        self.cur_db = 0;
+        let theirs = std::mem::replace(&mut self.keys, db0);
+        if !theirs.is_empty() {
+            self.other_dbs.insert(db, theirs);
+        }
+        r
+    }
+
+    fn exec_in_db(
+        &mut self,
+        session: &mut Session,
+        wall_ms: i64,
+        request: &[Vec<u8>],
+        actual: &[u8],
+        dbsize: Dbsize,
+    ) -> Result<(), String> {
         let name = String::from_utf8_lossy(&request[0]).to_ascii_lowercase();
         if refused_before_call(&name, request).is_none() {
             if let Some(refused) = self.refused_while_subscribed(session, &name) {
@@ -442,6 +482,7 @@ impl Model {
             "publish" => self.publish(request, actual.bytes),
             "spublish" => self.spublish(request, actual.bytes),
             "swapdb" => self.swapdb(wall_ms, request, actual.bytes),
+            "select" => self.select(session, request, actual.bytes),
             "pubsub" => self.pubsub_command(request, actual.bytes),
             "config" => self.config(request, actual.bytes),
             "client" => self.client_command(session, request, actual.bytes),
@@ -818,9 +859,21 @@ impl Model {
         }
         // A value replaced by another object (COPY, RENAME, a STORE) is another
         // collection: a scan of the old one promises nothing about it.
-        for k in &replaced {
+        for k in replaced.iter().filter(|_| self.cur_db == 0) {
             for scan in self.scans.values_mut().filter(|s| &s.key == k) {
                 scan.always.clear();
+            }
+        }
+        if self.cur_db != 0 {
+            let watched_here = keys.iter().enumerate().any(|(i, k)| {
+                changed[i] > 0
+                    && self
+                        .watches
+                        .values()
+                        .any(|w| w.watched_keys().any(|x| x == k))
+            });
+            if watched_here {
+                self.note("select: a key watched in db 0 written in another db".into());
             }
         }
         if !self.watches.is_empty() {
@@ -847,7 +900,11 @@ impl Model {
                 .map_or(&[][..], |i| &learned[i][..]);
             let created =
                 (readded || before.iter().any(absent)) && self.signals_ready(k, now_holds);
-            if created && !self.ready.contains(k) {
+            if created && self.cur_db != 0 && self.blocked.iter().any(|b| b.keys.contains(k)) {
+                self.note("select: a key a db 0 client waits for created in another db".into());
+            }
+            // Clients block in db 0 only (signalKeyAsReady is per database).
+            if created && self.cur_db == 0 && !self.ready.contains(k) {
                 self.ready.push(k.clone());
             }
         }
@@ -1311,7 +1368,7 @@ pub(crate) fn refused_before_call(name: &str, request: &[Vec<u8>]) -> Option<Vec
 fn arity(name: &str) -> Option<i64> {
     Some(match name {
         "get" | "getdel" | "strlen" | "incr" | "decr" | "type" | "ttl" | "pttl" | "expiretime"
-        | "pexpiretime" | "persist" | "keys" => 2,
+        | "pexpiretime" | "persist" | "keys" | "select" => 2,
         "setnx" | "getset" | "append" | "incrby" | "decrby" | "incrbyfloat" | "rename"
         | "renamenx" | "swapdb" => 3,
         "setex" | "psetex" | "getrange" | "substr" | "setrange" => 4,

@@ -87,7 +87,8 @@ impl Watch {
 impl Model {
     /// `signalModifiedKey` on `key`, as sure as `how`.
     pub(crate) fn touch(&mut self, key: &[u8], how: Tri) {
-        if how == Tri::No {
+        // Connections watch keys of db 0 only (see [`Model::exec`]).
+        if how == Tri::No || self.cur_db != 0 {
             return;
         }
         for w in self.watches.values_mut() {
@@ -107,6 +108,9 @@ impl Model {
     /// A watched key SWAPDB may have flagged expired (`wk->expired`): from now on
     /// its touches and its expiry are only `Maybe`s.
     pub(crate) fn may_have_watched_expired(&mut self, key: &[u8]) {
+        if self.cur_db != 0 {
+            return;
+        }
         for w in self.watches.values_mut() {
             for (k, expired_at_watch) in w.keys.iter_mut() {
                 if k == key {
@@ -118,14 +122,19 @@ impl Model {
 
     /// Whether some connection watches `key`.
     pub(crate) fn watched(&self, key: &[u8]) -> bool {
-        self.watches
-            .values()
-            .any(|w| w.keys.iter().any(|(k, _)| k == key))
+        self.cur_db == 0
+            && self
+                .watches
+                .values()
+                .any(|w| w.keys.iter().any(|(k, _)| k == key))
     }
 
     /// FLUSHDB (touchAllWatchedKeysInDb): every watched key that exists is touched
     /// (one that had expired when watched is only deleted: no logical change).
     pub(crate) fn touch_all(&mut self) {
+        if self.cur_db != 0 {
+            return;
+        }
         let keys: Vec<(Key, Tri)> = self
             .keys
             .iter()

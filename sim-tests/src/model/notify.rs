@@ -24,10 +24,10 @@
 //! deadline (see [`Model::owe_expired`]); such frames may come before any expected
 //! frame, once: a subscriber that reads one consumes it, and the model learns that
 //! the key is gone (no state past that deadline is left). A lazy `expired` in a
-//! command's events consumes it too. Commands run on db 0 only; the keys SWAPDB
-//! moved to another database expire there (owed on that database's channels), and
-//! an expiry owed across a SWAPDB is owed in both databases it swapped, since it
-//! may have happened on either side of it.
+//! command's events consumes it too. A command's events are notified in its
+//! connection's database (SELECT); keys in another database expire there (owed on
+//! that database's channels), and an expiry owed across a SWAPDB is owed in both
+//! databases it swapped, since it may have happened on either side of it.
 //!
 //! **Order with PUBLISH.** A command's notifications are queued with the number of
 //! PUBLISH deliveries queued before them, and both are checked in that order after
@@ -122,9 +122,9 @@ pub(crate) struct Notify {
     /// `notify-keyspace-events`.
     pub flags: u32,
     /// The alternatives of each command replayed since the last check, with the
-    /// number of PUBLISH deliveries queued before it and its unordered group (0:
-    /// none; see [`Model::begin_unordered_notifications`]).
-    queue: Vec<(usize, Vec<Vec<Ev>>, u64)>,
+    /// number of PUBLISH deliveries queued before it, its unordered group (0:
+    /// none; see [`Model::begin_unordered_notifications`]) and its database.
+    queue: Vec<(usize, Vec<Vec<Ev>>, u64, i64)>,
     /// The group the commands queued now join, and the last one opened.
     group: u64,
     groups: u64,
@@ -464,7 +464,8 @@ pub(crate) fn events(
                 (super::Value::Set(_), _) if family == "zset" => false,
                 (v, _) => v.type_name() != family,
             };
-            if wrongtype && !missing && c.slot_b(&k).is_some_and(wrong) {
+            // SMOVE looks both keys up before it checks either type.
+            if wrongtype && name != "smove" && !missing && c.slot_b(&k).is_some_and(wrong) {
                 break;
             }
             // ZUNION and its kin look their keys up before parsing their options:
@@ -987,7 +988,7 @@ impl Model {
         alts.sort_by_key(|a| std::cmp::Reverse(a.len()));
         self.notify
             .queue
-            .push((self.deliveries.len(), alts, self.notify.group));
+            .push((self.deliveries.len(), alts, self.notify.group, self.cur_db));
     }
 
     /// The commands queued from now until [`Model::end_unordered_notifications`]
@@ -1017,7 +1018,7 @@ impl Model {
             .iter()
             .map(|k| (k.clone(), stale_entries(&self.slots(k), wall_ms)))
             .collect();
-        self.owe(0, stale);
+        self.owe(self.cur_db, stale);
     }
 
     /// Active expiry walks the other databases too: what SWAPDB took out of db 0
@@ -1255,7 +1256,13 @@ impl Model {
     }
 
     /// Match one subscriber's frames against an alternative.
-    fn match_alternative(&self, out: &Outboxes, name: &str, alt: &[Ev]) -> Option<Matched> {
+    fn match_alternative(
+        &self,
+        out: &Outboxes,
+        name: &str,
+        alt: &[Ev],
+        db: i64,
+    ) -> Option<Matched> {
         let subs = self.subs.get(name)?;
         let flags = self.notify.flags;
         let mut m = Matched::default();
@@ -1277,13 +1284,13 @@ impl Model {
                         if used[j] >= b.bag_max {
                             continue;
                         }
-                        let pubs = pubs_for(subs, flags, b, 0);
+                        let pubs = pubs_for(subs, flags, b, db);
                         if pubs.is_empty() {
                             continue;
                         }
                         if let Some(n) = match_pubs(out, name, m.frames, &pubs) {
                             if b.name == "expired" {
-                                if m.owed.iter().any(|(d, k)| *d == 0 && *k == b.key) {
+                                if m.owed.iter().any(|(d, k)| *d == db && *k == b.key) {
                                     continue;
                                 }
                                 m.lazy.push(b.key.clone());
@@ -1312,13 +1319,13 @@ impl Model {
                 i = end;
                 continue;
             }
-            let pubs = pubs_for(subs, flags, e, 0);
+            let pubs = pubs_for(subs, flags, e, db);
             if !pubs.is_empty() {
                 loop {
                     if let Some(n) = match_pubs(out, name, m.frames, &pubs) {
                         m.frames += n;
                         if e.name == "expired" {
-                            if m.owed.iter().any(|(d, k)| *d == 0 && *k == e.key) {
+                            if m.owed.iter().any(|(d, k)| *d == db && *k == e.key) {
                                 // Read as active already: this lazy one is not.
                                 return None;
                             }
@@ -1362,7 +1369,7 @@ impl Model {
         let mut done = 0;
         let mut at = 0;
         while at < queue.len() {
-            let (before, _, group) = &queue[at];
+            let (before, _, group, _) = &queue[at];
             let end = if *group == 0 {
                 at + 1
             } else {
@@ -1377,12 +1384,13 @@ impl Model {
             self.deliver(out)?;
             // A group's commands in any order: each time, the first one whose
             // events the frames show next (no PUBLISH runs between them).
-            let mut left: Vec<&Vec<Vec<Ev>>> = queue[at..end].iter().map(|q| &q.1).collect();
+            let mut left: Vec<(&Vec<Vec<Ev>>, i64)> =
+                queue[at..end].iter().map(|q| (&q.1, q.3)).collect();
             while !left.is_empty() {
                 let mut first_err = None;
                 let mut matched = None;
-                for (n, alts) in left.iter().enumerate() {
-                    match self.check_alternatives(alts, out) {
+                for (n, (alts, db)) in left.iter().enumerate() {
+                    match self.check_alternatives(alts, *db, out) {
                         Ok(()) => {
                             matched = Some(n);
                             break;
@@ -1408,7 +1416,12 @@ impl Model {
         self.deliver(out)
     }
 
-    fn check_alternatives(&mut self, alts: &[Vec<Ev>], out: &mut Outboxes) -> Result<(), String> {
+    fn check_alternatives(
+        &mut self,
+        alts: &[Vec<Ev>],
+        db: i64,
+        out: &mut Outboxes,
+    ) -> Result<(), String> {
         let names: Vec<String> = self
             .subs
             .iter()
@@ -1418,7 +1431,7 @@ impl Model {
         for alt in alts {
             let mut all = Vec::new();
             for n in &names {
-                match self.match_alternative(out, n, alt) {
+                match self.match_alternative(out, n, alt, db) {
                     Some(m) => all.push((n.clone(), m)),
                     None => break,
                 }
@@ -1435,7 +1448,7 @@ impl Model {
                 }
                 for k in &m.lazy {
                     if let Some(o) = self.notify.owed.get_mut(&n) {
-                        o.remove(&(0, k.clone()));
+                        o.remove(&(db, k.clone()));
                     }
                 }
                 for k in &m.misses {
@@ -1466,7 +1479,7 @@ impl Model {
             })
             .collect();
         let mut why = format!(
-            "notifications (flags {:#x}): expected the events {}",
+            "notifications (flags {:#x}): expected the events {} in db {db}",
             self.notify.flags,
             shown.join(" or ")
         );

@@ -79,6 +79,9 @@ pub struct Families {
     /// CLIENT ID first, then now and then CLIENT UNBLOCK of another client (which
     /// may be blocked in a pop), with TIMEOUT or ERROR.
     pub client_unblock: bool,
+    /// Batches `SELECT n; ...; SELECT 0` of key commands in another database,
+    /// over the same key names as db 0's.
+    pub select: bool,
 }
 
 impl Families {
@@ -113,6 +116,7 @@ pub const ENABLED: Families = Families {
     hll: true,
     swapdb: true,
     client_unblock: true,
+    select: true,
 };
 
 /// One argument of a request.
@@ -370,6 +374,15 @@ pub fn program(g: &mut Gen, shape: &WorkloadShape) -> Program {
             remaining -= 1;
             continue;
         }
+        if shape.families.select && g.chance(0.03) {
+            let requests = select_batch(g, shape);
+            remaining = remaining.saturating_sub(requests.len());
+            steps.push(Step::Batch {
+                requests,
+                split_permille: None,
+            });
+            continue;
+        }
         if shape.families.multi && g.chance(0.04) {
             let (mut more, sent) = multi::transaction(g, shape);
             steps.append(&mut more);
@@ -539,6 +552,48 @@ fn swapdb_request(g: &mut Gen) -> Template {
     vec![command_name(g, "SWAPDB"), bytes(a), bytes(b)]
 }
 
+/// Commands a SELECT batch leaves out: those that reach beyond the selected
+/// database (FLUSHALL, SWAPDB), name other connections, or publish.
+const NOT_IN_SELECT_BATCHES: &[&str] = &[
+    "FLUSHALL", "SWAPDB", "CLIENT", "PUBLISH", "SPUBLISH", "PUBSUB",
+];
+
+/// `SELECT n`, a few key commands on the same key names as db 0's, `SELECT 0`:
+/// mostly the databases SWAPDB also uses (so that what is written there comes
+/// back), sometimes another one, an index out of range or no index at all (then
+/// the commands run on db 0).
+fn select_batch(g: &mut Gen, shape: &WorkloadShape) -> Vec<Template> {
+    let mut select = vec![command_name(g, "SELECT")];
+    match g.below(20) {
+        0..=8 => select.push(bytes("1")),
+        9..=13 => select.push(bytes("2")),
+        14..=16 => select.push(num(g.range_i64(3, 15))),
+        17 => select.push(bytes(*g.pick(&["16", "-1", "2147483648"]))),
+        18 => select.push(bytes(*g.pick(&["x", "", "007", "1.0", " 1"]))),
+        _ => {
+            if g.chance(0.5) {
+                select.extend([bytes("1"), bytes("2")]);
+            }
+        }
+    }
+    let mut requests = vec![select];
+    for _ in 0..g.range(1, shape.pipeline_max.max(1) as u64) {
+        let r = loop {
+            let r = request(g, shape);
+            let name = match &r[0] {
+                Arg::Bytes(b) => String::from_utf8_lossy(b).to_ascii_uppercase(),
+                _ => unreachable!("command names are bytes"),
+            };
+            if !NOT_IN_SELECT_BATCHES.contains(&name.as_str()) {
+                break r;
+            }
+        };
+        requests.push(r);
+    }
+    requests.push(vec![command_name(g, "SELECT"), bytes("0")]);
+    requests
+}
+
 /// CLIENT UNBLOCK of a workload client (itself too, and ids nobody has), mostly
 /// with a good reason, sometimes with a bad one, a bad id or one argument too many.
 fn client_unblock_request(g: &mut Gen, shape: &WorkloadShape) -> Template {
@@ -578,6 +633,7 @@ mod tests {
             families: Families {
                 multi: false,
                 pubsub: false,
+                select: false,
                 ..ENABLED
             },
             resp3_probability: 0.0,
