@@ -32,7 +32,10 @@
 //! as replid2), and acknowledged writes checked on a promoted replica.
 //!
 //! A failure names its seed; `REPL_SIM_SEED=<seed> cargo test -p cinnabar-io-sim
-//! --test replication -- --nocapture` replays it (`REPL_SIM_SEEDS=<n>` runs n).
+//! --test replication -- --nocapture` replays it (`REPL_SIM_SEEDS=<n>` runs seeds
+//! 1 to n; `REPL_SIM_TRACE=<bytes>` added to a replay prints every host's trace
+//! where it mentions them). Seeds that once failed are in `FIXED_SEEDS` and run
+//! every time.
 
 use cinnabar_core::testing::Frame;
 use cinnabar_core::Config;
@@ -805,6 +808,9 @@ fn run(seed: u64, tally: &mut Tally) {
             }
         }
     }
+    if let Ok(needle) = std::env::var("REPL_SIM_TRACE") {
+        print_trace(&recorders, needle.as_bytes());
+    }
     assert!(
         converged,
         "seed {seed}: the replicas did not converge on the master's dataset: {got:?}"
@@ -837,13 +843,55 @@ fn run(seed: u64, tally: &mut Tally) {
     );
 }
 
+/// Every host's trace as it goes (`REPL_SIM_TRACE=<bytes>` with a replayed seed):
+/// connections opening and closing, log lines, and the bytes in or out that
+/// contain `needle` (a key's name, to follow its writes through the streams), each
+/// with the host's monotonic and wall clocks in milliseconds.
+fn print_trace(recorders: &[(&str, Recorder)], needle: &[u8]) {
+    for (name, r) in recorders {
+        for e in r.snapshot().entries {
+            let (what, conn, data): (&str, u64, &[u8]) = match &e {
+                TraceEntry::Received { conn, data, .. } => ("in", conn.0, data),
+                TraceEntry::Send { conn, data, .. } => ("out", conn.0, data),
+                TraceEntry::Log { message, .. } => ("log", 0, message.as_bytes()),
+                TraceEntry::Accepted { conn, .. } => ("accepted", conn.0, b""),
+                TraceEntry::Connected { conn, .. } => ("connected", conn.0, b""),
+                TraceEntry::Closed { conn, .. } => ("closed", conn.0, b""),
+                TraceEntry::Close { conn, .. } => ("close", conn.0, b""),
+                _ => continue,
+            };
+            let bytes = matches!(e, TraceEntry::Received { .. } | TraceEntry::Send { .. });
+            if bytes && !data.windows(needle.len()).any(|w| w == needle) {
+                continue;
+            }
+            let now = e.now();
+            let text = String::from_utf8_lossy(&data[..data.len().min(400)])
+                .escape_debug()
+                .to_string();
+            eprintln!(
+                "  {name} mono={} wall={} {what} {conn:x} {text}",
+                now.mono.0 / 1_000_000,
+                now.wall.0 / 1000,
+            );
+        }
+    }
+}
+
+/// Seeds that found a bug, run with every batch of fresh ones: 153, a replica
+/// whose clock ran ahead of its master's deleted a key the master's PEXPIREAT had
+/// set to a moment past on the replica's clock alone (Redis's replicas keep it
+/// for the master's DEL); the master, demoted before its own clock got there,
+/// kept the key for good.
+const FIXED_SEEDS: &[u64] = &[153];
+
 #[test]
 fn replicas_converge_and_resync_partially_when_the_backlog_allows() {
     let seeds: Vec<u64> = match std::env::var("REPL_SIM_SEED") {
         Ok(s) => vec![s.parse().expect("REPL_SIM_SEED is a number")],
         Err(_) => {
             let n = std::env::var("REPL_SIM_SEEDS").map_or(12, |n| n.parse().expect("a count"));
-            (1..=n).collect()
+            let fixed = FIXED_SEEDS.iter().copied().filter(|s| *s > n);
+            (1..=n).chain(fixed).collect()
         }
     };
     let mut tally = Tally::default();

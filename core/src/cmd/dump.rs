@@ -109,8 +109,7 @@ fn restore(srv: &mut Server, ctx: &mut Ctx<'_>) {
     if ttl != 0 && !absttl {
         ttl = ttl.wrapping_add(srv.wall_ms());
     }
-    // checkAlreadyExpired (no replication here, and never while loading).
-    if ttl != 0 && ttl <= srv.wall_ms() {
+    if ttl != 0 && srv.already_expired(ttl) {
         if deleted {
             // Replicas and the AOF see the deletion, not a RESTORE they would refuse.
             ctx.rewrite_argv_with(|_| vec![b"DEL".to_vec(), key.to_vec()]);

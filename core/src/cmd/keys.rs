@@ -182,7 +182,7 @@ fn expire_generic(srv: &mut Server, ctx: &mut Ctx<'_>, base_ms: i64, seconds: bo
             return;
         }
     }
-    if when <= srv.wall_ms() {
+    if srv.already_expired(when) {
         let deleted = srv.delete_key(ctx.db, key);
         debug_assert!(deleted);
         srv.mark_dirty(1);
@@ -770,6 +770,53 @@ mod tests {
         // A deadline in the past deletes the key at once.
         assert_eq!(t.cmd(&["EXPIRE", "k", "-1"]), int(1));
         assert_eq!(t.cmd(&["EXISTS", "k"]), int(0));
+    }
+
+    #[test]
+    fn a_past_deadline_deletes_on_a_master_and_is_kept_on_a_replica() {
+        // checkAlreadyExpired: a master deletes the key (and propagates DEL)...
+        let mut t = TestServer::new();
+        let past = (t.server.wall_ms() - 1000).to_string();
+        t.cmd(&["SET", "k", "v"]);
+        assert_eq!(t.cmd(&["PEXPIREAT", "k", &past]), int(1));
+        assert_eq!(t.cmd(&["DBSIZE"]), int(0));
+
+        // ... a replica (writable here, so that its own client may try) keeps it
+        // with the past deadline for its master's DEL, as with GETEX PXAT and
+        // RESTORE ABSTTL.
+        let mut t = TestServer::with_config(crate::Config {
+            replica_read_only: false,
+            ..Default::default()
+        });
+        assert_eq!(t.cmd(&["REPLICAOF", "master.test", "6379"]), Frame::ok());
+        let past_ms = t.server.wall_ms() - 1000;
+        let past = past_ms.to_string();
+        t.cmd(&["SET", "a", "v"]);
+        t.cmd(&["SET", "b", "v"]);
+        t.cmd(&["SET", "c", "v"]);
+        let payload = match t.cmd(&["DUMP", "c"]) {
+            Frame::Bulk(b) => b,
+            other => panic!("DUMP: {other:?}"),
+        };
+        assert_eq!(t.cmd(&["PEXPIREAT", "a", &past]), int(1));
+        assert_eq!(t.cmd(&["GETEX", "b", "PXAT", &past]), Frame::bulk("v"));
+        let conn = t.default_conn();
+        let restored = t.cmd_bytes_on(
+            conn,
+            &[
+                b"RESTORE",
+                b"d",
+                past.as_bytes(),
+                payload.as_slice(),
+                b"ABSTTL",
+            ],
+        );
+        assert_eq!(restored, Frame::ok());
+        assert_eq!(t.cmd(&["DBSIZE"]), int(4));
+        for key in ["a", "b", "d"] {
+            assert_eq!(t.server.dbs[0].get_expire(key.as_bytes()), Some(past_ms));
+            assert_eq!(t.cmd(&["EXISTS", key]), int(0), "hidden from reads");
+        }
     }
 
     #[test]

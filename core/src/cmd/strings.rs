@@ -311,7 +311,7 @@ fn getex(srv: &mut Server, ctx: &mut Ctx<'_>) {
     ctx.reply.bulk(&value);
     let absolute = ext.flags & (FLAG_EXAT | FLAG_PXAT) != 0;
     match deadline {
-        Some(when) if absolute && when <= srv.wall_ms() => {
+        Some(when) if absolute && srv.already_expired(when) => {
             let deleted = srv.delete_key(ctx.db, key);
             debug_assert!(deleted);
             let del = del_or_unlink(srv.config.lazyfree_lazy_expire);

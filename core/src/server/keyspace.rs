@@ -9,6 +9,19 @@ use super::Server;
 use crate::object::{Object, Value};
 
 impl Server {
+    /// checkAlreadyExpired: does a deadline a command sets (EXPIRE and its family,
+    /// GETEX EXAT/PXAT, RESTORE) lie in the past, so that the command deletes the
+    /// key and propagates DEL instead? Never on a replica, for its master's commands
+    /// and its own clients' alike: it keeps the key with its past deadline and waits
+    /// for the master's DEL, since the master's clock decides. A replica whose clock
+    /// runs ahead would otherwise drop a key its master keeps; promoted, it would
+    /// never send the DEL, and the old master, re-pointed at it by a partial resync,
+    /// would keep the key for good. Nor while loading: the AOF replay runs its
+    /// commands at a wall clock of 0.
+    pub fn already_expired(&self, when_ms: i64) -> bool {
+        when_ms <= self.wall_ms() && !self.is_replica()
+    }
+
     /// Delete the key if its deadline has passed (expireIfNeeded, then
     /// deleteExpiredKeyAndPropagate). Returns true if it was expired. A replica
     /// leaves expiry to its master's DELs: the master's own commands see the key,

@@ -1435,6 +1435,28 @@ mod tests {
     }
 
     #[test]
+    fn a_deadline_past_on_the_replicas_clock_alone_waits_for_the_masters_del() {
+        let mut p = Pair::new();
+        p.m.cmd(&["SET", "k", "v"]);
+        p.r.cmd(&["REPLICAOF", "master.test", "6379"]);
+        p.pump();
+        // The replica's clock runs a minute ahead: the master's PEXPIREAT names a
+        // moment already past there, and still the replica keeps the key.
+        p.r.jump_wall_ms(60_000);
+        assert_eq!(p.m.cmd(&["PEXPIRE", "k", "1000"]), Frame::Int(1));
+        p.pump();
+        assert_eq!(p.r.cmd(&["DBSIZE"]), Frame::Int(1), "kept for the master");
+        assert_eq!(p.r.cmd(&["EXISTS", "k"]), Frame::Int(0));
+        let deadline = p.m.server.dbs[0].get_expire(b"k");
+        assert!(deadline.is_some());
+        assert_eq!(p.r.server.dbs[0].get_expire(b"k"), deadline);
+        // Until the master's clock passes the deadline and its DEL arrives.
+        p.advance_secs(2);
+        assert_eq!(p.m.cmd(&["DBSIZE"]), Frame::Int(0));
+        assert_eq!(p.r.cmd(&["DBSIZE"]), Frame::Int(0));
+    }
+
+    #[test]
     fn replicaof_no_one_keeps_the_data_and_the_old_history_as_replid2() {
         let mut p = Pair::new();
         p.m.cmd(&["SET", "a", "1"]);
