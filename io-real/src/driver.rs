@@ -362,6 +362,12 @@ where
         let deadline = server.poll_timeout().map(|m| clock.instant_at(m));
         let sleep = async {
             match deadline {
+                // Already due (a background save's next turn asks for "now"): no
+                // timer, since tokio's wheel rounds a deadline up to its next
+                // millisecond tick, which made an idle server's BGSAVE of 5.5M keys
+                // three times slower than its SAVE. The biased select below still
+                // takes what the network and the disk have first.
+                Some(d) if d <= Instant::now() => {}
                 Some(d) => tokio::time::sleep_until(d).await,
                 None => std::future::pending().await,
             }
