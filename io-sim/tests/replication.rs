@@ -31,6 +31,15 @@
 //! PSYNC with the old replication id, accepted because the promoted one kept it
 //! as replid2), and acknowledged writes checked on a promoted replica.
 //!
+//! Every PSYNC a host answered is checked from its trace (`check_psyncs`): the
+//! request as it came in, the state the core logged as it took it up (a debug
+//! line: replid, replid2, second_replid_offset, master offset, backlog bounds) and
+//! the answer as it went out. The test decides with its own copy of Redis's rule
+//! whether the backlog covered the request, and requires `+CONTINUE` exactly then,
+//! `+FULLRESYNC` otherwise; across the seeds both must occur. In some seeds the
+//! master's backlog is resized (CONFIG SET) now and then, and in some it is freed
+//! after a few seconds without replicas (repl-backlog-ttl).
+//!
 //! A failure names its seed; `REPL_SIM_SEED=<seed> cargo test -p cinnabar-io-sim
 //! --test replication -- --nocapture` replays it (`REPL_SIM_SEEDS=<n>` runs seeds
 //! 1 to n; `REPL_SIM_TRACE=<bytes>` added to a replay prints every host's trace
@@ -188,6 +197,7 @@ struct Seen {
     promotions: usize,
     promoted_partial: i64,
     promoted_full: i64,
+    backlog_resizes: usize,
     violations: Vec<String>,
     stop: bool,
     done: bool,
@@ -197,6 +207,10 @@ async fn writer(seed: u64, seen: Rc<RefCell<Seen>>, topo: Shared) -> turmoil::Re
     let mut rng = Rng::new(seed ^ 0x5EED);
     let mut round = 0u64;
     let mut conn: Option<(Conn, &'static str)> = None;
+    // In some seeds the operator resizes the master's backlog now and then, from
+    // a generator of its own so that the other seeds run as they did.
+    let mut brng = Rng::new(seed ^ 0xBAC_106);
+    let resizing = brng.below(3) == 0 && !FIXED_SEEDS.contains(&seed);
     while !seen.borrow().stop {
         round += 1;
         tokio::time::sleep(Duration::from_millis(1 + rng.below(30))).await;
@@ -214,6 +228,19 @@ async fn writer(seed: u64, seen: Rc<RefCell<Seen>>, topo: Shared) -> turmoil::Re
         }
         let (c, master) = conn.as_mut().expect("connected");
         let master = *master;
+        if resizing && brng.below(300) == 0 {
+            // 1 is raised to the 16k minimum.
+            let size = ["1", "16384", "40000", "65536", "1048576"][brng.below(5) as usize];
+            match c
+                .cmd(&[b"CONFIG", b"SET", b"repl-backlog-size", size.as_bytes()])
+                .await
+            {
+                Ok(Frame::Simple(ok)) if ok == "OK" => seen.borrow_mut().backlog_resizes += 1,
+                Ok(_) => {}
+                Err(_) => conn = None,
+            }
+            continue;
+        }
         let key = format!("k{}", rng.below(40));
         let value = "v".repeat(1 + rng.below(400) as usize) + &round.to_string();
         let pick = rng.below(20);
@@ -423,6 +450,9 @@ struct Tally {
     psync_full: usize,
     psync_full_unanswered: usize,
     psync_refused: usize,
+    /// CONFIG SET repl-backlog-size answered OK, backlogs freed by repl-backlog-ttl.
+    backlog_resizes: usize,
+    backlogs_freed: usize,
 }
 
 /// A host's `sync_*` stats (full, partial ok, partial err), if it answers.
@@ -607,6 +637,14 @@ fn run(seed: u64, tally: &mut Tally) {
         repl_diskless_sync_delay: rng.below(3) as i64,
         ..Default::default()
     };
+    // In some seeds a master frees its backlog after a few seconds without
+    // replicas (and takes a new replication id, as Redis does), from a generator
+    // of its own so that the other seeds run as they did.
+    let mut base = base;
+    let mut trng = Rng::new(seed ^ 0x0077_0077);
+    if trng.below(3) == 0 && !FIXED_SEEDS.contains(&seed) {
+        base.repl_backlog_ttl = 1 + trng.below(4) as i64;
+    }
     let topo: Shared = Rc::new(RefCell::new(Topology::new()));
     let mut walls = Vec::new();
     let mut recorders = Vec::new();
@@ -840,6 +878,15 @@ fn run(seed: u64, tally: &mut Tally) {
     tally.psync_full += psyncs.full;
     tally.psync_full_unanswered += psyncs.full_unanswered;
     tally.psync_refused += psyncs.refused;
+    tally.backlog_resizes += s.backlog_resizes;
+    for (_, r) in &recorders {
+        tally.backlogs_freed += r
+            .snapshot()
+            .entries
+            .iter()
+            .filter(|e| matches!(e, TraceEntry::Log { message, .. } if message.starts_with("Replication backlog freed")))
+            .count();
+    }
     tally.seeds += 1;
     tally.full += stats.0 + stats_before_master_crash.0;
     tally.partial += stats.1 + stats_before_master_crash.1;
@@ -1042,6 +1089,10 @@ fn check_psyncs(host: &str, entries: &[TraceEntry], tally: &mut PsyncTally) {
     let mut inbound: BTreeMap<ConnId, Vec<u8>> = BTreeMap::new();
     let mut requests: BTreeMap<ConnId, VecDeque<(String, i64)>> = BTreeMap::new();
     let mut pending: BTreeMap<ConnId, PendingPsync> = BTreeMap::new();
+    // Every `+FULLRESYNC <replid> <offset>` sent: a replica attached to a running
+    // snapshot gets that snapshot's (replicationSetupSlaveForFullResync with the
+    // other replica's psync_initial_offset), earlier than the state it asked in.
+    let mut fullresyncs: std::collections::BTreeSet<(String, i64)> = Default::default();
     // The loop hands the core a batch of network events, then drains the effects
     // of them all: the connections that sent something in this batch, in order.
     let mut batch: Vec<ConnId> = Vec::new();
@@ -1198,14 +1249,21 @@ fn check_psyncs(host: &str, entries: &[TraceEntry], tally: &mut PsyncTally) {
                             ));
                         }
                         // With a backlog the history goes on: same id, an offset
-                        // no earlier. Without one the first replica starts a new one.
+                        // no earlier (or a running snapshot's, attached to). Without
+                        // one the first replica starts a new one.
+                        let id = words.get(1).copied().unwrap_or("").to_string();
                         let offset = words.get(2).and_then(|o| o.trim().parse::<i64>().ok());
+                        let attached =
+                            offset.is_some_and(|o| fullresyncs.contains(&(id.clone(), o)));
                         if s.backlog.is_some()
-                            && !(words.get(1) == Some(&s.replid.as_str())
-                                && offset.is_some_and(|o| o >= s.master_repl_offset))
+                            && !(id == s.replid
+                                && offset.is_some_and(|o| o >= s.master_repl_offset || attached))
                         {
                             violations
                                 .push(format!("{host} {conn:?} at {ms} ms: {line:?} after {s:?}"));
+                        }
+                        if let Some(o) = offset {
+                            fullresyncs.insert((id, o));
                         }
                         tally.full += 1;
                         pending.remove(conn);
