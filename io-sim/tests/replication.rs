@@ -31,14 +31,23 @@
 //! PSYNC with the old replication id, accepted because the promoted one kept it
 //! as replid2), and acknowledged writes checked on a promoted replica.
 //!
+//! Every PSYNC a host answered is checked from its trace (`check_psyncs`): the
+//! request as it came in, the state the core logged as it took it up (a debug
+//! line: replid, replid2, second_replid_offset, master offset, backlog bounds) and
+//! the answer as it went out. The test decides with its own copy of Redis's rule
+//! whether the backlog covered the request, and requires `+CONTINUE` exactly then,
+//! `+FULLRESYNC` otherwise; across the seeds both must occur. In some seeds the
+//! master's backlog is resized (CONFIG SET) now and then, and in some it is freed
+//! after a few seconds without replicas (repl-backlog-ttl).
+//!
 //! A failure names its seed; `REPL_SIM_SEED=<seed> cargo test -p cinnabar-io-sim
 //! --test replication -- --nocapture` replays it (`REPL_SIM_SEEDS=<n>` runs seeds
 //! 1 to n; `REPL_SIM_TRACE=<bytes>` added to a replay prints every host's trace
 //! where it mentions them). Seeds that once failed are in `FIXED_SEEDS` and run
 //! every time.
 
-use cinnabar_core::testing::Frame;
-use cinnabar_core::Config;
+use cinnabar_core::testing::{decode, Frame};
+use cinnabar_core::{Config, ConnId, LogLevel};
 use cinnabar_io_sim::{serve, Recorder, ServerOptions, TraceEntry, WallOffset, SERVER_PORT};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -188,6 +197,7 @@ struct Seen {
     promotions: usize,
     promoted_partial: i64,
     promoted_full: i64,
+    backlog_resizes: usize,
     violations: Vec<String>,
     stop: bool,
     done: bool,
@@ -197,6 +207,10 @@ async fn writer(seed: u64, seen: Rc<RefCell<Seen>>, topo: Shared) -> turmoil::Re
     let mut rng = Rng::new(seed ^ 0x5EED);
     let mut round = 0u64;
     let mut conn: Option<(Conn, &'static str)> = None;
+    // In some seeds the operator resizes the master's backlog now and then, from
+    // a generator of its own so that the other seeds run as they did.
+    let mut brng = Rng::new(seed ^ 0xBAC_106);
+    let resizing = brng.below(3) == 0 && !FIXED_SEEDS.contains(&seed);
     while !seen.borrow().stop {
         round += 1;
         tokio::time::sleep(Duration::from_millis(1 + rng.below(30))).await;
@@ -214,6 +228,19 @@ async fn writer(seed: u64, seen: Rc<RefCell<Seen>>, topo: Shared) -> turmoil::Re
         }
         let (c, master) = conn.as_mut().expect("connected");
         let master = *master;
+        if resizing && brng.below(300) == 0 {
+            // 1 is raised to the 16k minimum.
+            let size = ["1", "16384", "40000", "65536", "1048576"][brng.below(5) as usize];
+            match c
+                .cmd(&[b"CONFIG", b"SET", b"repl-backlog-size", size.as_bytes()])
+                .await
+            {
+                Ok(Frame::Simple(ok)) if ok == "OK" => seen.borrow_mut().backlog_resizes += 1,
+                Ok(_) => {}
+                Err(_) => conn = None,
+            }
+            continue;
+        }
         let key = format!("k{}", rng.below(40));
         let value = "v".repeat(1 + rng.below(400) as usize) + &round.to_string();
         let pick = rng.below(20);
@@ -418,6 +445,14 @@ struct Tally {
     promoted_partial: i64,
     promoted_full: i64,
     acked_checked: usize,
+    /// PSYNCs checked against the master's state (`check_psyncs`).
+    psync_partial: usize,
+    psync_full: usize,
+    psync_full_unanswered: usize,
+    psync_refused: usize,
+    /// CONFIG SET repl-backlog-size answered OK, backlogs freed by repl-backlog-ttl.
+    backlog_resizes: usize,
+    backlogs_freed: usize,
 }
 
 /// A host's `sync_*` stats (full, partial ok, partial err), if it answers.
@@ -595,11 +630,21 @@ fn run(seed: u64, tally: &mut Tally) {
         repl_backlog_size: backlog,
         repl_ping_replica_period: 1 + rng.below(3) as i64,
         enable_debug_command: cinnabar_core::config::Protected::Yes,
+        // For the state line a PSYNC is decided on (`check_psyncs`).
+        loglevel: LogLevel::Debug,
         // Both full-resync targets: the RDB file, and the replicas' sockets.
         repl_diskless_sync: rng.below(2) == 0,
         repl_diskless_sync_delay: rng.below(3) as i64,
         ..Default::default()
     };
+    // In some seeds a master frees its backlog after a few seconds without
+    // replicas (and takes a new replication id, as Redis does), from a generator
+    // of its own so that the other seeds run as they did.
+    let mut base = base;
+    let mut trng = Rng::new(seed ^ 0x0077_0077);
+    if trng.below(3) == 0 && !FIXED_SEEDS.contains(&seed) {
+        base.repl_backlog_ttl = 1 + trng.below(4) as i64;
+    }
     let topo: Shared = Rc::new(RefCell::new(Topology::new()));
     let mut walls = Vec::new();
     let mut recorders = Vec::new();
@@ -802,7 +847,10 @@ fn run(seed: u64, tally: &mut Tally) {
     if !converged || std::env::var("REPL_SIM_SEED").is_ok() {
         for (name, r) in &recorders {
             for e in r.snapshot().entries {
-                if let TraceEntry::Log { message, .. } = e {
+                if let TraceEntry::Log { message, level, .. } = e {
+                    if level == LogLevel::Debug && !message.starts_with("[PSYNC]") {
+                        continue;
+                    }
                     eprintln!("  {name}: {}", message.trim_end());
                 }
             }
@@ -817,6 +865,28 @@ fn run(seed: u64, tally: &mut Tally) {
     );
     let s = seen.borrow();
     assert!(s.violations.is_empty(), "seed {seed}: {:?}", s.violations);
+    let mut psyncs = PsyncTally::default();
+    for (name, r) in &recorders {
+        check_psyncs(name, &r.snapshot().entries, &mut psyncs);
+    }
+    assert!(
+        psyncs.violations.is_empty(),
+        "seed {seed}: {:#?}",
+        psyncs.violations
+    );
+    tally.psync_partial += psyncs.partial;
+    tally.psync_full += psyncs.full;
+    tally.psync_full_unanswered += psyncs.full_unanswered;
+    tally.psync_refused += psyncs.refused;
+    tally.backlog_resizes += s.backlog_resizes;
+    for (_, r) in &recorders {
+        tally.backlogs_freed += r
+            .snapshot()
+            .entries
+            .iter()
+            .filter(|e| matches!(e, TraceEntry::Log { message, .. } if message.starts_with("Replication backlog freed")))
+            .count();
+    }
     tally.seeds += 1;
     tally.full += stats.0 + stats_before_master_crash.0;
     tally.partial += stats.1 + stats_before_master_crash.1;
@@ -908,6 +978,7 @@ fn replicas_converge_and_resync_partially_when_the_backlog_allows() {
     eprintln!("{tally:?}");
     if seeds.len() > 1 {
         assert!(tally.full > 0 && tally.partial > 0, "{tally:?}");
+        assert!(tally.psync_full > 0 && tally.psync_partial > 0, "{tally:?}");
         assert!(
             tally.partitions > 0 && tally.crashes > 0 && tally.jumps > 0,
             "{tally:?}"
@@ -921,4 +992,298 @@ fn replicas_converge_and_resync_partially_when_the_backlog_allows() {
             "{tally:?}"
         );
     }
+}
+
+/// The master side's replication state as a PSYNC found it, from the core's debug
+/// line `[PSYNC] Replica <name> asked for '<id>' offset <n>, my replication IDs are
+/// '<id>' and '<id2>', second ID up to <n>, master offset <n>, backlog first byte
+/// <n>, history len <n>` (or `backlog none`), written before it decides.
+#[derive(Debug, Clone)]
+struct PsyncState {
+    asked_id: String,
+    asked_offset: i64,
+    replid: String,
+    replid2: String,
+    second_replid_offset: i64,
+    master_repl_offset: i64,
+    /// repl_backlog->offset and histlen, if there is a backlog.
+    backlog: Option<(i64, i64)>,
+}
+
+fn between<'a>(s: &'a str, pre: &str, post: &str) -> Option<&'a str> {
+    let rest = &s[s.find(pre)? + pre.len()..];
+    Some(&rest[..rest.find(post)?])
+}
+
+fn parse_psync_state(line: &str) -> Option<PsyncState> {
+    let line = line.strip_prefix("[PSYNC] Replica ")?;
+    let line = &line[line.find(" asked for '")?..];
+    let backlog = if line.ends_with(", backlog none") {
+        None
+    } else {
+        Some((
+            between(line, ", backlog first byte ", ",")?.parse().ok()?,
+            line.rsplit(", history len ").next()?.parse().ok()?,
+        ))
+    };
+    Some(PsyncState {
+        asked_id: between(line, " asked for '", "'")?.to_string(),
+        asked_offset: between(line, "' offset ", ",")?.parse().ok()?,
+        replid: between(line, "my replication IDs are '", "'")?.to_string(),
+        replid2: between(line, "' and '", "'")?.to_string(),
+        second_replid_offset: between(line, ", second ID up to ", ",")?.parse().ok()?,
+        master_repl_offset: between(line, ", master offset ", ",")?.parse().ok()?,
+        backlog,
+    })
+}
+
+/// Redis 7.0's masterTryPartialResynchronization, written here from replication.c
+/// and not from the core: the history is ours (replid), or our previous one
+/// (replid2) up to where we left it (second_replid_offset), and the backlog holds
+/// the offset asked for, its end (nothing to send) included.
+fn psync_coverable(s: &PsyncState, replid: &str, offset: i64) -> bool {
+    let history = replid.eq_ignore_ascii_case(&s.replid)
+        || (replid.eq_ignore_ascii_case(&s.replid2) && offset <= s.second_replid_offset);
+    history
+        && s.backlog
+            .is_some_and(|(first, histlen)| first <= offset && offset <= first + histlen)
+}
+
+/// PSYNCs checked in a run's traces.
+#[derive(Debug, Default)]
+struct PsyncTally {
+    /// `+CONTINUE`, due.
+    partial: usize,
+    /// `+FULLRESYNC`, due.
+    full: usize,
+    /// A full resync due, the connection gone before `+FULLRESYNC` (it is sent
+    /// when the snapshot starts).
+    full_unanswered: usize,
+    /// Answered with an error (no state line: NOMASTERLINK, pending output, ...).
+    refused: usize,
+    violations: Vec<String>,
+}
+
+enum PsyncStage {
+    /// The first line of the answer is due: `+CONTINUE` at once, `+FULLRESYNC`
+    /// when a snapshot starts.
+    Reply,
+    /// `+CONTINUE` went out; the backlog's tail, this long, follows at once.
+    Tail(usize),
+}
+
+struct PendingPsync {
+    state: PsyncState,
+    coverable: bool,
+    stage: PsyncStage,
+}
+
+/// Every PSYNC a host answered, from its trace: the request as it came in on the
+/// wire, the state line the core logged as it took it up, and the answer as it went
+/// out. `+CONTINUE` exactly when `psync_coverable` says so (at once, followed by
+/// exactly the backlog from the offset asked for to the master offset),
+/// `+FULLRESYNC` otherwise (with the state's replid and an offset not before the
+/// state's when there was a backlog; without one a new history starts).
+fn check_psyncs(host: &str, entries: &[TraceEntry], tally: &mut PsyncTally) {
+    use std::collections::{BTreeMap, VecDeque};
+    let mut inbound: BTreeMap<ConnId, Vec<u8>> = BTreeMap::new();
+    let mut requests: BTreeMap<ConnId, VecDeque<(String, i64)>> = BTreeMap::new();
+    let mut pending: BTreeMap<ConnId, PendingPsync> = BTreeMap::new();
+    // Every `+FULLRESYNC <replid> <offset>` sent: a replica attached to a running
+    // snapshot gets that snapshot's (replicationSetupSlaveForFullResync with the
+    // other replica's psync_initial_offset), earlier than the state it asked in.
+    let mut fullresyncs: std::collections::BTreeSet<(String, i64)> = Default::default();
+    // The loop hands the core a batch of network events, then drains the effects
+    // of them all: the connections that sent something in this batch, in order.
+    let mut batch: Vec<ConnId> = Vec::new();
+    let mut draining = false;
+    let mut violations = Vec::new();
+    for e in entries {
+        let ms = e.now().mono.0 / 1_000_000;
+        if e.is_input() && draining {
+            // A partial resync is answered in the drain that follows its PSYNC.
+            draining = false;
+            batch.clear();
+            pending.retain(|conn, p| {
+                let due = match p.stage {
+                    PsyncStage::Reply => p.coverable,
+                    PsyncStage::Tail(_) => true,
+                };
+                if due {
+                    violations.push(format!(
+                        "{host} {conn:?} at {ms} ms: a coverable PSYNC not continued at once ({:?})",
+                        p.state
+                    ));
+                }
+                !due
+            });
+        }
+        if !e.is_input() {
+            draining = true;
+        }
+        match e {
+            TraceEntry::Accepted { conn, .. }
+            | TraceEntry::Closed { conn, .. }
+            | TraceEntry::Close { conn, .. } => {
+                // A closed connection, or an id reused after a restart.
+                inbound.remove(conn);
+                requests.remove(conn);
+                if let Some(p) = pending.remove(conn) {
+                    if p.coverable {
+                        violations.push(format!(
+                            "{host} {conn:?} at {ms} ms: a coverable PSYNC never continued ({:?})",
+                            p.state
+                        ));
+                    } else {
+                        tally.full_unanswered += 1;
+                    }
+                }
+            }
+            TraceEntry::Received { conn, data, .. } if conn.0 & ConnId::OUTBOUND_BIT == 0 => {
+                batch.push(*conn);
+                let buf = inbound.entry(*conn).or_default();
+                buf.extend_from_slice(data);
+                while let Some((frame, used)) = decode(buf) {
+                    buf.drain(..used);
+                    let Frame::Array(args) = frame else { continue };
+                    let arg = |i: usize| match args.get(i) {
+                        Some(Frame::Bulk(b)) => Some(String::from_utf8_lossy(b).into_owned()),
+                        _ => None,
+                    };
+                    if arg(0).is_some_and(|c| c.eq_ignore_ascii_case("psync")) {
+                        if let (Some(id), Some(Ok(off))) = (arg(1), arg(2).map(|o| o.parse())) {
+                            requests.entry(*conn).or_default().push_back((id, off));
+                        }
+                    }
+                }
+            }
+            TraceEntry::Log { message, .. }
+                if message.starts_with("[PSYNC] Replica ") && message.contains(" asked for '") =>
+            {
+                let Some(state) = parse_psync_state(message) else {
+                    violations.push(format!("{host}: an unreadable state line: {message}"));
+                    continue;
+                };
+                // The first PSYNC of the batch that asked for this: the core
+                // takes events in order (a PSYNC refused before this one keeps
+                // its request queued until its error goes out).
+                let asked = (state.asked_id.clone(), state.asked_offset);
+                let conn = batch
+                    .iter()
+                    .copied()
+                    .find(|c| requests.get(c).is_some_and(|q| q.front() == Some(&asked)));
+                let request = conn.and_then(|c| Some((c, requests.get_mut(&c)?.pop_front()?)));
+                let Some((conn, (id, offset))) = request else {
+                    violations.push(format!(
+                        "{host} at {ms} ms: a state line with no PSYNC on the wire: {message}"
+                    ));
+                    continue;
+                };
+                let coverable = psync_coverable(&state, &id, offset);
+                pending.insert(
+                    conn,
+                    PendingPsync {
+                        state,
+                        coverable,
+                        stage: PsyncStage::Reply,
+                    },
+                );
+            }
+            TraceEntry::Send { conn, data, .. } => {
+                let Some(p) = pending.get_mut(conn) else {
+                    // A PSYNC taken up without a state line may only be refused.
+                    if let Some(q) = requests.get_mut(conn).filter(|q| !q.is_empty()) {
+                        if data.starts_with(b"-") {
+                            q.pop_front();
+                            tally.refused += 1;
+                        } else if data.starts_with(b"+CONTINUE") || data.starts_with(b"+FULLRESYNC")
+                        {
+                            violations.push(format!(
+                                "{host} {conn:?} at {ms} ms: a PSYNC answered without its state line"
+                            ));
+                        }
+                    }
+                    continue;
+                };
+                let line = String::from_utf8_lossy(&data[..data.len().min(200)]).into_owned();
+                let words: Vec<&str> = line.lines().next().unwrap_or("").split(' ').collect();
+                let s = &p.state;
+                match p.stage {
+                    PsyncStage::Tail(len) => {
+                        if data.len() != len {
+                            violations.push(format!(
+                                "{host} {conn:?} at {ms} ms: +CONTINUE followed by {} bytes, the backlog from {} to {} is {len} ({s:?})",
+                                data.len(),
+                                s.asked_offset,
+                                s.master_repl_offset
+                            ));
+                        }
+                        pending.remove(conn);
+                    }
+                    // Replicas waiting for a snapshot to start get newlines.
+                    PsyncStage::Reply if data.iter().all(|b| *b == b'\n') => {}
+                    PsyncStage::Reply if words[0] == "+CONTINUE" => {
+                        if !p.coverable {
+                            violations.push(format!(
+                                "{host} {conn:?} at {ms} ms: +CONTINUE for an uncoverable PSYNC ({s:?})"
+                            ));
+                        }
+                        if words.get(1).is_some_and(|id| *id != s.replid) {
+                            violations.push(format!(
+                                "{host} {conn:?} at {ms} ms: {line:?} with replid {} ({s:?})",
+                                s.replid
+                            ));
+                        }
+                        tally.partial += 1;
+                        let len = (s.master_repl_offset - s.asked_offset + 1).max(0) as usize;
+                        if len == 0 {
+                            pending.remove(conn);
+                        } else {
+                            p.stage = PsyncStage::Tail(len);
+                        }
+                    }
+                    PsyncStage::Reply if words[0] == "+FULLRESYNC" => {
+                        if p.coverable {
+                            violations.push(format!(
+                                "{host} {conn:?} at {ms} ms: {line:?} for a coverable PSYNC ({s:?})"
+                            ));
+                        }
+                        // With a backlog the history goes on: same id, an offset
+                        // no earlier (or a running snapshot's, attached to). Without
+                        // one the first replica starts a new one.
+                        let id = words.get(1).copied().unwrap_or("").to_string();
+                        let offset = words.get(2).and_then(|o| o.trim().parse::<i64>().ok());
+                        let attached =
+                            offset.is_some_and(|o| fullresyncs.contains(&(id.clone(), o)));
+                        if s.backlog.is_some()
+                            && !(id == s.replid
+                                && offset.is_some_and(|o| o >= s.master_repl_offset || attached))
+                        {
+                            violations
+                                .push(format!("{host} {conn:?} at {ms} ms: {line:?} after {s:?}"));
+                        }
+                        if let Some(o) = offset {
+                            fullresyncs.insert((id, o));
+                        }
+                        tally.full += 1;
+                        pending.remove(conn);
+                    }
+                    PsyncStage::Reply if data.starts_with(b"-") => {
+                        tally.refused += 1;
+                        pending.remove(conn);
+                    }
+                    PsyncStage::Reply => {
+                        violations.push(format!(
+                            "{host} {conn:?} at {ms} ms: PSYNC answered {line:?} ({s:?})"
+                        ));
+                        pending.remove(conn);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    // The end of the trace: answers still due are not known.
+    tally.full_unanswered += pending.values().filter(|p| !p.coverable).count();
+    tally.violations.extend(violations);
 }

@@ -590,6 +590,24 @@ impl Server {
     /// when the history and the backlog allow it.
     fn try_partial_resync(&mut self, conn: ConnId, replid: &[u8], offset: i64) -> bool {
         let replid = String::from_utf8_lossy(replid).into_owned();
+        // Everything the decision below reads, at debug level (Redis has no such
+        // line; its wording is borrowed from the mismatch and [PSYNC] lines): what
+        // a checker needs to decide on its own whether the request was coverable.
+        if self.config.loglevel <= LogLevel::Debug {
+            let name = self.replica_name(conn);
+            let backlog = match &self.repl.backlog {
+                Some(b) => format!("first byte {}, history len {}", b.offset, b.histlen()),
+                None => "none".to_string(),
+            };
+            let msg = format!(
+                "[PSYNC] Replica {name} asked for '{replid}' offset {offset}, my replication IDs are '{}' and '{}', second ID up to {}, master offset {}, backlog {backlog}",
+                self.replid,
+                self.repl.replid2,
+                self.repl.second_replid_offset,
+                self.repl.master_repl_offset
+            );
+            self.log(LogLevel::Debug, msg);
+        }
         let ours = replid.eq_ignore_ascii_case(&self.replid);
         let previous = replid.eq_ignore_ascii_case(&self.repl.replid2);
         if !ours && (!previous || offset > self.repl.second_replid_offset) {
@@ -645,6 +663,25 @@ impl Server {
             "+CONTINUE\r\n".to_string()
         };
         self.repl_send(conn, answer.into_bytes());
+        let b = self.repl.backlog.as_ref().expect("covered");
+        let (first, histlen) = (b.offset, b.histlen());
+        let size = self.config.repl_backlog_size.max(BACKLOG_MIN_BYTES);
+        // addReplyReplicationBacklog's debug lines.
+        self.log(
+            LogLevel::Debug,
+            format!("[PSYNC] Replica request offset: {offset}"),
+        );
+        if histlen == 0 {
+            self.log(LogLevel::Debug, "[PSYNC] Backlog history len is zero");
+        } else {
+            self.log(LogLevel::Debug, format!("[PSYNC] Backlog size: {size}"));
+            self.log(LogLevel::Debug, format!("[PSYNC] First byte: {first}"));
+            self.log(LogLevel::Debug, format!("[PSYNC] History len: {histlen}"));
+            self.log(
+                LogLevel::Debug,
+                format!("[PSYNC] Skipping: {}", offset - first),
+            );
+        }
         let b = self.repl.backlog.as_ref().expect("covered");
         let skip = (offset - b.offset) as usize;
         let tail: Vec<u8> = b.buf.range(skip..).copied().collect();
@@ -1221,7 +1258,7 @@ impl Server {
 
 #[cfg(test)]
 mod tests {
-    use crate::io::ConnId;
+    use crate::io::{ConnId, LogLevel};
     use crate::testing::{Frame, TestServer};
     use crate::Config;
 
@@ -1444,6 +1481,56 @@ mod tests {
         take_full_resync(&mut out);
         assert_eq!(info(&mut t, "stats", "sync_partial_err"), "3");
         assert_eq!(info(&mut t, "stats", "sync_full"), "4");
+    }
+
+    #[test]
+    fn psync_logs_the_state_it_decides_on_at_debug_level() {
+        let mut t = TestServer::with_config(Config {
+            repl_diskless_sync: false,
+            loglevel: LogLevel::Debug,
+            ..Config::default()
+        });
+        let (r, id, _) = replica(&mut t, "7001");
+        t.cmd(&["SET", "a", "1"]);
+        let processed = t.take_output(r).len() as i64;
+        t.disconnect(r);
+        t.logs.clear();
+        let r2 = t.connect();
+        t.cmd_on(r2, &["REPLCONF", "capa", "psync2"]);
+        let at = (processed + 1).to_string();
+        let psync = format!(
+            "*3\r\n$5\r\nPSYNC\r\n$40\r\n{id}\r\n${}\r\n{at}\r\n",
+            at.len()
+        );
+        t.send_raw(r2, psync.as_bytes());
+        assert!(t.take_output(r2).starts_with(b"+CONTINUE"));
+        let state = t
+            .logs
+            .iter()
+            .find(|l| l.starts_with("[PSYNC] Replica "))
+            .expect("the state line");
+        let none = "0".repeat(40);
+        assert!(
+            state.ends_with(&format!(
+                " asked for '{id}' offset {at}, my replication IDs are '{id}' and '{none}', second ID up to -1, master offset {processed}, backlog first byte 1, history len {processed}"
+            )),
+            "{state}"
+        );
+        assert!(t
+            .logs
+            .contains(&format!("[PSYNC] Replica request offset: {at}")));
+        assert!(t
+            .logs
+            .contains(&format!("[PSYNC] History len: {processed}")));
+        // Not at the default level.
+        let mut t = TestServer::with_config(Config::default());
+        let r = t.connect();
+        t.send_raw(r, b"*3\r\n$5\r\nPSYNC\r\n$1\r\n?\r\n$2\r\n-1\r\n");
+        assert!(!t.logs.iter().any(|l| l.starts_with("[PSYNC]")));
+        assert!(t
+            .logs
+            .iter()
+            .any(|l| l.starts_with("Full resync requested")));
     }
 
     #[test]
