@@ -178,6 +178,9 @@ struct Loading {
     repl_stream_db: Option<i64>,
     repl_id: Option<String>,
     repl_offset: Option<i64>,
+    /// The keys a master dropped as expired, for the DELs its restored history
+    /// continues with (rdbLoad's RDBFLAGS_FEED_REPL).
+    expired_keys: Vec<(usize, Vec<u8>)>,
 }
 
 /// Persistence state (Redis's lastsave, lastbgsave_status, rdb_* fields).
@@ -936,6 +939,7 @@ impl Server {
             repl_stream_db: None,
             repl_id: None,
             repl_offset: None,
+            expired_keys: Vec::new(),
         });
         self.persist.last_load_keys_loaded = 0;
         self.persist.last_load_keys_expired = 0;
@@ -1132,6 +1136,7 @@ impl Server {
                     // master's DEL (rdbLoad's iAmMaster check).
                     if k.expire_ms.is_some_and(|t| t < now_ms) && !replica {
                         l.expired += 1;
+                        l.expired_keys.push((db, k.key));
                         continue;
                     }
                     if self.dbs[db].contains(&k.key) && merge {
@@ -1146,7 +1151,7 @@ impl Server {
 
     /// The load is over, done or failed.
     fn load_finished(&mut self, outcome: Result<(), (usize, String)>) {
-        let l = self.persist.loading.take().expect("loading");
+        let mut l = self.persist.loading.take().expect("loading");
         for line in l.logs {
             self.log(LogLevel::Notice, line);
         }
@@ -1177,6 +1182,14 @@ impl Server {
                     .filter(|&d| d < self.dbs.len())
                     .unwrap_or(0);
                 self.replica_restore_from_rdb(id, off, db);
+            }
+            if !self.is_replica() {
+                self.repl_restore_history_from_rdb(
+                    l.repl_id.clone(),
+                    l.repl_offset,
+                    l.repl_stream_db,
+                    std::mem::take(&mut l.expired_keys),
+                );
             }
         }
         match outcome {

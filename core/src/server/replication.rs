@@ -1152,6 +1152,39 @@ impl Server {
         self.repl.no_replicas_since = self.now.mono;
     }
 
+    /// loadDataFromDisk on a master: the history the RDB names (repl-id, repl-offset,
+    /// repl-stream-db) becomes the previous one (replid2 up to repl-offset + 1) and
+    /// the offset continues from repl-offset, with a backlog holding the DELs of the
+    /// keys the load dropped as expired, so that the replicas of the server as it
+    /// was can partially resync with it. Without that information no backlog is
+    /// kept (Redis creates one before loading and frees it then).
+    pub(crate) fn repl_restore_history_from_rdb(
+        &mut self,
+        replid: Option<String>,
+        offset: Option<i64>,
+        stream_db: Option<i64>,
+        expired: Vec<(usize, Vec<u8>)>,
+    ) {
+        debug_assert!(!self.is_replica());
+        let (Some(replid), Some(offset), Some(db)) = (replid, offset, stream_db) else {
+            return;
+        };
+        if offset < 0 || db < 0 || self.repl.backlog.is_some() {
+            return;
+        }
+        self.repl.replid2 = replid;
+        self.repl.second_replid_offset = offset + 1;
+        self.repl.master_repl_offset = offset;
+        self.create_backlog();
+        self.repl.no_replicas_since = self.now.mono;
+        // Each DEL on its own, as rdbLoad feeds them (no MULTI around them).
+        self.propagate_unwrapped(|s| {
+            for (db, key) in expired {
+                s.propagate_deletion(db, &key);
+            }
+        });
+    }
+
     /// freeReplicationBacklog.
     pub(crate) fn repl_free_backlog(&mut self) {
         self.repl.backlog = None;
@@ -1481,6 +1514,60 @@ mod tests {
         take_full_resync(&mut out);
         assert_eq!(info(&mut t, "stats", "sync_partial_err"), "3");
         assert_eq!(info(&mut t, "stats", "sync_full"), "4");
+    }
+
+    #[test]
+    fn a_master_restarted_from_its_rdb_continues_its_old_history() {
+        let config = Config {
+            repl_diskless_sync: false,
+            ..Config::default()
+        };
+        let mut t = TestServer::with_config(config.clone());
+        let (r, id, _) = replica(&mut t, "7001");
+        t.cmd(&["SET", "a", "1"]);
+        // A deadline already past when the restarted server (back at the test
+        // epoch) loads the file: dropped, and its DEL continues the stream.
+        t.jump_wall_ms(-10_000);
+        t.cmd(&["SET", "gone", "x", "PX", "5000"]);
+        t.jump_wall_ms(10_000);
+        assert_eq!(t.cmd(&["SAVE"]), Frame::ok());
+        let off: i64 = info(&mut t, "replication", "master_repl_offset")
+            .parse()
+            .unwrap();
+        let streamed = t.take_output(r);
+        assert!(off > 0 && !streamed.is_empty());
+
+        let mut t = TestServer::with_seed(config, t.disk, false, 43);
+        assert_eq!(t.cmd(&["DBSIZE"]), Frame::Int(1));
+        assert_ne!(info(&mut t, "replication", "master_replid"), id);
+        assert_eq!(info(&mut t, "replication", "master_replid2"), id);
+        assert_eq!(
+            info(&mut t, "replication", "second_repl_offset"),
+            (off + 1).to_string()
+        );
+        let del = b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*2\r\n$3\r\nDEL\r\n$4\r\ngone\r\n";
+        assert_eq!(
+            info(&mut t, "replication", "master_repl_offset"),
+            (off + del.len() as i64).to_string()
+        );
+        assert_eq!(info(&mut t, "replication", "repl_backlog_active"), "1");
+        // The old master's replica, caught up at `off`, continues with the DEL.
+        t.default_conn();
+        let r = t.connect();
+        let at = (off + 1).to_string();
+        t.send_raw(
+            r,
+            format!(
+                "*3\r\n$5\r\nPSYNC\r\n$40\r\n{id}\r\n${}\r\n{at}\r\n",
+                at.len()
+            )
+            .as_bytes(),
+        );
+        let out = t.take_output(r);
+        let head = b"+CONTINUE\r\n";
+        assert!(out.starts_with(head), "{}", String::from_utf8_lossy(&out));
+        assert!(out.ends_with(del), "{}", String::from_utf8_lossy(&out));
+        assert_eq!(info(&mut t, "stats", "sync_partial_ok"), "1");
     }
 
     #[test]
