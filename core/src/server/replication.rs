@@ -665,26 +665,24 @@ impl Server {
         self.repl_send(conn, answer.into_bytes());
         let b = self.repl.backlog.as_ref().expect("covered");
         let (first, histlen) = (b.offset, b.histlen());
-        let size = self.config.repl_backlog_size.max(BACKLOG_MIN_BYTES);
-        // addReplyReplicationBacklog's debug lines.
-        self.log(
-            LogLevel::Debug,
-            format!("[PSYNC] Replica request offset: {offset}"),
-        );
-        if histlen == 0 {
-            self.log(LogLevel::Debug, "[PSYNC] Backlog history len is zero");
-        } else {
-            self.log(LogLevel::Debug, format!("[PSYNC] Backlog size: {size}"));
-            self.log(LogLevel::Debug, format!("[PSYNC] First byte: {first}"));
-            self.log(LogLevel::Debug, format!("[PSYNC] History len: {histlen}"));
+        let skip = (offset - first) as usize;
+        let tail: Vec<u8> = b.buf.range(skip..).copied().collect();
+        if self.config.loglevel <= LogLevel::Debug {
+            // addReplyReplicationBacklog's debug lines.
+            let size = self.config.repl_backlog_size.max(BACKLOG_MIN_BYTES);
             self.log(
                 LogLevel::Debug,
-                format!("[PSYNC] Skipping: {}", offset - first),
+                format!("[PSYNC] Replica request offset: {offset}"),
             );
+            if histlen == 0 {
+                self.log(LogLevel::Debug, "[PSYNC] Backlog history len is zero");
+            } else {
+                self.log(LogLevel::Debug, format!("[PSYNC] Backlog size: {size}"));
+                self.log(LogLevel::Debug, format!("[PSYNC] First byte: {first}"));
+                self.log(LogLevel::Debug, format!("[PSYNC] History len: {histlen}"));
+                self.log(LogLevel::Debug, format!("[PSYNC] Skipping: {skip}"));
+            }
         }
-        let b = self.repl.backlog.as_ref().expect("covered");
-        let skip = (offset - b.offset) as usize;
-        let tail: Vec<u8> = b.buf.range(skip..).copied().collect();
         let len = tail.len();
         self.repl_send(conn, tail);
         let name = self.replica_name(conn);
