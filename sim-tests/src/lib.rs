@@ -20,4 +20,7 @@ pub mod numbers;
 pub mod resp;
 pub mod runner;
 pub mod scenario;
+pub mod scenarios;
+pub mod seeds;
+pub mod shrink;
 pub mod workload;

@@ -14,7 +14,7 @@
 use crate::checker::{self, CheckStats};
 use crate::client::{self, ClientLog, Connection, SharedLog};
 use crate::resp;
-use crate::scenario::Scenario;
+use crate::scenario::{Cut, Scenario};
 use cinnabar_core::Config;
 use cinnabar_io_sim::{Recorder, ServerOptions, SimWallClock, Trace, WallOffset};
 use std::cell::{Cell, RefCell};
@@ -262,14 +262,24 @@ pub fn replay_command(seed: u64, test_name: &str) -> String {
 
 /// Simulate and check one seed.
 pub fn run_seed(seed: u64) -> Result<Report, Failure> {
+    run_scenario(&Scenario::from_seed(seed))
+}
+
+/// Simulate and check one seed's scenario less what a shrink removed.
+pub fn run_cut(seed: u64, cut: &Cut) -> Result<Report, Failure> {
+    run_scenario(&Scenario::from_seed(seed).with_cut(cut))
+}
+
+/// Simulate and check a scenario (a seed's, or one cut down from it).
+pub fn run_scenario(sc: &Scenario) -> Result<Report, Failure> {
     let started = Instant::now();
-    let sc = Scenario::from_seed(seed);
+    let seed = sc.seed;
     let fail = |message: String| Failure {
         seed,
         scenario: sc.to_string(),
         message,
     };
-    let outcome = simulate(&sc).map_err(fail)?;
+    let outcome = simulate(sc).map_err(fail)?;
     let cron_period = Duration::from_millis(1000 / sc.hz as u64);
     let stats = checker::check(
         &outcome.trace,

@@ -242,6 +242,95 @@ impl fmt::Display for Scenario {
     }
 }
 
+/// What a shrink removed from a seed's scenario: steps of client programs and
+/// wall-clock jumps, by their index in the seed's own scenario. Written as
+/// `c<client>:<from>-<to>` (steps `from..to`) and `j:<from>-<to>` ranges joined by
+/// `,`, e.g. `c0:4-40,c2:0-12,j:0-2`; the empty string removes nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cut {
+    /// (client index or `None` for the jumps, from, to): half-open ranges.
+    pub ranges: Vec<(Option<usize>, usize, usize)>,
+}
+
+impl Cut {
+    pub fn parse(s: &str) -> Result<Cut, String> {
+        let mut ranges = Vec::new();
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let bad = || format!("bad cut {part:?} (want c<client>:<from>-<to> or j:<from>-<to>)");
+            let (what, span) = part.split_once(':').ok_or_else(bad)?;
+            let (from, to) = span.split_once('-').ok_or_else(bad)?;
+            let (from, to): (usize, usize) = (
+                from.parse().map_err(|_| bad())?,
+                to.parse().map_err(|_| bad())?,
+            );
+            let client = match what {
+                "j" => None,
+                c => Some(
+                    c.strip_prefix('c')
+                        .ok_or_else(bad)?
+                        .parse()
+                        .map_err(|_| bad())?,
+                ),
+            };
+            if from >= to {
+                return Err(bad());
+            }
+            ranges.push((client, from, to));
+        }
+        Ok(Cut { ranges })
+    }
+
+    fn removes(&self, client: Option<usize>, index: usize) -> bool {
+        self.ranges
+            .iter()
+            .any(|&(c, from, to)| c == client && (from..to).contains(&index))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+}
+
+impl fmt::Display for Cut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = self
+            .ranges
+            .iter()
+            .map(|&(c, from, to)| match c {
+                Some(c) => format!("c{c}:{from}-{to}"),
+                None => format!("j:{from}-{to}"),
+            })
+            .collect();
+        f.write_str(&parts.join(","))
+    }
+}
+
+impl Scenario {
+    /// The seed's scenario less what `cut` removes. Clients keep their numbers (an
+    /// emptied program still connects), so ids and names stay those of the seed.
+    pub fn with_cut(&self, cut: &Cut) -> Scenario {
+        let mut sc = self.clone();
+        for (i, program) in sc.programs.iter_mut().enumerate() {
+            let mut index = 0;
+            program.retain(|_| {
+                index += 1;
+                !cut.removes(Some(i), index - 1)
+            });
+        }
+        let mut index = 0;
+        sc.jumps.retain(|_| {
+            index += 1;
+            !cut.removes(None, index - 1)
+        });
+        sc
+    }
+
+    /// Steps per program and jumps: what a shrink can remove.
+    pub fn size(&self) -> usize {
+        self.programs.iter().map(Vec::len).sum::<usize>() + self.jumps.len()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -253,6 +342,23 @@ mod tests {
         assert_eq!(a.to_string(), b.to_string());
         assert_eq!(a.programs, b.programs);
         assert_ne!(a.to_string(), Scenario::from_seed(12).to_string());
+    }
+
+    #[test]
+    fn cuts_round_trip_and_remove_what_they_name() {
+        let cut = Cut::parse("c0:1-3,j:0-1,c2:0-100").unwrap();
+        assert_eq!(Cut::parse(&cut.to_string()).unwrap(), cut);
+        assert!(Cut::parse("c0:3-1").is_err() && Cut::parse("x:0-1").is_err());
+        assert!(Cut::parse("").unwrap().is_empty());
+        let sc = Scenario::from_seed(11);
+        let cut_sc = sc.with_cut(&cut);
+        assert_eq!(cut_sc.programs[0].len(), sc.programs[0].len() - 2);
+        assert_eq!(cut_sc.programs[0][1], sc.programs[0][3]);
+        assert_eq!(cut_sc.jumps.len(), sc.jumps.len().saturating_sub(1));
+        if let Some(p) = cut_sc.programs.get(2) {
+            assert_eq!(p.len(), sc.programs[2].len().saturating_sub(100));
+        }
+        assert_eq!(cut_sc.programs[1], sc.programs[1]);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! What the simulation tests share: a seeded generator for their workloads and a
+//! What the fault scenarios share: a seeded generator for their workloads and a
 //! RESP connection to a simulated host.
 
 use cinnabar_core::testing::{decode, encode_command, Frame};
@@ -13,14 +13,14 @@ impl Rng {
     pub fn new(seed: u64) -> Rng {
         Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
     }
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
+        self.next_u64() % n
     }
 }
 

@@ -53,8 +53,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::{Duration, UNIX_EPOCH};
 
-mod support;
-use support::{Conn, Rng};
+use super::conn::{Conn, Rng};
+use super::RunInfo;
 
 const MASTER: &str = "master";
 /// Every server host; the first is the master at the start.
@@ -429,30 +429,67 @@ async fn writer(seed: u64, seen: Rc<RefCell<Seen>>, topo: Shared) -> turmoil::Re
 }
 
 #[derive(Debug, Default)]
-struct Tally {
-    seeds: usize,
-    full: i64,
-    partial: i64,
-    partial_err: i64,
-    writes: usize,
-    waits: usize,
-    wait_counted: usize,
-    refusals: usize,
-    partitions: usize,
-    crashes: usize,
-    jumps: usize,
-    promotions: usize,
-    promoted_partial: i64,
-    promoted_full: i64,
-    acked_checked: usize,
+pub struct Tally {
+    pub seeds: usize,
+    pub full: i64,
+    pub partial: i64,
+    pub partial_err: i64,
+    pub writes: usize,
+    pub waits: usize,
+    pub wait_counted: usize,
+    pub refusals: usize,
+    pub partitions: usize,
+    pub crashes: usize,
+    pub jumps: usize,
+    pub promotions: usize,
+    pub promoted_partial: i64,
+    pub promoted_full: i64,
+    pub acked_checked: usize,
     /// PSYNCs checked against the master's state (`check_psyncs`).
-    psync_partial: usize,
-    psync_full: usize,
-    psync_full_unanswered: usize,
-    psync_refused: usize,
+    pub psync_partial: usize,
+    pub psync_full: usize,
+    pub psync_full_unanswered: usize,
+    pub psync_refused: usize,
     /// CONFIG SET repl-backlog-size answered OK, backlogs freed by repl-backlog-ttl.
-    backlog_resizes: usize,
-    backlogs_freed: usize,
+    pub backlog_resizes: usize,
+    pub backlogs_freed: usize,
+}
+
+impl Tally {
+    /// This tally's counts under the soak's shared event names.
+    pub fn report(&self, info: &mut RunInfo) {
+        let n = |v: usize| v as u64;
+        let i = |v: i64| v.max(0) as u64;
+        info.count(
+            "fault: partition, one-way partition or held link",
+            n(self.partitions),
+        );
+        info.count("fault: crash", n(self.crashes));
+        info.count("fault: wall-clock jump", n(self.jumps));
+        info.count("event: full resync", i(self.full));
+        info.count("event: partial resync", i(self.partial));
+        info.count(
+            "event: PSYNC checked against the backlog (continue)",
+            n(self.psync_partial),
+        );
+        info.count(
+            "event: PSYNC checked against the backlog (full)",
+            n(self.psync_full),
+        );
+        info.count("event: failover", n(self.promotions));
+        info.count(
+            "event: partial resync with a promoted replica",
+            i(self.promoted_partial),
+        );
+        info.count("event: WAIT", n(self.waits));
+        info.count(
+            "event: acknowledged write found on a promoted replica",
+            n(self.acked_checked),
+        );
+        info.count("event: write refused by a replica", n(self.refusals));
+        info.count("event: backlog resized", n(self.backlog_resizes));
+        info.count("event: backlog freed", n(self.backlogs_freed));
+    }
 }
 
 /// A host's `sync_*` stats (full, partial ok, partial err), if it answers.
@@ -607,7 +644,7 @@ async fn promote(
 /// Undoing a fault: a repaired link, a restarted host.
 type Heal = Box<dyn Fn(&mut turmoil::Sim<'_>)>;
 
-fn run(seed: u64, tally: &mut Tally) {
+pub fn run(seed: u64, tally: &mut Tally, info: &mut RunInfo) {
     let mut rng = Rng::new(seed);
     let mut builder = turmoil::Builder::new();
     builder
@@ -654,6 +691,7 @@ fn run(seed: u64, tally: &mut Tally) {
         let host_seed = seed.wrapping_add(i as u64 * 1000);
         let recorder = Recorder::new();
         recorders.push((name, recorder.clone()));
+        info.recorders.push((name.to_string(), recorder.clone()));
         let base = base.clone();
         let topo = topo.clone();
         sim.host(name, move || {
@@ -692,6 +730,22 @@ fn run(seed: u64, tally: &mut Tally) {
         .map(|_| 3000 + frng.below(active_ms - 6000))
         .collect();
     failover_at.sort_unstable();
+    info.description = format!(
+        "replication: master, r1 and r2 of it, r3 of r1; repl-backlog-size {}, repl-timeout {}, \
+         repl-ping-replica-period {}, {}, repl-backlog-ttl {}; {} ms of faults (partitions, \
+         one-way partitions, held links, crashes, replica clock jumps), failovers at {:?} ms",
+        base.repl_backlog_size,
+        base.repl_timeout,
+        base.repl_ping_replica_period,
+        if base.repl_diskless_sync {
+            format!("diskless (delay {})", base.repl_diskless_sync_delay)
+        } else {
+            "disk-backed full resyncs".to_string()
+        },
+        base.repl_backlog_ttl,
+        active_ms,
+        failover_at,
+    );
     let mut healing: Vec<(u64, Heal)> = Vec::new();
     let mut stats_before_master_crash = (0, 0, 0);
     for ms in 0..active_ms {
@@ -844,7 +898,11 @@ fn run(seed: u64, tally: &mut Tally) {
         sim.step().unwrap_or_else(|e| panic!("seed {seed}: {e}"));
     }
     let (got, converged, stats) = digests.borrow_mut().take().expect("checked");
-    if !converged || std::env::var("REPL_SIM_SEED").is_ok() {
+    for (_, r) in &recorders {
+        info.fold_digest(r.snapshot().digest());
+    }
+    info.count("sim ms", sim.elapsed().as_millis() as u64);
+    if !converged || info.verbose {
         for (name, r) in &recorders {
             for e in r.snapshot().entries {
                 if let TraceEntry::Log { message, level, .. } = e {
@@ -899,6 +957,9 @@ fn run(seed: u64, tally: &mut Tally) {
     tally.promoted_partial += s.promoted_partial;
     tally.promoted_full += s.promoted_full;
     tally.acked_checked += s.acked_checked;
+    if !info.verbose {
+        return;
+    }
     eprintln!(
         "seed {seed}: {} writes, syncs full {} partial {}, {} promotions (partial {} full {} after, {} acked writes checked), master {}, digest {:?}",
         s.writes,
@@ -952,47 +1013,7 @@ fn print_trace(recorders: &[(&str, Recorder)], needle: &[u8]) {
 /// set to a moment past on the replica's clock alone (Redis's replicas keep it
 /// for the master's DEL); the master, demoted before its own clock got there,
 /// kept the key for good.
-const FIXED_SEEDS: &[u64] = &[153];
-
-#[test]
-fn replicas_converge_and_resync_partially_when_the_backlog_allows() {
-    let seeds: Vec<u64> = match std::env::var("REPL_SIM_SEED") {
-        Ok(s) => vec![s.parse().expect("REPL_SIM_SEED is a number")],
-        Err(_) => {
-            let n = std::env::var("REPL_SIM_SEEDS").map_or(12, |n| n.parse().expect("a count"));
-            let fixed = FIXED_SEEDS.iter().copied().filter(|s| *s > n);
-            (1..=n).chain(fixed).collect()
-        }
-    };
-    let mut tally = Tally::default();
-    for seed in &seeds {
-        let result =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(*seed, &mut tally)));
-        if let Err(e) = result {
-            eprintln!(
-                "replay: REPL_SIM_SEED={seed} cargo test -p cinnabar-io-sim --test replication -- --nocapture"
-            );
-            std::panic::resume_unwind(e);
-        }
-    }
-    eprintln!("{tally:?}");
-    if seeds.len() > 1 {
-        assert!(tally.full > 0 && tally.partial > 0, "{tally:?}");
-        assert!(tally.psync_full > 0 && tally.psync_partial > 0, "{tally:?}");
-        assert!(
-            tally.partitions > 0 && tally.crashes > 0 && tally.jumps > 0,
-            "{tally:?}"
-        );
-        assert!(tally.waits > 0 && tally.wait_counted > 0, "{tally:?}");
-        assert!(tally.refusals > 0, "{tally:?}");
-        // Failovers happened, a replica continued with a promoted one, and the
-        // acknowledged writes were looked for on a promoted one.
-        assert!(
-            tally.promotions > 0 && tally.promoted_partial > 0 && tally.acked_checked > 0,
-            "{tally:?}"
-        );
-    }
-}
+pub const FIXED_SEEDS: &[u64] = &[153];
 
 /// The master side's replication state as a PSYNC found it, from the core's debug
 /// line `[PSYNC] Replica <name> asked for '<id>' offset <n>, my replication IDs are

@@ -1,0 +1,302 @@
+//! Every simulation scenario behind one entry point, for the soak runner and the
+//! tests: the model-checked single server (`model`, [`crate::runner`]), the RDB
+//! crash cycles ([`rdb`]), the AOF under crashes and disk faults per fsync policy
+//! ([`aof`]) and replication under partitions, crashes, clock jumps and failovers
+//! ([`replication`]).
+//!
+//! [`run`] runs one seed of one scenario and reports, whatever happened, the same
+//! things: the scenario as drawn from the seed, whether every checker passed (or the
+//! first failure), the trace digest, simulated time, and how often each fault and
+//! each interesting event occurred, under names shared by all scenarios (`fault: …`,
+//! `event: …`) so a soak can sum them. The older scenarios report a failure by
+//! panicking (they began as `#[test]`s); `run` catches the panic and keeps its
+//! message.
+
+pub mod aof;
+pub mod conn;
+pub mod rdb;
+pub mod replication;
+
+use cinnabar_io_sim::{Recorder, TraceEntry};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::panic::{self, AssertUnwindSafe};
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+/// The scenarios, in the order the default soak mix rotates through them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    Model,
+    Aof,
+    Rdb,
+    Replication,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 4] = [Kind::Model, Kind::Aof, Kind::Rdb, Kind::Replication];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Model => "model",
+            Kind::Aof => "aof",
+            Kind::Rdb => "rdb",
+            Kind::Replication => "replication",
+        }
+    }
+
+    /// The command that replays one seed of this scenario with every diagnostic on.
+    pub fn replay_command(self, seed: u64) -> String {
+        match self {
+            Kind::Model => crate::runner::replay_command(seed, "strings_and_keys"),
+            Kind::Aof => format!(
+                "AOF_CRASH_SEED={seed} cargo test -p cinnabar-sim-tests --release --test aof_crash -- --nocapture"
+            ),
+            Kind::Rdb => format!(
+                "RDB_CRASH_SEED={seed} cargo test -p cinnabar-sim-tests --release --test rdb_crash -- --nocapture"
+            ),
+            Kind::Replication => format!(
+                "REPL_SIM_SEED={seed} cargo test -p cinnabar-sim-tests --release --test replication -- --nocapture"
+            ),
+        }
+    }
+
+    /// Seeds that once failed (or reach a path fresh seeds rarely do).
+    pub fn fixed_seeds(self) -> Vec<u64> {
+        match self {
+            Kind::Model => crate::seeds::SEEDS.to_vec(),
+            Kind::Aof => aof::FIXED_SEEDS.to_vec(),
+            Kind::Rdb => Vec::new(),
+            Kind::Replication => replication::FIXED_SEEDS.to_vec(),
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Kind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Kind, String> {
+        Kind::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();
+                format!("unknown scenario {s:?} (known: {})", names.join(", "))
+            })
+    }
+}
+
+/// What a scenario run tells its caller besides pass or fail; filled as it goes, so
+/// that a run that fails half-way still says what it was.
+#[derive(Debug, Default)]
+pub struct RunInfo {
+    /// The scenario drawn from the seed, one line.
+    pub description: String,
+    /// Every host's recorder, for the trace's tail on a failure.
+    pub recorders: Vec<(String, Recorder)>,
+    /// Digest of every trace the run took (folded in the order taken).
+    pub digest: u64,
+    pub events: BTreeMap<String, u64>,
+    /// Print per-cycle progress and diagnostics (a test's or a replay's run).
+    pub verbose: bool,
+}
+
+impl RunInfo {
+    pub fn fold_digest(&mut self, digest: u64) {
+        self.digest = (self.digest ^ digest)
+            .wrapping_mul(0x0100_0000_01b3)
+            .rotate_left(17);
+    }
+
+    pub fn count(&mut self, event: &str, n: u64) {
+        if n > 0 {
+            *self.events.entry(event.to_string()).or_default() += n;
+        }
+    }
+}
+
+/// One seed of one scenario, checked.
+#[derive(Debug, Clone)]
+pub struct SeedOutcome {
+    pub kind: Kind,
+    pub seed: u64,
+    pub description: String,
+    /// The first checker that failed, with its message.
+    pub failure: Option<String>,
+    /// The last trace lines of every host, on a failure.
+    pub trace_tail: Vec<String>,
+    pub digest: u64,
+    pub sim_elapsed: Duration,
+    pub real_elapsed: Duration,
+    pub events: BTreeMap<String, u64>,
+}
+
+thread_local! {
+    static LAST_PANIC: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Keep panic messages (with their location) for [`run`] instead of printing them,
+/// unless `SIM_PRINT_PANICS` is set; the model runner's hook counts them too.
+pub fn quiet_panics() {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = panic::take_hook();
+        let print = std::env::var_os("SIM_PRINT_PANICS").is_some();
+        panic::set_hook(Box::new(move |info| {
+            LAST_PANIC.with(|p| *p.borrow_mut() = Some(info.to_string()));
+            if print {
+                previous(info);
+            }
+        }));
+    });
+}
+
+/// How many trace lines of each host a failure shows.
+const TAIL_LINES: usize = 12;
+
+/// Run one seed of `kind`.
+pub fn run(kind: Kind, seed: u64) -> SeedOutcome {
+    let started = Instant::now();
+    let mut info = RunInfo::default();
+    let mut failure = None;
+    let mut sim_elapsed = Duration::ZERO;
+    match kind {
+        Kind::Model => match crate::runner::run_seed(seed) {
+            Ok(report) => {
+                info.description = crate::scenario::Scenario::from_seed(seed).to_string();
+                info.fold_digest(report.digest);
+                sim_elapsed = report.sim_elapsed;
+                model_events(&report, &mut info);
+            }
+            Err(f) => {
+                info.description = f.scenario.clone();
+                failure = Some(f.message);
+            }
+        },
+        _ => {
+            LAST_PANIC.with(|p| p.borrow_mut().take());
+            let result = panic::catch_unwind(AssertUnwindSafe(|| match kind {
+                Kind::Aof => {
+                    let mut tally = aof::Tally::default();
+                    aof::run(seed, &mut tally, &mut info);
+                    tally.report(&mut info);
+                }
+                Kind::Rdb => {
+                    let mut tally = rdb::Tally::default();
+                    rdb::run(seed, &mut tally, &mut info);
+                    tally.report(&mut info);
+                }
+                Kind::Replication => {
+                    let mut tally = replication::Tally::default();
+                    replication::run(seed, &mut tally, &mut info);
+                    tally.report(&mut info);
+                }
+                Kind::Model => unreachable!("handled above"),
+            }));
+            if let Err(payload) = result {
+                let message = LAST_PANIC
+                    .with(|p| p.borrow_mut().take())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "panicked".into());
+                failure = Some(message);
+            }
+            sim_elapsed = Duration::from_millis(info.events.get("sim ms").copied().unwrap_or(0));
+            info.events.remove("sim ms");
+        }
+    }
+    let trace_tail = if failure.is_some() {
+        trace_tail(&info.recorders, TAIL_LINES)
+    } else {
+        Vec::new()
+    };
+    SeedOutcome {
+        kind,
+        seed,
+        description: info.description,
+        failure,
+        trace_tail,
+        digest: info.digest,
+        sim_elapsed,
+        real_elapsed: started.elapsed(),
+        events: info.events,
+    }
+}
+
+/// The model scenario's counts under the shared names.
+fn model_events(report: &crate::runner::Report, info: &mut RunInfo) {
+    let e = &report.stats.events;
+    let n = |k: &str| e.get(k).copied().unwrap_or(0) as u64;
+    info.count("requests checked", report.stats.requests as u64);
+    info.count("fault: wall-clock jump", report.jumps_applied as u64);
+    info.count(
+        "event: blocked client woken by a write",
+        n("blocking: served by another client's write"),
+    );
+    info.count("event: blocked client timed out", n("blocking: timed out"));
+    info.count(
+        "event: WATCH abort",
+        n("watch: EXEC aborted by a touched key")
+            + n("watch: EXEC aborted by a watched key that expired"),
+    );
+    info.count("event: EXEC ran", n("multi: EXEC ran"));
+    info.count(
+        "event: pub/sub message delivered",
+        n("pubsub: a message delivered"),
+    );
+    info.count(
+        "event: reply checked against an uncertain key",
+        report.stats.uncertain_checks as u64,
+    );
+}
+
+/// The last `n` lines of each host's trace: inputs, effects and log lines, bytes
+/// shortened.
+pub fn trace_tail(recorders: &[(String, Recorder)], n: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    for (host, r) in recorders {
+        let t = r.snapshot();
+        let start = t.entries.len().saturating_sub(n);
+        for e in &t.entries[start..] {
+            out.push(format!("{host} {}", describe_entry(e)));
+        }
+    }
+    out
+}
+
+fn describe_entry(e: &TraceEntry) -> String {
+    let now = e.now();
+    let short = |d: &[u8]| {
+        let s = String::from_utf8_lossy(&d[..d.len().min(120)])
+            .escape_debug()
+            .to_string();
+        if d.len() > 120 {
+            format!("{s}… ({} bytes)", d.len())
+        } else {
+            s
+        }
+    };
+    let what = match e {
+        TraceEntry::Received { conn, data, .. } => format!("in {:x} {}", conn.0, short(data)),
+        TraceEntry::Send { conn, data, .. } => format!("out {:x} {}", conn.0, short(data)),
+        TraceEntry::Log { message, .. } => format!("log {}", message.trim_end()),
+        TraceEntry::Accepted { conn, .. } => format!("accepted {:x}", conn.0),
+        TraceEntry::Connected { conn, .. } => format!("connected {:x}", conn.0),
+        TraceEntry::Closed { conn, .. } => format!("closed {:x}", conn.0),
+        TraceEntry::Close { conn, .. } => format!("close {:x}", conn.0),
+        other => {
+            let s = format!("{other:?}");
+            s[..s.len().min(160)].to_string()
+        }
+    };
+    format!(
+        "mono={}ms wall={}ms {what}",
+        now.mono.0 / 1_000_000,
+        now.wall.0 / 1000
+    )
+}
