@@ -345,6 +345,14 @@ impl Db {
         n
     }
 
+    /// BUGGIFY's early resize: grow the key table to `factor` times what its keys
+    /// need (Redis's dictExpand), unless it is rehashing already or empty.
+    pub fn buggify_grow_keys(&mut self, factor: usize) {
+        if !self.keys.is_rehashing() && !self.keys.is_empty() {
+            self.keys.expand(self.keys.len() * factor);
+        }
+    }
+
     /// Background maintenance from serverCron: shrink sparse tables, advance rehashing.
     pub fn cron_maintenance(&mut self, rehash_steps: usize) {
         self.keys.shrink_if_needed();

@@ -249,6 +249,14 @@ impl<V> Dict<V> {
         }
     }
 
+    /// Start a rehash into a table of at least `size` buckets (Redis's dictExpand),
+    /// unless one runs already or the table has that size.
+    pub fn expand(&mut self, size: usize) {
+        if self.rehash_idx.is_none() {
+            self.resize_to(size);
+        }
+    }
+
     /// Shrink when the table is mostly empty (Redis does this from serverCron).
     pub fn shrink_if_needed(&mut self) {
         if self.rehash_idx.is_some() {

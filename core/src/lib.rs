@@ -29,6 +29,7 @@
 //! backend answers it deterministically.
 
 pub mod aof;
+pub mod buggify;
 pub mod client;
 pub mod cmd;
 pub mod command;

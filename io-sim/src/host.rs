@@ -115,7 +115,10 @@ async fn serve_on(options: ServerOptions, mut disk: SimDisk) -> turmoil::Result 
         total_system_memory: TOTAL_SYSTEM_MEMORY_BYTES,
         mem_allocator: "libc".into(),
     };
-    let server = Server::new(config, seed, host, Box::new(SimProbe), clock.now());
+    let mut server = Server::new(config, seed, host, Box::new(SimProbe), clock.now());
+    if let Some((seed, counts)) = crate::buggify::for_host(seed) {
+        server.enable_buggify(seed, counts);
+    }
     let stopped = driver::run_connected(
         server,
         clock,

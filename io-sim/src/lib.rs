@@ -12,6 +12,7 @@
 //! produces the same trace, byte for byte. Everything random in a run is drawn from a
 //! seeded generator; nothing reads the host's clock.
 
+pub mod buggify;
 pub mod clock;
 pub mod disk;
 pub mod host;

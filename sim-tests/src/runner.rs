@@ -47,6 +47,8 @@ pub struct Outcome {
     pub clients: Vec<ClientLog>,
     pub sim_elapsed: Duration,
     pub jumps_applied: usize,
+    /// How often each BUGGIFY point fired, when it was on.
+    pub buggify: Option<Vec<(&'static str, u64)>>,
 }
 
 thread_local! {
@@ -91,6 +93,7 @@ pub fn simulate(sc: &Scenario) -> Result<Outcome, String> {
 }
 
 fn simulate_inner(sc: &Scenario) -> Result<Outcome, String> {
+    let buggify = sc.buggify.then(cinnabar_io_sim::buggify::enable);
     let mut sim = turmoil::Builder::new()
         .rng_seed(sc.turmoil_seed)
         .epoch(UNIX_EPOCH + Duration::from_secs(sc.epoch_secs))
@@ -219,6 +222,7 @@ fn simulate_inner(sc: &Scenario) -> Result<Outcome, String> {
         clients,
         sim_elapsed,
         jumps_applied: next_jump,
+        buggify: buggify.map(|b| b.counts()),
     })
 }
 
@@ -232,6 +236,7 @@ pub struct Report {
     pub jumps_applied: usize,
     pub sim_elapsed: Duration,
     pub real_elapsed: Duration,
+    pub buggify: Option<Vec<(&'static str, u64)>>,
 }
 
 /// A failed run, with everything needed to replay it.
@@ -299,6 +304,7 @@ pub fn run_scenario(sc: &Scenario) -> Result<Report, Failure> {
         jumps_applied: outcome.jumps_applied,
         sim_elapsed: outcome.sim_elapsed,
         real_elapsed: started.elapsed(),
+        buggify: outcome.buggify.clone(),
     })
 }
 

@@ -58,6 +58,9 @@ pub struct Scenario {
     /// whether a client sets `notify-keyspace-events` during the run.
     pub notify_subscribers: usize,
     pub notify_config_set: bool,
+    /// The server runs with the core's BUGGIFY fault points on (drawn apart from the
+    /// rest, never for a regression seed).
+    pub buggify: bool,
 }
 
 impl Scenario {
@@ -199,6 +202,10 @@ impl Scenario {
             notify_classes,
             notify_subscribers,
             notify_config_set,
+            buggify: crate::scenarios::buggify_drawn(
+                seed,
+                &crate::seeds::SEEDS[..crate::seeds::BEFORE_BUGGIFY],
+            ),
         }
     }
 
@@ -218,7 +225,7 @@ impl fmt::Display for Scenario {
             f,
             "clients={} requests/client={} pipeline<={} keys={} ttl_p={} latency={}..{}ms hz={} effort={} \
              long_pause_p={} (<={}ms) split_p={} resp3_p={} jumps=[{}] epoch={} \
-             notify-keyspace-events={:?} (config set: {}, {} subscribers) limits: {}",
+             notify-keyspace-events={:?} (config set: {}, {} subscribers) buggify={} limits: {}",
             self.clients(),
             self.shape.requests_per_client,
             self.shape.pipeline_max,
@@ -237,6 +244,7 @@ impl fmt::Display for Scenario {
             self.notify_classes,
             self.notify_config_set,
             self.notify_subscribers,
+            if self.buggify { "on" } else { "off" },
             self.limits.config_lines().replace('\n', ", "),
         )
     }

@@ -1,6 +1,10 @@
 //! The model scenario's regression seeds: every seed that ever failed stays here, with
 //! what it found, and runs in every batch (`tests/sim.rs`, the soak runner).
 
+/// How many of the first [`SEEDS`] predate BUGGIFY: they run with it off, as they
+/// ran when they failed; seeds added after them run as the seed draws.
+pub const BEFORE_BUGGIFY: usize = 34;
+
 /// Seeds that always run (add any seed that ever failed, once it is fixed).
 pub const SEEDS: &[u64] = &[
     0,
@@ -79,3 +83,11 @@ pub const SEEDS: &[u64] = &[
     // checks either type, so an expired destination is deleted and notified.
     14_063_355_802_395_030_473,
 ];
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_seeds_before_buggify_are_a_prefix() {
+        assert!(super::BEFORE_BUGGIFY <= super::SEEDS.len());
+    }
+}

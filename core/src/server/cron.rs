@@ -9,6 +9,7 @@
 //! count as expired.
 
 use super::Server;
+use crate::buggify::Point;
 use crate::io::{ConnId, LogLevel, MonoNs};
 
 /// Databases the slow expire cycle visits per run (CRON_DBS_PER_CALL).
@@ -110,7 +111,11 @@ impl Server {
         if self.now.mono >= self.cron.next_run {
             self.server_cron();
             // One period after now, not after the missed deadline: no catch-up storm.
-            self.cron.next_run = self.now.mono.add_ms(self.cron.period_ms());
+            let mut period = self.cron.period_ms();
+            if self.buggify.fire(Point::DelayCron) {
+                period += self.buggify.below(period / 2 + 1);
+            }
+            self.cron.next_run = self.now.mono.add_ms(period);
         }
     }
 
@@ -147,8 +152,18 @@ impl Server {
             // Each expired key's DEL stands alone, never wrapped in MULTI/EXEC.
             self.propagate_unwrapped(|s| s.active_expire_cycle(ExpireCycle::Slow));
         }
+        let steps = if self.buggify.fire(Point::SlowRehash) {
+            1
+        } else {
+            CRON_REHASH_STEPS
+        };
+        if self.buggify.fire(Point::ResizeTable) {
+            let db = self.buggify.below(self.dbs.len() as u64) as usize;
+            let grow = 2 << self.buggify.below(3);
+            self.dbs[db].buggify_grow_keys(grow);
+        }
         for db in &mut self.dbs {
-            db.cron_maintenance(CRON_REHASH_STEPS);
+            db.cron_maintenance(steps);
         }
     }
 

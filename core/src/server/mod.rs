@@ -24,6 +24,7 @@ pub mod replica;
 pub mod replication;
 pub mod snapshot;
 
+use crate::buggify::Point;
 use crate::client::Client;
 use crate::cmd;
 use crate::command::CommandTable;
@@ -110,6 +111,8 @@ pub struct Server {
     shutting_down: bool,
     /// Inputs arrived since the last drain: the before-sleep hook must run.
     needs_before_sleep: bool,
+    /// Fault points in the core's own decisions, on only in simulation.
+    pub(crate) buggify: crate::buggify::Buggify,
 }
 
 impl Server {
@@ -167,6 +170,7 @@ impl Server {
             suspended: None,
             shutting_down: false,
             needs_before_sleep: true,
+            buggify: crate::buggify::Buggify::default(),
         };
         server.repl_timer();
         server.replica_boot();
@@ -178,6 +182,12 @@ impl Server {
             server.load_at_startup();
         }
         server
+    }
+
+    /// Switch the BUGGIFY fault points on (simulation only: see `buggify.rs`), drawn
+    /// from `seed`, counting into `counts`.
+    pub fn enable_buggify(&mut self, seed: u64, counts: crate::buggify::FiredCounts) {
+        self.buggify = crate::buggify::Buggify::enable(seed, counts);
     }
 
     fn advance_clock(&mut self, now: Now) {
@@ -568,14 +578,16 @@ impl Server {
                 c.held.push_back((tag, data));
                 self.aof.note_held(conn);
             } else if !c.reply.is_empty() {
-                let data = c.reply.take_bytes();
+                let mut data = Bytes::from(c.reply.take_bytes());
                 c.unsent_bytes += data.len();
                 self.stats.total_net_output_bytes += data.len() as u64;
                 self.stats.io_writes_processed += 1;
-                self.effects.push_back(Effect::Send {
-                    conn,
-                    data: Bytes::from(data),
-                });
+                if data.len() > 1 && self.buggify.fire(Point::SplitReply) {
+                    let at = 1 + self.buggify.below(data.len() as u64 - 1) as usize;
+                    let head = data.split_to(at);
+                    self.effects.push_back(Effect::Send { conn, data: head });
+                }
+                self.effects.push_back(Effect::Send { conn, data });
             }
             if c.close_after_reply && c.held.is_empty() {
                 self.remove_client(conn);

@@ -28,6 +28,7 @@
 
 use super::snapshot::{self, Serializer};
 use super::Server;
+use crate::buggify::Point;
 use crate::io::{ConnId, FileId, IoError, IoId, IoOp, IoOutput, IoQueue, LogLevel};
 use crate::io::{Effect, OpenMode};
 use crate::rdb::{AuxFields, Item, LoadLimits, Next, StreamLoader, WriterOpts};
@@ -1000,9 +1001,13 @@ impl Server {
     }
 
     fn issue_next_read(&mut self) {
-        let l = self.persist.loading.as_ref().expect("loading");
         // A chunk, or more when an item larger than what is held waits for bytes.
-        let len = LOAD_CHUNK_BYTES.max(l.loader.wanted() as u64);
+        let mut chunk = LOAD_CHUNK_BYTES;
+        if self.buggify.fire(Point::OddChunk) {
+            chunk = 1 + self.buggify.below(LOAD_CHUNK_BYTES);
+        }
+        let l = self.persist.loading.as_ref().expect("loading");
+        let len = chunk.max(l.loader.wanted() as u64);
         let op = IoOp::Read {
             path: l.path.clone(),
             offset: l.read,

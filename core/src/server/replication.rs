@@ -21,6 +21,7 @@
 
 use super::propagate::{encode_argv, FeedEncoder, PropOp, TARGET_REPL};
 use super::Server;
+use crate::buggify::Point;
 use crate::io::{ConnId, Effect, IoError, IoId, IoOp, IoOutput, IoQueue, LogLevel, MonoNs};
 use bytes::Bytes;
 use std::collections::{BTreeMap, VecDeque};
@@ -110,6 +111,8 @@ pub struct Replica {
 #[derive(Debug, Default)]
 pub struct Backlog {
     buf: VecDeque<u8>,
+    /// BUGGIFY's smaller backlog: at most this many bytes whatever the config says.
+    cap: Option<usize>,
     /// The stream offset of `buf[0]` (repl_backlog_first_byte_offset).
     pub offset: i64,
 }
@@ -288,6 +291,7 @@ impl Server {
         let repl = &mut self.repl;
         repl.master_repl_offset += bytes.len() as i64;
         if let Some(b) = repl.backlog.as_mut() {
+            let size = b.cap.map_or(size, |c| c.min(size));
             b.buf.extend(bytes);
             if b.buf.len() > size {
                 let drop = b.buf.len() - size;
@@ -579,8 +583,13 @@ impl Server {
 
     fn create_backlog(&mut self) {
         debug_assert!(self.repl.backlog.is_none());
+        let cap = self
+            .buggify
+            .fire(Point::ShrinkBacklog)
+            .then(|| 1024 + self.buggify.below(15 * 1024) as usize);
         self.repl.backlog = Some(Backlog {
             buf: VecDeque::new(),
+            cap,
             offset: self.repl.master_repl_offset + 1,
         });
         self.propagation.active |= TARGET_REPL;
@@ -1003,7 +1012,10 @@ impl Server {
         if unsent >= BULK_UNSENT_MAX {
             return;
         }
-        let len = BULK_CHUNK_BYTES.min(size - bulk.sent);
+        let mut len = BULK_CHUNK_BYTES.min(size - bulk.sent);
+        if self.buggify.fire(Point::OddChunk) {
+            len = 1 + self.buggify.below(len);
+        }
         let op = IoOp::Read {
             path: bulk.path.clone(),
             offset: bulk.sent,

@@ -316,6 +316,8 @@ fn logs(trace: &cinnabar_io_sim::Trace) -> Vec<String> {
 }
 
 pub fn run(seed: u64, tally: &mut Tally, info: &mut RunInfo) {
+    // Every fixed seed predates BUGGIFY.
+    let buggify = super::Buggify::for_seed(seed, FIXED_SEEDS);
     let policy = [AppendFsync::Always, AppendFsync::Everysec, AppendFsync::No][seed as usize % 3];
     let mut rng = Rng::new(seed ^ 0xA0F);
     let load_truncated = rng.below(4) != 0;
@@ -341,6 +343,7 @@ pub fn run(seed: u64, tally: &mut Tally, info: &mut RunInfo) {
         "aof: one server, appendfsync {policy:?}, aof-use-rdb-preamble {aof_use_rdb_preamble}, \
          aof-load-truncated {load_truncated}, fsync delays up to {fsync_delay_max:?}, torn writes 20%"
     );
+    info.description += &format!(", {}", buggify.describe());
 
     let config = Rc::new(RefCell::new(Config {
         save: Vec::new(),
@@ -596,6 +599,7 @@ pub fn run(seed: u64, tally: &mut Tally, info: &mut RunInfo) {
     info.count("fault: write error", f.write_errors);
     info.count("fault: fsync error", f.fsync_errors);
     info.count("sim ms", sim.elapsed().as_millis() as u64);
+    buggify.report(info);
 }
 
 /// The trace so far, folded into the run's digest.

@@ -120,6 +120,44 @@ impl RunInfo {
     }
 }
 
+/// Mixed into a seed for the draw of whether its run has BUGGIFY on, so the draw
+/// leaves the rest of the scenario as it was.
+const BUGGIFY_SALT: u64 = 0xb0_6619;
+
+/// Whether `seed`'s run has the core's BUGGIFY fault points on: half the seeds, but
+/// never a regression seed found before BUGGIFY existed (`before`: it replays the
+/// run that failed).
+pub fn buggify_drawn(seed: u64, before: &[u64]) -> bool {
+    !before.contains(&seed) && crate::gen::Gen::new(seed ^ BUGGIFY_SALT).chance(0.5)
+}
+
+/// BUGGIFY for the servers of one run of a fault scenario, when its seed draws it.
+pub struct Buggify(Option<cinnabar_io_sim::buggify::Enabled>);
+
+impl Buggify {
+    pub fn for_seed(seed: u64, before: &[u64]) -> Buggify {
+        Buggify(buggify_drawn(seed, before).then(cinnabar_io_sim::buggify::enable))
+    }
+
+    pub fn describe(&self) -> &'static str {
+        if self.0.is_some() {
+            "BUGGIFY on"
+        } else {
+            "BUGGIFY off"
+        }
+    }
+
+    /// How often each point fired, into the run's events.
+    pub fn report(&self, info: &mut RunInfo) {
+        if let Some(on) = &self.0 {
+            info.count("buggify: runs with BUGGIFY on", 1);
+            for (name, n) in on.counts() {
+                info.count(&format!("buggify: {name}"), n);
+            }
+        }
+    }
+}
+
 /// One seed of one scenario, checked.
 #[derive(Debug, Clone)]
 pub struct SeedOutcome {
@@ -253,6 +291,12 @@ fn model_events(report: &crate::runner::Report, info: &mut RunInfo) {
         "event: reply checked against an uncertain key",
         report.stats.uncertain_checks as u64,
     );
+    if let Some(counts) = &report.buggify {
+        info.count("buggify: runs with BUGGIFY on", 1);
+        for (name, n) in counts {
+            info.count(&format!("buggify: {name}"), *n);
+        }
+    }
 }
 
 /// The last `n` lines of each host's trace: inputs, effects and log lines, bytes

@@ -170,6 +170,7 @@ impl Tally {
 }
 
 pub fn run(seed: u64, tally: &mut Tally, info: &mut RunInfo) {
+    let buggify = super::Buggify::for_seed(seed, &[]);
     let mut builder = turmoil::Builder::new();
     builder
         .rng_seed(seed)
@@ -203,6 +204,7 @@ pub fn run(seed: u64, tally: &mut Tally, info: &mut RunInfo) {
         "rdb: one server, SAVE and BGSAVE under SETs, 512-byte blocks torn at a crash, \
          syncs 20%, crash at step {crash_after}"
     );
+    info.description += &format!(", {}", buggify.describe());
     for _ in 0..crash_after {
         sim.step().expect("the simulation runs");
     }
@@ -242,4 +244,5 @@ pub fn run(seed: u64, tally: &mut Tally, info: &mut RunInfo) {
     info.fold_digest(recorder.snapshot().digest());
     info.count("fault: crash", 1);
     info.count("sim ms", sim.elapsed().as_millis() as u64);
+    buggify.report(info);
 }
