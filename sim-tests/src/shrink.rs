@@ -1,6 +1,8 @@
-//! Shrinking a failing model-scenario seed: removing client steps and wall-clock
-//! jumps (a [`Cut`]) while the run still fails the same checker, so that the
-//! failure is read from a few requests instead of hundreds.
+//! Shrinking a failing seed: for the model scenario, removing client steps and
+//! wall-clock jumps (a [`Cut`]); for a fault scenario, ending its fault schedule
+//! early and leaving faults out (a [`FaultCut`]) — while the run still fails the
+//! same checker, so that the failure is read from a few requests or faults instead
+//! of hundreds.
 //!
 //! Greedy delta debugging: first whole programs and single jumps, then ever smaller
 //! runs of consecutive steps of each program (halves, quarters, … single steps),
@@ -11,6 +13,7 @@
 
 use crate::runner::{self, Failure};
 use crate::scenario::{Cut, Scenario};
+use crate::scenarios::{self, FaultCut, Kind};
 use std::time::{Duration, Instant};
 
 /// A failure's class: what must stay the same while shrinking. The first line of
@@ -115,6 +118,99 @@ pub fn shrink_model(seed: u64, budget: Duration, mut progress: impl FnMut(&str))
     best.cut.ranges.sort();
     best.cut.ranges = merge(&best.cut.ranges);
     Some(best)
+}
+
+/// The result of a fault scenario's shrink.
+#[derive(Debug, Clone)]
+pub struct FaultShrunk {
+    pub cut: FaultCut,
+    pub failure: String,
+    /// Schedule length and faults applied, before and after.
+    pub before: (u64, u32),
+    pub after: (u64, u32),
+    pub tries: usize,
+}
+
+/// Shrink a failing fault-scenario seed within `budget`: end its fault schedule as
+/// early as it still fails, then leave out ever smaller runs of its faults (halves,
+/// quarters, … single faults), keeping each cut after which the run still fails the
+/// same checker. `None` if the seed does not fail.
+pub fn shrink_faults(
+    kind: Kind,
+    seed: u64,
+    budget: Duration,
+    mut progress: impl FnMut(&str),
+) -> Option<FaultShrunk> {
+    let started = Instant::now();
+    let (first, schedule_ms, drawn) = scenarios::run_cut(kind, seed, &FaultCut::default());
+    let class = failure_class(first.failure.as_deref()?);
+    let mut best = FaultShrunk {
+        cut: FaultCut::default(),
+        failure: first.failure.clone().unwrap_or_default(),
+        before: (schedule_ms, drawn),
+        after: (schedule_ms, drawn),
+        tries: 0,
+    };
+    let mut try_cut = |best: &mut FaultShrunk, cut: FaultCut| -> bool {
+        if started.elapsed() > budget || cut == best.cut {
+            return false;
+        }
+        best.tries += 1;
+        let (o, ms, drawn) = scenarios::run_cut(kind, seed, &cut);
+        match o.failure {
+            Some(f) if failure_class(&f) == class => {
+                let applied = drawn - skipped(&cut, drawn);
+                progress(&format!(
+                    "kept cut {cut}: {} ms of faults, {applied} faults applied",
+                    cut.end(ms)
+                ));
+                best.cut = cut;
+                best.failure = f;
+                best.after = (best.cut.end(ms), applied);
+                true
+            }
+            _ => false,
+        }
+    };
+    // The shortest schedule that still fails: the halving search of an ordered
+    // cut-off (failing need not be monotone in it; each kept step failed).
+    let (mut lo, mut hi) = (0u64, schedule_ms);
+    while hi - lo > 50 && started.elapsed() < budget {
+        let mid = lo + (hi - lo) / 2;
+        let cut = FaultCut {
+            until_ms: Some(mid),
+            ..best.cut.clone()
+        };
+        if try_cut(&mut best, cut) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    // Runs of faults, halving their length.
+    let total = best.before.1;
+    let mut chunk = total.div_ceil(2).max(1);
+    while total > 0 {
+        let mut at = 0;
+        while at < total {
+            let end = (at + chunk).min(total);
+            if best.cut.keeps(at) || best.cut.keeps(end - 1) {
+                let cut = best.cut.skipping(at, end);
+                try_cut(&mut best, cut);
+            }
+            at = end;
+        }
+        if chunk == 1 || started.elapsed() > budget {
+            break;
+        }
+        chunk = chunk.div_ceil(2);
+    }
+    Some(best)
+}
+
+/// How many of the first `drawn` faults `cut` leaves out.
+fn skipped(cut: &FaultCut, drawn: u32) -> u32 {
+    (0..drawn).filter(|&i| !cut.keeps(i)).count() as u32
 }
 
 /// Overlapping or touching ranges of the same client merged (sorted input).

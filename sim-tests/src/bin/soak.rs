@@ -4,7 +4,7 @@
 //! ```text
 //! cargo run -p cinnabar-sim-tests --release --bin soak -- [--seeds N] [--from S] [--jobs J]
 //!     [--scenario model,aof,rdb,replication] [--time-budget 10m] [--fixed] [--shrink]
-//!     [--cut <cut>]
+//!     [--cut <cut>] [--fault-cut <cut>]
 //! ```
 //!
 //! Seed `k` of the batch runs scenario `k % scenarios` with seed `from + k / scenarios`,
@@ -13,11 +13,13 @@
 //! `--time-budget` (`90s`, `10m`, `1h`) runs out, whichever is first (`--seeds 100` when
 //! neither is given). `--fixed` first runs every scenario's regression seeds.
 //! `--shrink` cuts each failing model seed down to fewer steps that still fail the
-//! same way; `--cut` replays such a cut (with `--scenario model --from <seed>
+//! same way, and each failing replication seed down to a shorter fault schedule with
+//! fewer faults; `--cut` replays a model cut (with `--scenario model --from <seed>
+//! --seeds 1`), `--fault-cut` a fault cut (with `--scenario replication --from <seed>
 //! --seeds 1`). The exit status is 1 when any seed failed.
 
 use cinnabar_sim_tests::scenario::{Cut, Scenario};
-use cinnabar_sim_tests::scenarios::{self, Kind, SeedOutcome};
+use cinnabar_sim_tests::scenarios::{self, FaultCut, Kind, SeedOutcome};
 use cinnabar_sim_tests::{runner, shrink};
 use std::collections::hash_map::RandomState;
 use std::collections::BTreeMap;
@@ -41,11 +43,12 @@ struct Options {
     fixed: bool,
     shrink: bool,
     cut: Option<Cut>,
+    fault_cut: Option<FaultCut>,
 }
 
 fn usage() -> String {
     "usage: soak [--seeds N] [--from S] [--jobs J] [--scenario model,aof,rdb,replication] \
-     [--time-budget 10m] [--fixed] [--shrink] [--cut <cut>]"
+     [--time-budget 10m] [--fixed] [--shrink] [--cut <cut>] [--fault-cut <cut>]"
         .into()
 }
 
@@ -71,6 +74,7 @@ fn parse_args() -> Result<Options, String> {
         fixed: false,
         shrink: false,
         cut: None,
+        fault_cut: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -92,6 +96,7 @@ fn parse_args() -> Result<Options, String> {
             "--fixed" => o.fixed = true,
             "--shrink" => o.shrink = true,
             "--cut" => o.cut = Some(Cut::parse(&value()?)?),
+            "--fault-cut" => o.fault_cut = Some(FaultCut::parse(&value()?)?),
             "--help" | "-h" => return Err(usage()),
             _ => return Err(format!("unknown argument {a:?}\n{}", usage())),
         }
@@ -155,6 +160,9 @@ fn main() -> ExitCode {
     scenarios::quiet_panics();
     if let Some(cut) = &opts.cut {
         return replay_cut(&opts, cut);
+    }
+    if let Some(cut) = &opts.fault_cut {
+        return replay_fault_cut(&opts, cut);
     }
     let from = opts.from.unwrap_or_else(fresh_seed);
     let kinds = opts.kinds.clone();
@@ -269,8 +277,15 @@ fn main() -> ExitCode {
 
     print_figures(&totals, started.elapsed(), opts.jobs);
     if opts.shrink {
-        for f in failures.iter().filter(|f| f.kind == Kind::Model) {
-            shrink_one(f.seed);
+        for f in &failures {
+            match f.kind {
+                Kind::Model => shrink_one(f.seed),
+                Kind::Replication => shrink_faults_of(f.kind, f.seed),
+                _ => eprintln!(
+                    "\n=== {} seed {}: no shrink for this scenario yet",
+                    f.kind, f.seed
+                ),
+            }
         }
     }
     if failures.is_empty() {
@@ -362,6 +377,46 @@ fn shrink_one(seed: u64) {
         "      or: SIM_SEED={seed} SIM_CUT='{}' cargo test -p cinnabar-sim-tests --release -- strings_and_keys --nocapture",
         s.cut
     );
+}
+
+fn shrink_faults_of(kind: Kind, seed: u64) {
+    eprintln!("\n=== shrinking {kind} seed {seed}");
+    let Some(s) = shrink::shrink_faults(kind, seed, SHRINK_BUDGET, |line| eprintln!("  {line}"))
+    else {
+        eprintln!("  seed {seed} no longer fails");
+        return;
+    };
+    eprintln!(
+        "  shrunk from {} ms and {} faults to {} ms and {} faults in {} tries; cut: {}",
+        s.before.0, s.before.1, s.after.0, s.after.1, s.tries, s.cut
+    );
+    eprintln!("  still fails: {}", s.failure.replace('\n', "\n  "));
+    eprintln!(
+        "  replay: cargo run -p cinnabar-sim-tests --release --bin soak -- --scenario {kind} --from {seed} --seeds 1 --fault-cut '{}'",
+        s.cut
+    );
+}
+
+fn replay_fault_cut(opts: &Options, cut: &FaultCut) -> ExitCode {
+    let (Some(seed), [kind @ Kind::Replication]) = (opts.from, opts.kinds.as_slice()) else {
+        eprintln!(
+            "--fault-cut replays one replication seed: --scenario replication --from <seed> --seeds 1 --fault-cut <cut>"
+        );
+        return ExitCode::from(2);
+    };
+    let (o, ms, drawn) = scenarios::run_cut(*kind, seed, cut);
+    eprintln!("scenario (seed {seed}): {}", o.description);
+    eprintln!("{} ms of faults uncut, {drawn} faults drawn", ms);
+    match &o.failure {
+        None => {
+            println!("seed {seed} with cut {cut}: every checker passed");
+            ExitCode::SUCCESS
+        }
+        Some(_) => {
+            report_failure(&o);
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn replay_cut(opts: &Options, cut: &Cut) -> ExitCode {

@@ -104,6 +104,94 @@ pub struct RunInfo {
     pub events: BTreeMap<String, u64>,
     /// Print per-cycle progress and diagnostics (a test's or a replay's run).
     pub verbose: bool,
+    /// A fault scenario's schedule: how long it runs (ms) uncut, and how many
+    /// faults it drew (what a [`FaultCut`] can leave out).
+    pub schedule_ms: u64,
+    pub faults_drawn: u32,
+}
+
+/// A fault scenario's run cut down by a shrink: its fault schedule ended early and
+/// some of its faults, by the order they were drawn, left out. Every draw is still
+/// made, so a fault left out leaves the others as they were.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FaultCut {
+    /// End the fault schedule (and with it the workload) after this many ms.
+    pub until_ms: Option<u64>,
+    /// Half-open ranges of fault indices left out, sorted.
+    pub skip: Vec<(u32, u32)>,
+}
+
+impl FaultCut {
+    pub fn is_empty(&self) -> bool {
+        self.until_ms.is_none() && self.skip.is_empty()
+    }
+
+    /// Whether the fault drawn `index`-th is applied.
+    pub fn keeps(&self, index: u32) -> bool {
+        !self
+            .skip
+            .iter()
+            .any(|&(from, to)| (from..to).contains(&index))
+    }
+
+    /// The schedule's length under this cut.
+    pub fn end(&self, schedule_ms: u64) -> u64 {
+        self.until_ms.map_or(schedule_ms, |u| u.min(schedule_ms))
+    }
+
+    /// `self` with `from..to` left out too, ranges merged.
+    pub fn skipping(&self, from: u32, to: u32) -> FaultCut {
+        let mut skip = self.skip.clone();
+        skip.push((from, to));
+        skip.sort_unstable();
+        let mut merged: Vec<(u32, u32)> = Vec::new();
+        for (f, t) in skip {
+            match merged.last_mut() {
+                Some(last) if f <= last.1 => last.1 = last.1.max(t),
+                _ => merged.push((f, t)),
+            }
+        }
+        FaultCut {
+            until_ms: self.until_ms,
+            skip: merged,
+        }
+    }
+
+    /// `until:<ms>,f:<from>-<to>,…` (the form [`FaultCut::from_str`] reads).
+    pub fn parse(text: &str) -> Result<FaultCut, String> {
+        let mut cut = FaultCut::default();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            if let Some(ms) = part.strip_prefix("until:") {
+                cut.until_ms = Some(ms.parse().map_err(|_| format!("bad until in {part:?}"))?);
+            } else if let Some(range) = part.strip_prefix("f:") {
+                let (from, to) = range
+                    .split_once('-')
+                    .ok_or_else(|| format!("a fault range is <from>-<to>: {part:?}"))?;
+                let from: u32 = from.parse().map_err(|_| format!("bad range {part:?}"))?;
+                let to: u32 = to.parse().map_err(|_| format!("bad range {part:?}"))?;
+                if from >= to {
+                    return Err(format!("empty fault range {part:?}"));
+                }
+                cut = cut.skipping(from, to);
+            } else {
+                return Err(format!("unknown part {part:?} of a fault cut"));
+            }
+        }
+        Ok(cut)
+    }
+}
+
+impl fmt::Display for FaultCut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        if let Some(ms) = self.until_ms {
+            parts.push(format!("until:{ms}"));
+        }
+        for (from, to) in &self.skip {
+            parts.push(format!("f:{from}-{to}"));
+        }
+        f.write_str(&parts.join(","))
+    }
 }
 
 impl RunInfo {
@@ -240,6 +328,13 @@ const TAIL_LINES: usize = 12;
 
 /// Run one seed of `kind`.
 pub fn run(kind: Kind, seed: u64) -> SeedOutcome {
+    run_cut(kind, seed, &FaultCut::default()).0
+}
+
+/// Run one seed of `kind` with `cut` applied to its fault schedule (only the
+/// replication scenario takes cuts so far; the others ignore them), and say how
+/// long its schedule was uncut and how many faults it drew.
+pub fn run_cut(kind: Kind, seed: u64, cut: &FaultCut) -> (SeedOutcome, u64, u32) {
     let started = Instant::now();
     let mut info = RunInfo::default();
     let mut failure = None;
@@ -272,7 +367,7 @@ pub fn run(kind: Kind, seed: u64) -> SeedOutcome {
                 }
                 Kind::Replication => {
                     let mut tally = replication::Tally::default();
-                    replication::run(seed, &mut tally, &mut info);
+                    replication::run_cut(seed, cut, &mut tally, &mut info);
                     tally.report(&mut info);
                 }
                 Kind::Model => unreachable!("handled above"),
@@ -306,7 +401,8 @@ pub fn run(kind: Kind, seed: u64) -> SeedOutcome {
     } else {
         Vec::new()
     };
-    SeedOutcome {
+    let schedule = (info.schedule_ms, info.faults_drawn);
+    let outcome = SeedOutcome {
         kind,
         seed,
         description: info.description,
@@ -316,7 +412,8 @@ pub fn run(kind: Kind, seed: u64) -> SeedOutcome {
         sim_elapsed,
         real_elapsed: started.elapsed(),
         events: info.events,
-    }
+    };
+    (outcome, schedule.0, schedule.1)
 }
 
 /// The model scenario's counts under the shared names.

@@ -56,7 +56,7 @@ use std::rc::Rc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use super::conn::{Conn, Rng};
-use super::RunInfo;
+use super::{FaultCut, RunInfo};
 
 const MASTER: &str = "master";
 /// Every server host; the first is the master at the start.
@@ -649,6 +649,11 @@ async fn promote(
 type Heal = Box<dyn Fn(&mut turmoil::Sim<'_>)>;
 
 pub fn run(seed: u64, tally: &mut Tally, info: &mut RunInfo) {
+    run_cut(seed, &FaultCut::default(), tally, info)
+}
+
+/// [`run`] with `cut`'s faults left out and its schedule ended early (a shrink).
+pub fn run_cut(seed: u64, cut: &FaultCut, tally: &mut Tally, info: &mut RunInfo) {
     let buggify = super::Buggify::for_seed(seed, &FIXED_SEEDS[..1]);
     let mut rng = Rng::new(seed);
     let base_latency = Duration::from_millis(1 + rng.below(20));
@@ -736,6 +741,14 @@ pub fn run(seed: u64, tally: &mut Tally, info: &mut RunInfo) {
         .map(|_| 3000 + frng.below(active_ms - 6000))
         .collect();
     failover_at.sort_unstable();
+    info.schedule_ms = active_ms;
+    let active_ms = cut.end(active_ms);
+    // Every fault drawn, in order, applied unless the cut leaves it out.
+    let mut drawn = 0u32;
+    let mut keep = || {
+        drawn += 1;
+        cut.keeps(drawn - 1)
+    };
     info.description = format!(
         "replication: master, r1 and r2 of it, r3 of r1; repl-backlog-size {}, repl-timeout {}, \
          repl-ping-replica-period {}, {}, repl-backlog-ttl {}; {} ms of faults (partitions, \
@@ -753,6 +766,9 @@ pub fn run(seed: u64, tally: &mut Tally, info: &mut RunInfo) {
         failover_at,
     );
     info.description += &format!(", {}", buggify.describe());
+    if !cut.is_empty() {
+        info.description += &format!(", cut {cut}");
+    }
     let mut healing: Vec<(u64, Heal)> = Vec::new();
     let mut stats_before_master_crash = (0, 0, 0);
     // Latency spikes draw from their own generator, so the rest of a seed's
@@ -772,16 +788,18 @@ pub fn run(seed: u64, tally: &mut Tally, info: &mut RunInfo) {
             };
             let long = lrng.below(4) == 0;
             let spike = Duration::from_millis(50 + lrng.below(if long { 6000 } else { 800 }));
-            sim.set_link_latency(a, b, spike);
-            tally.latency_spikes += 1;
             let until = ms + 100 + lrng.below(4000);
-            healing.push((
-                until,
-                Box::new(move |s: &mut turmoil::Sim<'_>| {
-                    s.set_link_latency(a, b, Duration::ZERO);
-                    s.set_link_max_message_latency(a, b, base_latency);
-                }),
-            ));
+            if keep() {
+                sim.set_link_latency(a, b, spike);
+                tally.latency_spikes += 1;
+                healing.push((
+                    until,
+                    Box::new(move |s: &mut turmoil::Sim<'_>| {
+                        s.set_link_latency(a, b, Duration::ZERO);
+                        s.set_link_max_message_latency(a, b, base_latency);
+                    }),
+                ));
+            }
         }
         if failover_at.first().is_some_and(|&at| at <= ms) && !topo.borrow().promoting {
             // Sentinel promotes a replica that runs; the old master may be down.
@@ -795,72 +813,83 @@ pub fn run(seed: u64, tally: &mut Tally, info: &mut RunInfo) {
             if !running.is_empty() {
                 failover_at.remove(0);
                 let new = running[frng.below(running.len() as u64) as usize];
-                let moved = topo.borrow_mut().promote(new);
-                let generation = topo.borrow().generation;
-                let (t, s) = (topo.clone(), seen.clone());
-                sim.client(
-                    format!("operator{ms}"),
-                    promote(new, moved, generation, t, s),
-                );
+                if keep() {
+                    let moved = topo.borrow_mut().promote(new);
+                    let generation = topo.borrow().generation;
+                    let (t, s) = (topo.clone(), seen.clone());
+                    sim.client(
+                        format!("operator{ms}"),
+                        promote(new, moved, generation, t, s),
+                    );
+                }
             }
         }
         if rng.below(1500) == 0 {
             let (name, of) = topo.borrow().links()[rng.below(3) as usize];
             let until = ms + 500 + rng.below(8000);
-            match rng.below(3) {
-                0 => sim.partition(name, of),
-                1 => sim.partition_oneway(of, name),
-                _ => sim.hold(name, of),
+            let how = rng.below(3);
+            if keep() {
+                match how {
+                    0 => sim.partition(name, of),
+                    1 => sim.partition_oneway(of, name),
+                    _ => sim.hold(name, of),
+                }
+                tally.partitions += 1;
+                healing.push((
+                    until,
+                    Box::new(move |s: &mut turmoil::Sim<'_>| {
+                        s.repair(name, of);
+                        s.release(name, of);
+                    }),
+                ));
             }
-            tally.partitions += 1;
-            healing.push((
-                until,
-                Box::new(move |s: &mut turmoil::Sim<'_>| {
-                    s.repair(name, of);
-                    s.release(name, of);
-                }),
-            ));
         }
         if rng.below(6000) == 0 {
             let (name, _) = topo.borrow().links()[rng.below(3) as usize];
             if sim.is_host_running(name) {
-                sim.crash(name);
-                tally.crashes += 1;
                 let until = ms + 200 + rng.below(3000);
-                healing.push((
-                    until,
-                    Box::new(move |s: &mut turmoil::Sim<'_>| s.bounce(name)),
-                ));
+                if keep() {
+                    sim.crash(name);
+                    tally.crashes += 1;
+                    healing.push((
+                        until,
+                        Box::new(move |s: &mut turmoil::Sim<'_>| s.bounce(name)),
+                    ));
+                }
             }
         }
         let master = topo.borrow().master;
         if rng.below(40_000) == 0 && sim.is_host_running(master) {
-            // The master loses its dataset (no persistence): a new history.
-            let s = Rc::new(RefCell::new(None));
-            let out = s.clone();
-            sim.client(format!("stats{ms}"), async move {
-                *out.borrow_mut() = host_stats(master).await;
-                Ok(())
-            });
-            let _ = sim.step();
-            sim.crash(master);
-            tally.crashes += 1;
-            if let Some((f, p, e)) = *s.borrow() {
-                stats_before_master_crash.0 += f;
-                stats_before_master_crash.1 += p;
-                stats_before_master_crash.2 += e;
-            }
             let until = ms + 200 + rng.below(2000);
-            healing.push((
-                until,
-                Box::new(move |s: &mut turmoil::Sim<'_>| s.bounce(master)),
-            ));
+            if keep() {
+                // The master loses its dataset (no persistence): a new history.
+                let s = Rc::new(RefCell::new(None));
+                let out = s.clone();
+                sim.client(format!("stats{ms}"), async move {
+                    *out.borrow_mut() = host_stats(master).await;
+                    Ok(())
+                });
+                let _ = sim.step();
+                sim.crash(master);
+                tally.crashes += 1;
+                if let Some((f, p, e)) = *s.borrow() {
+                    stats_before_master_crash.0 += f;
+                    stats_before_master_crash.1 += p;
+                    stats_before_master_crash.2 += e;
+                }
+                healing.push((
+                    until,
+                    Box::new(move |s: &mut turmoil::Sim<'_>| s.bounce(master)),
+                ));
+            }
         }
         if rng.below(8000) == 0 {
             let (_, wall) = &walls[1 + rng.below(3) as usize];
             let delta = rng.below(120_000) as i64 - 60_000;
-            wall.jump_ms(delta);
-            tally.jumps += 1;
+            if keep() {
+                wall.jump_ms(delta);
+                tally.jumps += 1;
+            }
         }
         let due: Vec<usize> = (0..healing.len()).filter(|&i| healing[i].0 <= ms).collect();
         for i in due.into_iter().rev() {
@@ -869,6 +898,7 @@ pub fn run(seed: u64, tally: &mut Tally, info: &mut RunInfo) {
         }
         sim.step().unwrap_or_else(|e| panic!("seed {seed}: {e}"));
     }
+    info.faults_drawn = drawn;
     for (_, heal) in healing.drain(..) {
         heal(&mut sim);
     }
