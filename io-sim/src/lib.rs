@@ -13,11 +13,11 @@
 //! seeded generator; nothing reads the host's clock.
 
 pub mod buggify;
-#[cfg(feature = "injected-bugs")]
-pub mod injected;
 pub mod clock;
 pub mod disk;
 pub mod host;
+#[cfg(feature = "injected-bugs")]
+pub mod injected;
 pub mod probe;
 pub mod trace;
 

@@ -314,10 +314,7 @@ impl Server {
             let wall = blocked::injected_wall_ns(self.now);
             blocked = blocked.map(|d| self.now.mono.add_ns(d.0.saturating_sub(wall)));
         }
-        for d in [blocked, self.repl_next_deadline()]
-            .into_iter()
-            .flatten()
-        {
+        for d in [blocked, self.repl_next_deadline()].into_iter().flatten() {
             next = next.min(d);
         }
         Some(next)
