@@ -10,7 +10,10 @@
 //! cargo test -p cinnabar-sim-tests --release --features injected-bugs --test checkers_bite -- --nocapture
 //! ```
 //!
-//! `BITE_SEEDS=<k>` changes every bound (a longer search when measuring).
+//! `BITE_SEEDS=<k>` changes every bound (a longer search when measuring),
+//! `BITE_COUNT=1` also counts how many of the seeds catch each bug, and
+//! `BITE_SEED=<seed>` runs that seed alone with the checker's whole message and
+//! each host's last trace lines.
 #![cfg(feature = "injected-bugs")]
 
 use cinnabar_core::injected::Bug;
@@ -82,6 +85,14 @@ fn bites(bug: Bug, test: &str) {
         eprintln!("{why}");
         panic!("{why}");
     };
+    if std::env::var("BITE_COUNT").is_ok() {
+        // A measurement: how many of the seeds catch the bug.
+        let _on = inject(bug);
+        let caught_by = (1..=k)
+            .filter(|seed| scenarios::run(kind, *seed).failure.is_some())
+            .count();
+        eprintln!("{}: caught by {caught_by} of seeds 1..={k}", bug.name());
+    }
     let message = caught.failure.as_deref().unwrap_or_default();
     eprintln!(
         "{}: caught by the {kind} scenario at seed {} ({} seed{} run)\n    {}\n    replay: BITE_SEED={} cargo test -p cinnabar-sim-tests --release --features injected-bugs --test checkers_bite -- {test} --nocapture",
