@@ -1,7 +1,8 @@
 //! Replication under faults: a master, two replicas of it and a third replica of
 //! the first (chained), all the production core and event loop inside turmoil. A
-//! writer sends SET/INCR/RPUSH/DEL/EXPIRE and MULTI/EXEC blocks to the master, now
-//! and then WAIT, and now and then a write to a replica; meanwhile the schedule
+//! writer sends SET/INCR/RPUSH/DEL/EXPIRE (some followed by a PERSIST of the key a
+//! few rounds later) and MULTI/EXEC blocks to the master, now and then WAIT, and
+//! now and then a write to a replica; meanwhile the schedule
 //! partitions links (both ways or one way), holds them, with full resyncs through
 //! the disk or streamed to the sockets (diskless) as the seed draws, crashes and restarts
 //! replicas (which come back from the RDB their last full resync wrote) and the
