@@ -17,8 +17,9 @@ pub enum Bug {
     /// acknowledged write. Site: `Server::aof_release_offset`.
     AofReplyBeforeFsync,
     /// A master accepting a partial resync answers `+CONTINUE` but streams its
-    /// backlog from one command past the offset the replica asked for: the replica
-    /// silently misses a write. Site: `Server::try_partial_resync`.
+    /// backlog from one write past the offset the replica asked for (past the
+    /// first command that is not a PING, SELECT or REPLCONF): the replica silently
+    /// misses that write. Site: `Server::try_partial_resync`.
     PsyncStaleOffset,
     /// A replica deletes keys whose deadline passed by its own clock (lazily and in
     /// the active expire cycle) instead of only hiding them until its master's DEL.
@@ -76,6 +77,51 @@ impl Injected {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{decode, encode_command, Frame, TestServer};
+
+    fn server(bug: Option<Bug>) -> TestServer {
+        let mut t = TestServer::new();
+        if let Some(bug) = bug {
+            t.server.inject_bug(bug);
+        }
+        t
+    }
+
+    #[test]
+    fn forget_watch_lets_exec_run_after_a_write_to_the_watched_key() {
+        for bug in [None, Some(Bug::ForgetWatch)] {
+            let mut t = server(bug);
+            let (a, b) = (t.connect(), t.connect());
+            assert_eq!(t.cmd_on(a, &["WATCH", "k"]), Frame::ok());
+            assert_eq!(t.cmd_on(b, &["SET", "k", "1"]), Frame::ok());
+            assert_eq!(t.cmd_on(a, &["MULTI"]), Frame::ok());
+            assert_eq!(t.cmd_on(a, &["GET", "k"]), Frame::Simple("QUEUED".into()));
+            let want = match bug {
+                None => Frame::Null,
+                Some(_) => Frame::Array(vec![Frame::bulk("1")]),
+            };
+            assert_eq!(t.cmd_on(a, &["EXEC"]), want, "{bug:?}");
+        }
+    }
+
+    #[test]
+    fn timers_on_wall_clock_fire_a_timeout_early_after_a_jump_forwards() {
+        for bug in [None, Some(Bug::TimersOnWallClock)] {
+            let mut t = server(bug);
+            let c = t.connect();
+            t.send_raw(c, &encode_command(&[b"BLPOP", b"k", b"10"]));
+            t.drain();
+            assert_eq!(t.take_output(c), b"", "{bug:?}");
+            // The next timer (a cron) sees the jumped clock.
+            t.jump_wall_ms(60_000);
+            t.advance_ms(200);
+            let out = t.take_output(c);
+            match bug {
+                None => assert_eq!(out, b"", "a jump of the wall clock fires nothing"),
+                Some(_) => assert_eq!(decode(&out).map(|(f, _)| f), Some(Frame::Null)),
+            }
+        }
+    }
 
     #[test]
     fn only_the_injected_bug_is_on() {
