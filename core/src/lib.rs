@@ -40,6 +40,8 @@ pub mod digest;
 pub mod fuzz_checks;
 pub mod glob;
 pub mod hll;
+#[cfg(feature = "injected-bugs")]
+pub mod injected;
 pub mod intset;
 pub mod io;
 pub mod listpack;

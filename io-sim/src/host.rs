@@ -119,6 +119,10 @@ async fn serve_on(options: ServerOptions, mut disk: SimDisk) -> turmoil::Result 
     if let Some((seed, counts)) = crate::buggify::for_host(seed) {
         server.enable_buggify(seed, counts);
     }
+    #[cfg(feature = "injected-bugs")]
+    if let Some(bug) = crate::injected::for_host() {
+        server.inject_bug(bug);
+    }
     let stopped = driver::run_connected(
         server,
         clock,

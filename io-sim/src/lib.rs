@@ -16,6 +16,8 @@ pub mod buggify;
 pub mod clock;
 pub mod disk;
 pub mod host;
+#[cfg(feature = "injected-bugs")]
+pub mod injected;
 pub mod probe;
 pub mod trace;
 

@@ -2244,6 +2244,12 @@ impl Server {
 
     /// Held output tagged up to here may leave.
     fn aof_release_offset(&self) -> u64 {
+        // Injected bug: `always` releases replies at the write, as `everysec` does,
+        // before the fsync covering them completes.
+        #[cfg(feature = "injected-bugs")]
+        if self.bug(crate::injected::Bug::AofReplyBeforeFsync) {
+            return self.aof.written.max(self.aof.reply_ok);
+        }
         match self.config.appendfsync {
             // With the fsync skipped, Redis replies once the write is done.
             AppendFsync::Always if !self.aof_fsync_paused() => self.aof.durable,

@@ -236,6 +236,18 @@ impl Server {
             spans.push((argv.len(), argv.len() + a.len()));
             argv.extend_from_slice(a);
         }
+        // Injected bug: the deadline is kept on the wall clock (in nanoseconds since
+        // the epoch) instead of the monotonic one.
+        #[cfg(feature = "injected-bugs")]
+        let deadline = match deadline {
+            Some(d) if self.bug(crate::injected::Bug::TimersOnWallClock) => {
+                let wait = d.0.saturating_sub(self.now.mono.0);
+                Some(MonoNs(injected_wall_ns(self.now).saturating_add(wait)))
+            }
+            d => d,
+        };
+        #[cfg(feature = "injected-bugs")]
+        let b = &mut self.blocking;
         if let Some(d) = deadline {
             b.deadlines.insert((d, client_id, conn));
         }
@@ -390,8 +402,15 @@ impl Server {
     /// the null array, whatever the command. Returns whether any did.
     pub(crate) fn handle_blocked_timeouts(&mut self) -> bool {
         let mut any = false;
+        #[allow(unused_mut)]
+        let mut now = self.now.mono;
+        // Injected bug: deadlines are compared with the wall clock.
+        #[cfg(feature = "injected-bugs")]
+        if self.bug(crate::injected::Bug::TimersOnWallClock) {
+            now = MonoNs(injected_wall_ns(self.now));
+        }
         while let Some(&(deadline, _, conn)) = self.blocking.deadlines.first() {
-            if deadline > self.now.mono {
+            if deadline > now {
                 break;
             }
             let acks = self.wait_acks_reply(conn);
@@ -651,4 +670,11 @@ impl Server {
             }
         }
     }
+}
+
+/// For the injected `TimersOnWallClock` bug: the wall clock as the nanoseconds a
+/// wall-clock deadline is kept in.
+#[cfg(feature = "injected-bugs")]
+pub(crate) fn injected_wall_ns(now: crate::io::Now) -> u64 {
+    u64::try_from(now.wall.0).unwrap_or(0).saturating_mul(1000)
 }

@@ -148,7 +148,7 @@ impl Server {
         self.persistence_cron();
         self.output_limits_cron();
         // A replica expires nothing itself: its master's DELs do.
-        if self.active_expire_enabled && !self.is_replica() {
+        if self.active_expire_enabled && self.expires_keys_itself() {
             // Each expired key's DEL stands alone, never wrapped in MULTI/EXEC.
             self.propagate_unwrapped(|s| s.active_expire_cycle(ExpireCycle::Slow));
         }
@@ -218,7 +218,7 @@ impl Server {
         if self.suspended.is_none() {
             let _ = self.handle_blocked_timeouts();
         }
-        if self.suspended.is_none() && self.active_expire_enabled && !self.is_replica() {
+        if self.suspended.is_none() && self.active_expire_enabled && self.expires_keys_itself() {
             self.propagate_unwrapped(|s| s.active_expire_cycle(ExpireCycle::Fast));
         }
         if self.suspended.is_none() {

@@ -19,7 +19,18 @@ impl Server {
     /// would keep the key for good. Nor while loading: the AOF replay runs its
     /// commands at a wall clock of 0.
     pub fn already_expired(&self, when_ms: i64) -> bool {
-        when_ms <= self.wall_ms() && !self.is_replica()
+        when_ms <= self.wall_ms() && self.expires_keys_itself()
+    }
+
+    /// Does this server delete keys past their deadline by its own clock? A master
+    /// does; a replica only hides them and waits for its master's DELs.
+    pub(crate) fn expires_keys_itself(&self) -> bool {
+        // Injected bug: a replica expires keys itself.
+        #[cfg(feature = "injected-bugs")]
+        if self.bug(crate::injected::Bug::ReplicaExpires) {
+            return true;
+        }
+        !self.is_replica()
     }
 
     /// Delete the key if its deadline has passed (expireIfNeeded, then
@@ -43,7 +54,7 @@ impl Server {
         if !self.dbs[db].is_expired(key, now_ms) {
             return false;
         }
-        if self.is_replica() {
+        if !self.expires_keys_itself() {
             if self.replica.executing_master {
                 return false;
             }
@@ -70,6 +81,11 @@ impl Server {
     /// Every modification of a key ends here (signalModifiedKey): watchers of the key
     /// will fail their EXEC.
     pub fn signal_modified_key(&mut self, db: usize, key: &[u8]) {
+        // Injected bug: the write leaves the key's watchers unflagged.
+        #[cfg(feature = "injected-bugs")]
+        if self.bug(crate::injected::Bug::ForgetWatch) {
+            return;
+        }
         self.touch_watched_key(db, key);
     }
 

@@ -114,6 +114,9 @@ pub struct Server {
     needs_before_sleep: bool,
     /// Fault points in the core's own decisions, on only in simulation.
     pub(crate) buggify: crate::buggify::Buggify,
+    /// The deliberately broken decision switched on, for the checkers' proof only.
+    #[cfg(feature = "injected-bugs")]
+    pub(crate) injected: crate::injected::Injected,
 }
 
 impl Server {
@@ -172,6 +175,8 @@ impl Server {
             shutting_down: false,
             needs_before_sleep: true,
             buggify: crate::buggify::Buggify::default(),
+            #[cfg(feature = "injected-bugs")]
+            injected: crate::injected::Injected::default(),
         };
         server.repl_timer();
         server.replica_boot();
@@ -189,6 +194,19 @@ impl Server {
     /// from `seed`, counting into `counts`.
     pub fn enable_buggify(&mut self, seed: u64, counts: crate::buggify::FiredCounts) {
         self.buggify = crate::buggify::Buggify::enable(seed, counts);
+    }
+
+    /// Switch one deliberately broken decision on (test-only: see `injected.rs`).
+    #[cfg(feature = "injected-bugs")]
+    pub fn inject_bug(&mut self, bug: crate::injected::Bug) {
+        self.injected = crate::injected::Injected::new(bug);
+    }
+
+    /// Is `bug` switched on for this server?
+    #[cfg(feature = "injected-bugs")]
+    #[inline]
+    pub(crate) fn bug(&self, bug: crate::injected::Bug) -> bool {
+        self.injected.is(bug)
     }
 
     fn advance_clock(&mut self, now: Now) {
@@ -288,10 +306,16 @@ impl Server {
             return Some(self.now.mono);
         }
         let mut next = self.cron.next_deadline();
-        for d in [self.blocking.next_deadline(), self.repl_next_deadline()]
-            .into_iter()
-            .flatten()
-        {
+        #[allow(unused_mut)]
+        let mut blocked = self.blocking.next_deadline();
+        // Injected bug: a blocked client's deadline is on the wall clock; the timer
+        // is set for when the wall clock, running from now, reaches it.
+        #[cfg(feature = "injected-bugs")]
+        if self.bug(crate::injected::Bug::TimersOnWallClock) {
+            let wall = blocked::injected_wall_ns(self.now);
+            blocked = blocked.map(|d| self.now.mono.add_ns(d.0.saturating_sub(wall)));
+        }
+        for d in [blocked, self.repl_next_deadline()].into_iter().flatten() {
             next = next.min(d);
         }
         Some(next)

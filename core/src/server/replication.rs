@@ -675,7 +675,13 @@ impl Server {
         let b = self.repl.backlog.as_ref().expect("covered");
         let (first, histlen) = (b.offset, b.histlen());
         let skip = (offset - first) as usize;
-        let tail: Vec<u8> = b.buf.range(skip..).copied().collect();
+        #[allow(unused_mut)]
+        let mut tail: Vec<u8> = b.buf.range(skip..).copied().collect();
+        // Injected bug: the stream starts one write past the offset asked for.
+        #[cfg(feature = "injected-bugs")]
+        if self.bug(crate::injected::Bug::PsyncStaleOffset) {
+            tail.drain(..injected_first_write_end(&tail));
+        }
         if self.config.loglevel <= LogLevel::Debug {
             // addReplyReplicationBacklog's debug lines.
             let size = self.config.repl_backlog_size.max(BACKLOG_MIN_BYTES);
@@ -1297,6 +1303,35 @@ impl Server {
             self.config.repl_backlog_size.max(BACKLOG_MIN_BYTES),
         );
     }
+}
+
+/// For the injected `PsyncStaleOffset` bug: where the first command of `stream`
+/// that changes data ends (past the PINGs, SELECTs and REPLCONFs before it), so
+/// that skipping to there loses exactly one write; 0 if it holds none.
+#[cfg(feature = "injected-bugs")]
+fn injected_first_write_end(stream: &[u8]) -> usize {
+    use crate::resp::parse::{Parse, ParseLimits, RequestParser};
+    let limits = ParseLimits {
+        proto_max_bulk_len: i64::MAX,
+        auth_required: false,
+    };
+    let mut at = 0;
+    while at < stream.len() {
+        let mut parser = RequestParser::new();
+        let rest = &stream[at..];
+        match parser.parse(rest, limits) {
+            Parse::Ready { consumed, inline } => {
+                at += consumed;
+                let name = parser.args(rest, inline).get(0).to_ascii_uppercase();
+                if !matches!(&name[..], b"PING" | b"SELECT" | b"REPLCONF") {
+                    return at;
+                }
+            }
+            Parse::Empty { consumed } => at += consumed,
+            Parse::Incomplete | Parse::Error(_) => break,
+        }
+    }
+    0
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! Replication under faults: a master, two replicas of it and a third replica of
 //! the first (chained), all the production core and event loop inside turmoil. A
-//! writer sends SET/INCR/RPUSH/DEL/EXPIRE and MULTI/EXEC blocks to the master, now
-//! and then WAIT, and now and then a write to a replica; meanwhile the schedule
+//! writer sends SET/INCR/RPUSH/DEL/EXPIRE (some followed by a PERSIST of the key a
+//! few rounds later) and MULTI/EXEC blocks to the master, now and then WAIT, and
+//! now and then a write to a replica; meanwhile the schedule
 //! partitions links (both ways or one way), holds them, with full resyncs through
 //! the disk or streamed to the sockets (diskless) as the seed draws, crashes and restarts
 //! replicas (which come back from the RDB their last full resync wrote) and the
@@ -200,6 +201,8 @@ struct Seen {
     promoted_partial: i64,
     promoted_full: i64,
     backlog_resizes: usize,
+    /// PERSISTs that took a deadline off a key.
+    persisted: usize,
     violations: Vec<String>,
     stop: bool,
     done: bool,
@@ -213,9 +216,26 @@ async fn writer(seed: u64, seen: Rc<RefCell<Seen>>, topo: Shared) -> turmoil::Re
     // a generator of its own so that the other seeds run as they did.
     let mut brng = Rng::new(seed ^ 0xBAC_106);
     let resizing = brng.below(3) == 0 && !FIXED_SEEDS[..1].contains(&seed);
+    // Some PEXPIREs are followed, a few rounds later, by a PERSIST of the key while
+    // its deadline may be near: the one write whose outcome on a replica depends on
+    // the replica having kept a key its own clock says is past its deadline (a
+    // replica that expired it itself never gets it back). Its own generator, so
+    // the writer's other draws stay as they were.
+    let mut prng = Rng::new(seed ^ 0x9E_4515);
+    let mut persists: Vec<(u64, String)> = Vec::new();
     while !seen.borrow().stop {
         round += 1;
         tokio::time::sleep(Duration::from_millis(1 + rng.below(30))).await;
+        if let Some(i) = persists.iter().position(|(due, _)| *due <= round) {
+            let (_, key) = persists.swap_remove(i);
+            if let Some((c, _)) = conn.as_mut() {
+                match c.cmd(&[b"PERSIST", key.as_bytes()]).await {
+                    Ok(Frame::Int(1)) => seen.borrow_mut().persisted += 1,
+                    Ok(_) => {}
+                    Err(_) => conn = None,
+                }
+            }
+        }
         let master = topo.borrow().master;
         if conn.as_ref().is_some_and(|(_, host)| *host != master) {
             // Failed over: the writer moves to the new master.
@@ -256,6 +276,9 @@ async fn writer(seed: u64, seen: Rc<RefCell<Seen>>, topo: Shared) -> turmoil::Re
             13 => c.cmd(&[b"DEL", key.as_bytes()]).await,
             14 => {
                 let ms = (50 + rng.below(3000)).to_string();
+                if prng.below(2) == 0 {
+                    persists.push((round + 1 + prng.below(80), key.clone()));
+                }
                 c.cmd(&[b"PEXPIRE", key.as_bytes(), ms.as_bytes()]).await
             }
             15 => {
@@ -456,6 +479,8 @@ pub struct Tally {
     /// CONFIG SET repl-backlog-size answered OK, backlogs freed by repl-backlog-ttl.
     pub backlog_resizes: usize,
     pub backlogs_freed: usize,
+    /// PERSISTs that took a deadline off a key (the writer's follow-ups of PEXPIRE).
+    pub persisted: usize,
 }
 
 impl Tally {
@@ -493,6 +518,7 @@ impl Tally {
         info.count("event: write refused by a replica", n(self.refusals));
         info.count("event: backlog resized", n(self.backlog_resizes));
         info.count("event: backlog freed", n(self.backlogs_freed));
+        info.count("event: PERSIST of a key with a deadline", n(self.persisted));
     }
 }
 
@@ -1002,6 +1028,7 @@ pub fn run_cut(seed: u64, cut: &FaultCut, tally: &mut Tally, info: &mut RunInfo)
     tally.psync_full_unanswered += psyncs.full_unanswered;
     tally.psync_refused += psyncs.refused;
     tally.backlog_resizes += s.backlog_resizes;
+    tally.persisted += s.persisted;
     for (_, r) in &recorders {
         tally.backlogs_freed += r
             .snapshot()
