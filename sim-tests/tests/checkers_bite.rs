@@ -143,3 +143,35 @@ fn forget_watch_is_caught() {
 fn timers_on_wall_clock_is_caught() {
     bites(Bug::TimersOnWallClock, "timers_on_wall_clock_is_caught");
 }
+
+/// The shrinker on a real failure: a replication seed caught with a stale PSYNC
+/// offset, cut down to a shorter fault schedule with fewer faults that the same
+/// checker still fails, and the cut replays to the same failure.
+#[test]
+fn a_caught_replication_seed_shrinks_and_its_cut_replays() {
+    use cinnabar_sim_tests::shrink::shrink_faults;
+    use std::time::Duration;
+    scenarios::quiet_panics();
+    let _on = inject(Bug::PsyncStaleOffset);
+    let caught = (1..=30)
+        .find(|&seed| scenarios::run(Kind::Replication, seed).failure.is_some())
+        .expect("a stale PSYNC offset is caught within 30 seeds");
+    let s = shrink_faults(Kind::Replication, caught, Duration::from_secs(60), |line| {
+        eprintln!("  {line}")
+    })
+    .expect("the caught seed fails again");
+    eprintln!(
+        "seed {caught}: {} ms and {} faults shrunk to {} ms and {} faults in {} tries (cut {})",
+        s.before.0, s.before.1, s.after.0, s.after.1, s.tries, s.cut
+    );
+    assert!(
+        s.after.0 < s.before.0 || s.after.1 < s.before.1,
+        "nothing could be cut: {s:?}"
+    );
+    let (replayed, _, _) = scenarios::run_cut(Kind::Replication, caught, &s.cut);
+    let failure = replayed.failure.expect("the cut still fails");
+    assert_eq!(
+        cinnabar_sim_tests::shrink::failure_class(&failure),
+        cinnabar_sim_tests::shrink::failure_class(&s.failure)
+    );
+}
