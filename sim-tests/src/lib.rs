@@ -15,6 +15,7 @@ pub mod checker;
 pub mod client;
 pub mod gen;
 pub mod glob;
+pub mod linear;
 pub mod model;
 pub mod numbers;
 pub mod resp;
