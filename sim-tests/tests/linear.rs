@@ -11,7 +11,7 @@ use cinnabar_sim_tests::scenarios::{Kind, RunInfo};
 use std::time::Instant;
 
 /// Seeds in the default batch: well under a minute in a release build.
-const DEFAULT_SEEDS: u64 = 60;
+const DEFAULT_SEEDS: u64 = 300;
 
 fn run_seed(seed: u64, tally: &mut Tally, verbose: bool) -> RunInfo {
     let mut info = RunInfo {
@@ -105,11 +105,14 @@ fn the_checker_rejects_a_stale_read_doctored_into_a_real_history() {
             if g.op != Op::Get {
                 return None;
             }
-            let s = h.iter().find(|s| {
-                s.key == g.key
-                    && matches!(s.op, Op::Set(_))
-                    && completed(s).is_some_and(|(t, _)| t < g.call)
-            })?;
+            let s = h
+                .iter()
+                .filter(|s| {
+                    s.key == g.key
+                        && matches!(s.op, Op::Set(_))
+                        && completed(s).is_some_and(|(t, _)| t < g.call)
+                })
+                .max_by_key(|s| s.call)?;
             let old = h.iter().find_map(|s0| match &s0.op {
                 Op::Set(v)
                     if s0.key == g.key

@@ -101,12 +101,12 @@ impl Options {
         let variant = Variant::ALL[(seed % 3) as usize];
         let clients = 3 + rng.below(4) as usize;
         let keys = 2 + rng.below(4) as usize;
-        let ops_per_client = 30 + rng.below(51) as usize;
+        let ops_per_client = 40 + rng.below(161) as usize;
         let think_max_ms = rng.below(31);
         let latency_min_ms = rng.below(3);
         let latency_max_ms = latency_min_ms + 1 + rng.below(25);
         let mut crashes: Vec<(u64, u64)> = (0..1 + rng.below(3))
-            .map(|_| (100 + rng.below(1500), 20 + rng.below(800)))
+            .map(|_| (100 + rng.below(4000), 20 + rng.below(800)))
             .collect();
         crashes.sort_unstable();
         Options {
