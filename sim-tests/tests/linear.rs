@@ -10,8 +10,9 @@ use cinnabar_sim_tests::linear::{self, Options, Tally, Variant};
 use cinnabar_sim_tests::scenarios::{Kind, RunInfo};
 use std::time::Instant;
 
-/// Seeds in the default batch: well under a minute in a release build.
-const DEFAULT_SEEDS: u64 = 300;
+/// Seeds in the default batch: well under a minute in a release build; fewer in a
+/// debug build (`cargo test --workspace`), which is several times slower.
+const DEFAULT_SEEDS: u64 = if cfg!(debug_assertions) { 40 } else { 300 };
 
 fn run_seed(seed: u64, tally: &mut Tally, verbose: bool) -> RunInfo {
     let mut info = RunInfo {

@@ -328,10 +328,11 @@ async fn client(
                 }
                 None => {
                     // Refused while loading: it did not run; try another later.
-                    let mut s = shared.borrow_mut();
-                    s.history[slot] = None;
-                    s.loading += 1;
-                    drop(s);
+                    {
+                        let mut s = shared.borrow_mut();
+                        s.history[slot] = None;
+                        s.loading += 1;
+                    }
                     tokio::time::sleep(Duration::from_millis(10)).await;
                     continue;
                 }
