@@ -4,7 +4,8 @@
 //! [`checker`] (Wing & Gong / Lowe search, key by key).
 //!
 //! One seed draws 3 to 6 clients, 2 to 5 keys, each client's program (random
-//! commands with random think times, sometimes a long pause), the network's
+//! commands with random think times, sometimes a long pause, a quarter of them
+//! pipelined in batches of two to four), the network's
 //! latency jitter, and one of three variants:
 //!
 //! 1. `healthy`: one server, no faults but latency jitter;
@@ -296,54 +297,83 @@ async fn client(
         if pause > 0 {
             tokio::time::sleep(Duration::from_millis(pause)).await;
         }
-        let key = format!("k{}", rng.below(opts.keys as u64)).into_bytes();
-        let op = random_op(&mut rng, id, n);
+        // Now and then a pipeline: several requests in one write.
+        let batch = if rng.below(4) == 0 {
+            2 + rng.below(3) as usize
+        } else {
+            1
+        }
+        .min(opts.ops_per_client - n);
+        let requests: Vec<(Vec<u8>, Op, Vec<u8>)> = (0..batch)
+            .map(|i| {
+                let key = format!("k{}", rng.below(opts.keys as u64)).into_bytes();
+                let op = random_op(&mut rng, id, n + i);
+                let by = match &op {
+                    Op::IncrBy(b) => b.to_string().into_bytes(),
+                    _ => Vec::new(),
+                };
+                (key, op, by)
+            })
+            .collect();
+        n += batch;
         let c = match &mut conn {
             Some(c) => c,
             None => conn.insert(connect(host).await),
         };
-        let by = match &op {
-            Op::IncrBy(b) => b.to_string().into_bytes(),
-            _ => Vec::new(),
-        };
         let call = now();
-        let slot = {
+        let slots: Vec<usize> = {
             let mut s = shared.borrow_mut();
-            s.history.push(Some(Operation {
-                client: id,
-                key: key.clone(),
-                op: op.clone(),
-                call,
-                ret: None,
-            }));
-            s.history.len() - 1
+            requests
+                .iter()
+                .map(|(key, op, _)| {
+                    s.history.push(Some(Operation {
+                        client: id,
+                        key: key.clone(),
+                        op: op.clone(),
+                        call,
+                        ret: None,
+                    }));
+                    s.history.len() - 1
+                })
+                .collect()
         };
-        let reply = tokio::time::timeout(REPLY_TIMEOUT, c.cmd(&argv(&key, &op, &by))).await;
-        let at = now();
-        match reply {
-            Ok(Ok(frame)) => match ret_of(seed, &op, frame) {
-                Some(ret) => {
-                    let mut s = shared.borrow_mut();
-                    s.history[slot].as_mut().expect("recorded").ret = Some((at, ret));
-                }
+        let commands: Vec<Vec<&[u8]>> = requests
+            .iter()
+            .map(|(key, op, by)| argv(key, op, by))
+            .collect();
+        let mut broken = !matches!(
+            tokio::time::timeout(REPLY_TIMEOUT, c.send(&commands)).await,
+            Ok(Ok(()))
+        );
+        let mut refused = false;
+        for (slot, (_, op, _)) in slots.into_iter().zip(&requests) {
+            if broken {
+                // The rest maybe happened.
+                break;
+            }
+            let Ok(Ok(frame)) = tokio::time::timeout(REPLY_TIMEOUT, c.read()).await else {
+                broken = true;
+                break;
+            };
+            let at = now();
+            let mut s = shared.borrow_mut();
+            match ret_of(seed, op, frame) {
+                Some(ret) => s.history[slot].as_mut().expect("recorded").ret = Some((at, ret)),
                 None => {
-                    // Refused while loading: it did not run; try another later.
-                    {
-                        let mut s = shared.borrow_mut();
-                        s.history[slot] = None;
-                        s.loading += 1;
-                    }
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    continue;
+                    // Refused while loading: it did not run.
+                    s.history[slot] = None;
+                    s.loading += 1;
+                    refused = true;
                 }
-            },
-            // The connection broke or hung: maybe it happened.
-            Ok(Err(_)) | Err(_) => {
-                conn = None;
-                shared.borrow_mut().reconnects += 1;
             }
         }
-        n += 1;
+        if broken {
+            conn = None;
+            shared.borrow_mut().reconnects += 1;
+        }
+        if refused {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
     shared.borrow_mut().finished += 1;
     Ok(())
