@@ -25,6 +25,7 @@
 //! twice, and it gives up after a node budget, reporting "inconclusive" rather than
 //! running on.
 
+use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::time::Duration;
@@ -181,12 +182,14 @@ impl fmt::Display for Operation {
     }
 }
 
-/// Why one key's sub-history is not linearizable: the longest prefix the search
-/// could linearize, and the operation that returned before it could be placed.
+/// Why one key's sub-history is not linearizable: the search's attempt that got
+/// furthest in time (then the shortest such): the prefix it linearized, and the
+/// operation that returned before it could be placed after that prefix.
 #[derive(Debug, Clone)]
 pub struct Violation {
     pub key: Vec<u8>,
-    /// The longest linearized prefix found (indexes into the checked history).
+    /// The linearized prefix of that attempt (indexes into the checked history),
+    /// in linearization order.
     pub prefix: Vec<usize>,
     /// The register after that prefix.
     pub state: State,
@@ -202,7 +205,7 @@ impl Violation {
     /// A readable account, with the operations of `history` it names.
     pub fn describe(&self, history: &[Operation]) -> String {
         let mut out = format!(
-            "key {}: not linearizable. The longest linearizable prefix has {} operations; its last ones:\n",
+            "key {}: not linearizable. The search got furthest with a prefix of {} operations; its last ones:\n",
             String::from_utf8_lossy(&self.key),
             self.prefix.len()
         );
@@ -380,6 +383,10 @@ impl Entries {
     }
 }
 
+fn ret_time(o: &Operation) -> Duration {
+    o.ret.as_ref().map_or(Duration::MAX, |(t, _)| *t)
+}
+
 /// Check the sub-history `ops` (indexes into `history`, all on one key); the
 /// verdict and the nodes searched.
 pub fn check_key(history: &[Operation], ops: &[usize], budget: u64) -> (KeyVerdict, u64) {
@@ -415,7 +422,13 @@ pub fn check_key(history: &[Operation], ops: &[usize], budget: u64) -> (KeyVerdi
             at = entries.next[at];
         } else {
             // `j` returned and could not be linearized after the current prefix.
-            if best.as_ref().is_none_or(|(p, _, _)| stack.len() > p.len()) {
+            // Keep the attempt that got furthest in time, and of those the one with
+            // the shortest prefix (the most candidates left open to show).
+            let reached = (ret_time(&history[ops[j]]), Reverse(stack.len()));
+            if best
+                .as_ref()
+                .is_none_or(|(p, _, b)| reached > (ret_time(&history[ops[*b]]), Reverse(p.len())))
+            {
                 best = Some((stack.iter().map(|(j, _)| *j).collect(), state.clone(), j));
             }
             let Some((back, before)) = stack.pop() else {
