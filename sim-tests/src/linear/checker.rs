@@ -250,6 +250,8 @@ pub struct Summary {
     pub maybe: usize,
     /// Search nodes, over every key.
     pub nodes: u64,
+    /// Times the search undid a linearized operation (overlap it had to resolve).
+    pub backtracks: u64,
     pub inconclusive: Vec<Vec<u8>>,
     pub violations: Vec<Violation>,
 }
@@ -277,8 +279,9 @@ pub fn check(history: &[Operation], budget: u64) -> Summary {
         summary.keys += 1;
         summary.ops += ops.len();
         summary.maybe += ops.iter().filter(|&&i| history[i].ret.is_none()).count();
-        let (verdict, nodes) = check_key(history, &ops, budget);
-        summary.nodes += nodes;
+        let (verdict, stats) = check_key(history, &ops, budget);
+        summary.nodes += stats.nodes;
+        summary.backtracks += stats.backtracks;
         match verdict {
             KeyVerdict::Linearizable => {}
             KeyVerdict::Inconclusive(_) => summary.inconclusive.push(key.to_vec()),
@@ -387,9 +390,16 @@ fn ret_time(o: &Operation) -> Duration {
     o.ret.as_ref().map_or(Duration::MAX, |(t, _)| *t)
 }
 
+/// How much searching one key took.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SearchStats {
+    pub nodes: u64,
+    pub backtracks: u64,
+}
+
 /// Check the sub-history `ops` (indexes into `history`, all on one key); the
-/// verdict and the nodes searched.
-pub fn check_key(history: &[Operation], ops: &[usize], budget: u64) -> (KeyVerdict, u64) {
+/// verdict and the search's size.
+pub fn check_key(history: &[Operation], ops: &[usize], budget: u64) -> (KeyVerdict, SearchStats) {
     let key = ops.first().map_or(Vec::new(), |&i| history[i].key.clone());
     let mut entries = Entries::new(history, ops);
     let mut linearized = Bits::new(ops.len());
@@ -397,12 +407,12 @@ pub fn check_key(history: &[Operation], ops: &[usize], budget: u64) -> (KeyVerdi
     let mut stack: Vec<(usize, State)> = Vec::new();
     let mut seen: HashSet<(Bits, State)> = HashSet::new();
     let mut best: Option<(Vec<usize>, State, usize)> = None;
-    let mut nodes = 0u64;
+    let mut stats = SearchStats::default();
     let mut at = entries.next[0];
     while entries.next[0] != NIL {
-        nodes += 1;
-        if nodes > budget {
-            return (KeyVerdict::Inconclusive(nodes), nodes);
+        stats.nodes += 1;
+        if stats.nodes > budget {
+            return (KeyVerdict::Inconclusive(stats.nodes), stats);
         }
         let j = entries.op[at];
         if !entries.is_return[at] {
@@ -434,6 +444,7 @@ pub fn check_key(history: &[Operation], ops: &[usize], budget: u64) -> (KeyVerdi
             let Some((back, before)) = stack.pop() else {
                 break;
             };
+            stats.backtracks += 1;
             linearized.clear(back);
             state = before;
             entries.unlift(back);
@@ -441,7 +452,7 @@ pub fn check_key(history: &[Operation], ops: &[usize], budget: u64) -> (KeyVerdi
         }
     }
     if entries.next[0] == NIL {
-        return (KeyVerdict::Linearizable, nodes);
+        return (KeyVerdict::Linearizable, stats);
     }
     let (prefix, state, stuck) = best.expect("a return was reached");
     let done: HashSet<usize> = prefix.iter().copied().collect();
@@ -460,7 +471,7 @@ pub fn check_key(history: &[Operation], ops: &[usize], budget: u64) -> (KeyVerdi
         stuck: ops[stuck],
         open,
     };
-    (KeyVerdict::Violation(violation), nodes)
+    (KeyVerdict::Violation(violation), stats)
 }
 
 #[cfg(test)]
@@ -546,6 +557,19 @@ mod tests {
         let s = verdict(&h);
         assert!(s.linearizable(), "{}", s.violations[0].describe(&h));
         assert_eq!((s.keys, s.ops, s.maybe), (1, 12, 0));
+    }
+
+    #[test]
+    fn overlapping_writes_are_ordered_by_a_later_read() {
+        // The search tries the first SET first, then must undo that order.
+        let h = vec![
+            done(0, Op::Set(v("1")), 0, 10, Ret::Ok),
+            done(1, Op::Set(v("2")), 0, 10, Ret::Ok),
+            done(2, Op::Get, 11, 12, bulk("1")),
+        ];
+        let s = verdict(&h);
+        assert!(s.linearizable());
+        assert!(s.backtracks > 0);
     }
 
     #[test]

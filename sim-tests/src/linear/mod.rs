@@ -172,6 +172,7 @@ pub struct Tally {
     /// Operations whose reply never came, among `ops`.
     pub maybe: usize,
     pub nodes: u64,
+    pub backtracks: u64,
     pub inconclusive: usize,
     pub crashes: usize,
     pub partitions: usize,
@@ -188,6 +189,7 @@ impl Tally {
         info.count("linear: ops checked", n(self.ops));
         info.count("linear: maybe-happened ops", n(self.maybe));
         info.count("linear: search nodes", self.nodes);
+        info.count("linear: search backtracks", self.backtracks);
         info.count("linear: inconclusive histories", n(self.inconclusive));
         info.count("fault: server crash", n(self.crashes));
         info.count(
@@ -587,6 +589,7 @@ pub fn check(history: &[Operation], tally: &mut Tally) -> checker::Summary {
     tally.ops += summary.ops;
     tally.maybe += summary.maybe;
     tally.nodes += summary.nodes;
+    tally.backtracks += summary.backtracks;
     tally.inconclusive += summary.inconclusive.len();
     summary
 }
