@@ -175,6 +175,9 @@ pub struct Tally {
     pub backtracks: u64,
     pub inconclusive: usize,
     pub crashes: usize,
+    /// `aof-crash`: the disk's injected faults.
+    pub fsync_delays: u64,
+    pub torn_writes: u64,
     pub partitions: usize,
     /// Requests refused with -LOADING (certainly not executed, left out).
     pub loading: usize,
@@ -191,7 +194,9 @@ impl Tally {
         info.count("linear: search nodes", self.nodes);
         info.count("linear: search backtracks", self.backtracks);
         info.count("linear: inconclusive histories", n(self.inconclusive));
-        info.count("fault: server crash", n(self.crashes));
+        info.count("fault: crash", n(self.crashes));
+        info.count("fault: fsync delay", self.fsync_delays);
+        info.count("fault: torn write", self.torn_writes);
         info.count(
             "fault: partition, one-way partition or held link",
             n(self.partitions),
@@ -414,6 +419,7 @@ pub fn record(seed: u64, opts: &Options, tally: &mut Tally, info: &mut RunInfo) 
         _ => "server",
     };
     let mut recorders = Vec::new();
+    let mut disk_faults = None;
     match opts.variant {
         Variant::Healthy => {
             let recorder = Recorder::new();
@@ -444,6 +450,7 @@ pub fn record(seed: u64, opts: &Options, tally: &mut Tally, info: &mut RunInfo) 
                 torn_write_probability: 0.2,
                 ..Default::default()
             });
+            disk_faults = Some(faults.clone());
             let recorder = Recorder::new();
             recorders.push((master, recorder.clone()));
             sim.host(master, move || {
@@ -559,6 +566,11 @@ pub fn record(seed: u64, opts: &Options, tally: &mut Tally, info: &mut RunInfo) 
         info.fold_digest(r.snapshot().digest());
     }
     buggify.report(info);
+    if let Some(f) = disk_faults {
+        let c = f.counts();
+        tally.fsync_delays += c.fsync_delays;
+        tally.torn_writes += c.torn_writes;
+    }
     let mut s = shared.borrow_mut();
     assert_eq!(
         s.finished, opts.clients,
