@@ -61,6 +61,7 @@ fn concurrent_clients_see_a_linearizable_server() {
         // The interesting paths were taken.
         assert!(tally.ops > 1000, "{tally:?}");
         assert!(tally.crashes > 0 && tally.maybe > 0, "{tally:?}");
+        assert!(tally.rewrites > 0 && tally.torn_writes > 0, "{tally:?}");
         assert!(tally.partitions > 0, "{tally:?}");
         assert_eq!(tally.inconclusive, 0, "{tally:?}");
         // Requests overlapped enough that the search had to backtrack.

@@ -37,8 +37,8 @@ use cinnabar_core::config::AppendFsync;
 use cinnabar_core::testing::Frame;
 use cinnabar_core::Config;
 use cinnabar_io_sim::{
-    serve, serve_with_faults, DiskFaults, FaultConfig, Recorder, ServerOptions, WallOffset,
-    SERVER_PORT,
+    serve, serve_with_faults, DiskFaults, FaultConfig, Recorder, ServerOptions, TraceEntry,
+    WallOffset, SERVER_PORT,
 };
 use std::cell::RefCell;
 use std::fmt;
@@ -178,6 +178,8 @@ pub struct Tally {
     /// `aof-crash`: the disk's injected faults.
     pub fsync_delays: u64,
     pub torn_writes: u64,
+    /// `aof-crash`: AOF rewrites that finished while the clients ran.
+    pub rewrites: usize,
     pub partitions: usize,
     /// Requests refused with -LOADING (certainly not executed, left out).
     pub loading: usize,
@@ -197,6 +199,7 @@ impl Tally {
         info.count("fault: crash", n(self.crashes));
         info.count("fault: fsync delay", self.fsync_delays);
         info.count("fault: torn write", self.torn_writes);
+        info.count("event: AOF rewrite during writes", n(self.rewrites));
         info.count(
             "fault: partition, one-way partition or held link",
             n(self.partitions),
@@ -563,7 +566,13 @@ pub fn record(seed: u64, opts: &Options, tally: &mut Tally, info: &mut RunInfo) 
     }
     info.count("sim ms", sim.elapsed().as_millis() as u64);
     for (_, r) in &recorders {
-        info.fold_digest(r.snapshot().digest());
+        let trace = r.snapshot();
+        info.fold_digest(trace.digest());
+        tally.rewrites += trace
+            .entries
+            .iter()
+            .filter(|e| matches!(e, TraceEntry::Log { message, .. } if message.starts_with("Background AOF rewrite finished successfully")))
+            .count();
     }
     buggify.report(info);
     if let Some(f) = disk_faults {
