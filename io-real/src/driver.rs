@@ -96,6 +96,10 @@ pub trait Observer {
     fn on_timeout(&mut self, now: Now);
     /// An effect, just before the loop carries it out.
     fn on_effect(&mut self, effect: &Effect);
+    /// The loop has carried out every effect and is about to wait for the next
+    /// input: the core is at rest, and its tables can be checked
+    /// (`Server::footprint`). Nothing to do by default.
+    fn on_drained(&mut self, _server: &Server) {}
 }
 
 /// The observer of the real binary: watches nothing.
@@ -355,6 +359,7 @@ where
                 }
             }
         }
+        observer.on_drained(&server);
         tasks.retain(|t: &tokio::task::JoinHandle<()>| !t.is_finished());
         if !incoming_open && !signals_open && conns.is_empty() && connecting.is_empty() {
             return Stopped::InputsClosed;

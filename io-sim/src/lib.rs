@@ -23,4 +23,4 @@ pub use clock::{SimWallClock, WallOffset};
 pub use disk::{DiskFaults, FaultConfig, FaultCounts, SimDisk};
 pub use host::{serve, serve_with_faults, ServerOptions, SERVER_PORT};
 pub use probe::SimProbe;
-pub use trace::{Recorder, Trace, TraceEntry, Written};
+pub use trace::{FootprintWatch, Recorder, Trace, TraceEntry, Written};

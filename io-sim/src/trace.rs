@@ -6,8 +6,9 @@
 //! `Send` bytes; a determinism test hashes the whole trace.
 
 use bytes::Bytes;
+use cinnabar_core::server::footprint::Footprint;
 use cinnabar_core::{
-    ConnId, Effect, Event, IoError, IoId, IoOp, IoOutput, IoQueue, LogLevel, Now, Signal,
+    ConnId, Effect, Event, IoError, IoId, IoOp, IoOutput, IoQueue, LogLevel, Now, Server, Signal,
 };
 use cinnabar_io_real::driver::Observer;
 use std::cell::RefCell;
@@ -294,7 +295,21 @@ impl Fnv {
 pub struct Recorder {
     trace: Rc<RefCell<Trace>>,
     last_input: Now,
+    footprint: Rc<RefCell<FootprintWatch>>,
 }
+
+/// What the memory-growth checker saw of a server at rest (after every drain of
+/// effects): the peak of each size, and the leaks found, each with the
+/// monotonic time it was first seen.
+#[derive(Debug, Clone, Default)]
+pub struct FootprintWatch {
+    pub checks: u64,
+    pub peak: Footprint,
+    pub leaks: Vec<(Now, String)>,
+}
+
+/// Leaks kept per run: the first ones say what went wrong.
+const LEAKS_KEPT: usize = 8;
 
 impl Recorder {
     pub fn new() -> Recorder {
@@ -311,12 +326,29 @@ impl Recorder {
         std::mem::take(&mut *self.trace.borrow_mut())
     }
 
+    /// What the memory-growth checker saw so far.
+    pub fn footprint(&self) -> FootprintWatch {
+        self.footprint.borrow().clone()
+    }
+
     fn push(&mut self, entry: TraceEntry) {
         self.trace.borrow_mut().entries.push(entry);
     }
 }
 
 impl Observer for Recorder {
+    fn on_drained(&mut self, server: &Server) {
+        let f = server.footprint();
+        let mut w = self.footprint.borrow_mut();
+        w.checks += 1;
+        w.peak.max_sizes(&f);
+        for orphan in f.orphans {
+            if w.leaks.len() < LEAKS_KEPT && !w.leaks.iter().any(|(_, l)| *l == orphan) {
+                w.leaks.push((server.now, orphan));
+            }
+        }
+    }
+
     fn on_event(&mut self, now: Now, event: &Event<'_>) {
         assert!(
             now.mono >= self.last_input.mono,

@@ -16,7 +16,7 @@ use crate::client::{self, ClientLog, Connection, SharedLog};
 use crate::resp;
 use crate::scenario::{Cut, Scenario};
 use cinnabar_core::Config;
-use cinnabar_io_sim::{Recorder, ServerOptions, SimWallClock, Trace, WallOffset};
+use cinnabar_io_sim::{FootprintWatch, Recorder, ServerOptions, SimWallClock, Trace, WallOffset};
 use std::cell::{Cell, RefCell};
 use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
@@ -49,6 +49,8 @@ pub struct Outcome {
     pub jumps_applied: usize,
     /// How often each BUGGIFY point fired, when it was on.
     pub buggify: Option<Vec<(&'static str, u64)>>,
+    /// What the memory-growth checker saw of the server at rest.
+    pub footprint: FootprintWatch,
 }
 
 thread_local! {
@@ -218,6 +220,7 @@ fn simulate_inner(sc: &Scenario) -> Result<Outcome, String> {
     drop(sim);
     let clients = logs.iter().map(|l| l.borrow().clone()).collect();
     Ok(Outcome {
+        footprint: recorder.footprint(),
         trace: recorder.take(),
         clients,
         sim_elapsed,
@@ -237,6 +240,7 @@ pub struct Report {
     pub sim_elapsed: Duration,
     pub real_elapsed: Duration,
     pub buggify: Option<Vec<(&'static str, u64)>>,
+    pub footprint: FootprintWatch,
 }
 
 /// A failed run, with everything needed to replay it.
@@ -285,6 +289,7 @@ pub fn run_scenario(sc: &Scenario) -> Result<Report, Failure> {
         message,
     };
     let outcome = simulate(sc).map_err(fail)?;
+    crate::scenarios::check_footprint("server", &outcome.footprint).map_err(fail)?;
     let cron_period = Duration::from_millis(1000 / sc.hz as u64);
     let stats = checker::check(
         &outcome.trace,
@@ -305,6 +310,7 @@ pub fn run_scenario(sc: &Scenario) -> Result<Report, Failure> {
         sim_elapsed: outcome.sim_elapsed,
         real_elapsed: started.elapsed(),
         buggify: outcome.buggify.clone(),
+        footprint: outcome.footprint.clone(),
     })
 }
 

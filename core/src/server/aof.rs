@@ -330,6 +330,18 @@ impl Aof {
         self.buf.len()
     }
 
+    /// Clients noted as holding output for an fsync that the server no longer has,
+    /// into `orphans` (`Server::footprint`).
+    pub(crate) fn check_held(&self, known: &dyn Fn(ConnId) -> bool, orphans: &mut Vec<String>) {
+        for conn in &self.held_clients {
+            if !known(*conn) {
+                orphans.push(format!(
+                    "the AOF keeps {conn:?} as holding output, which is gone"
+                ));
+            }
+        }
+    }
+
     /// `conn` has output waiting for an fsync.
     pub(crate) fn note_held(&mut self, conn: ConnId) {
         self.held_clients.insert(conn);

@@ -121,6 +121,49 @@ impl Blocking {
         }
     }
 
+    /// Count the (key, client) pairs waiting, and describe into `orphans` every
+    /// entry that outlived its client or its key's last waiter
+    /// (`Server::footprint`).
+    pub(crate) fn check_tables(
+        &self,
+        known: &dyn Fn(ConnId) -> bool,
+        orphans: &mut Vec<String>,
+    ) -> usize {
+        let mut entries = 0;
+        for conn in self.clients.keys() {
+            if !known(*conn) {
+                orphans.push(format!("blocked client {conn:?} is gone"));
+            }
+        }
+        for (db, table) in self.waiting.iter().enumerate() {
+            for (key, waiters) in table {
+                if waiters.is_empty() {
+                    orphans.push(format!(
+                        "db {db}: blocking table keeps key {:?} with no waiter",
+                        String::from_utf8_lossy(key)
+                    ));
+                }
+                for conn in waiters.values() {
+                    entries += 1;
+                    if !self.clients.contains_key(conn) {
+                        orphans.push(format!(
+                            "db {db}: {conn:?} waits for key {:?} but is not blocked",
+                            String::from_utf8_lossy(key)
+                        ));
+                    }
+                }
+            }
+        }
+        for (_, _, conn) in &self.deadlines {
+            if !self.clients.contains_key(conn) {
+                orphans.push(format!(
+                    "a timeout is set for {conn:?}, which is not blocked"
+                ));
+            }
+        }
+        entries
+    }
+
     /// INFO blocked_clients.
     pub fn blocked_clients(&self) -> usize {
         self.clients.len()

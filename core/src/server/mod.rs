@@ -13,6 +13,7 @@ mod blocked;
 mod cron;
 pub mod disk;
 mod dispatch;
+pub mod footprint;
 mod keyspace;
 mod multi;
 pub mod notify;

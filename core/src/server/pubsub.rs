@@ -122,6 +122,41 @@ pub struct PubSub {
 }
 
 impl PubSub {
+    /// Count the (name, subscriber) pairs, and describe into `orphans` every
+    /// entry that outlived its client or its name's last subscriber
+    /// (`Server::footprint`).
+    pub(crate) fn check_tables(
+        &self,
+        known: &dyn Fn(ConnId) -> bool,
+        orphans: &mut Vec<String>,
+    ) -> usize {
+        let mut entries = 0;
+        for (what, table) in [
+            ("channel", &self.channels),
+            ("pattern", &self.patterns),
+            ("shard channel", &self.shard),
+        ] {
+            for (name, subscribers) in table {
+                if subscribers.is_empty() {
+                    orphans.push(format!(
+                        "Pub/Sub keeps {what} {:?} with no subscriber",
+                        String::from_utf8_lossy(name)
+                    ));
+                }
+                for conn in subscribers.values() {
+                    entries += 1;
+                    if !known(*conn) {
+                        orphans.push(format!(
+                            "{conn:?}, gone, is still subscribed to {what} {:?}",
+                            String::from_utf8_lossy(name)
+                        ));
+                    }
+                }
+            }
+        }
+        entries
+    }
+
     fn table(&self, kind: SubKind) -> &NameMap<BTreeMap<u64, ConnId>> {
         match kind {
             SubKind::Channel => &self.channels,

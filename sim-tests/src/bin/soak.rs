@@ -235,7 +235,7 @@ fn main() -> ExitCode {
                     t.sim += o.sim_elapsed;
                     t.real += o.real_elapsed;
                     for (e, n) in &o.events {
-                        *t.events.entry(e.clone()).or_default() += n;
+                        merge_event(&mut t.events, e, *n);
                     }
                     if o.failure.is_some() {
                         t.failed += 1;
@@ -314,7 +314,7 @@ fn print_figures(totals: &BTreeMap<Kind, Totals>, wall: Duration, jobs: usize) {
         all.sim += t.sim;
         all.real += t.real;
         for (e, n) in &t.events {
-            *all.events.entry(e.clone()).or_default() += n;
+            merge_event(&mut all.events, e, *n);
         }
     }
     println!(
@@ -327,9 +327,19 @@ fn print_figures(totals: &BTreeMap<Kind, Totals>, wall: Duration, jobs: usize) {
         all.sim.as_secs_f64() / all.real.as_secs_f64().max(1e-9),
         all.sim.as_secs_f64() / secs,
     );
-    println!("\n  faults and events (summed over the scenarios):");
+    println!("\n  faults and events (summed over the scenarios; peaks are the largest):");
     for (e, n) in &all.events {
         println!("    {n:>10}  {e}");
+    }
+}
+
+/// Counts add up over seeds; peaks (`memory: peak …`) keep the largest.
+fn merge_event(events: &mut BTreeMap<String, u64>, name: &str, n: u64) {
+    let e = events.entry(name.to_string()).or_default();
+    if name.contains(": peak ") {
+        *e = (*e).max(n);
+    } else {
+        *e += n;
     }
 }
 

@@ -18,7 +18,7 @@ pub mod conn;
 pub mod rdb;
 pub mod replication;
 
-use cinnabar_io_sim::{Recorder, TraceEntry};
+use cinnabar_io_sim::{FootprintWatch, Recorder, TraceEntry};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
@@ -124,6 +124,12 @@ impl RunInfo {
             .rotate_left(17);
     }
 
+    /// Keep the largest `n` seen under `event` (a peak, not a count).
+    pub fn max(&mut self, event: &str, n: u64) {
+        let e = self.events.entry(event.to_string()).or_default();
+        *e = (*e).max(n);
+    }
+
     pub fn count(&mut self, event: &str, n: u64) {
         if n > 0 {
             *self.events.entry(event.to_string()).or_default() += n;
@@ -205,6 +211,41 @@ pub fn quiet_panics() {
     });
 }
 
+/// The memory-growth checker's verdict on one host: a table entry that outlived
+/// what it belonged to (`Server::footprint`) is memory that grows with every
+/// client that comes and goes.
+pub fn check_footprint(host: &str, watch: &FootprintWatch) -> Result<(), String> {
+    if watch.leaks.is_empty() {
+        return Ok(());
+    }
+    let lines: Vec<String> = watch
+        .leaks
+        .iter()
+        .map(|(now, leak)| format!("  at {} ms: {leak}", now.mono.0 / 1_000_000))
+        .collect();
+    Err(format!(
+        "memory-growth checker: {host} keeps entries nothing will free (after {} checks):\n{}",
+        watch.checks,
+        lines.join("\n")
+    ))
+}
+
+/// The memory-growth checker's counts for a run, under the shared names.
+fn footprint_events(watch: &FootprintWatch, info: &mut RunInfo) {
+    info.count("memory: server states checked at rest", watch.checks);
+    let peak = &watch.peak;
+    for (name, v) in [
+        ("memory: peak clients", peak.clients),
+        ("memory: peak query buffer bytes", peak.query_bytes),
+        ("memory: peak reply bytes", peak.reply_bytes),
+        ("memory: peak blocking entries", peak.blocking_entries),
+        ("memory: peak WATCH entries", peak.watch_entries),
+        ("memory: peak subscriptions", peak.subscription_entries),
+    ] {
+        info.max(name, v as u64);
+    }
+}
+
 /// How many trace lines of each host a failure shows.
 const TAIL_LINES: usize = 12;
 
@@ -252,6 +293,18 @@ pub fn run(kind: Kind, seed: u64) -> SeedOutcome {
                 }
                 Kind::Model => unreachable!("handled above"),
             }));
+            if result.is_ok() {
+                for (host, r) in &info.recorders {
+                    if let Err(leak) = check_footprint(host, &r.footprint()) {
+                        failure.get_or_insert(leak);
+                    }
+                }
+            }
+            let watches: Vec<FootprintWatch> =
+                info.recorders.iter().map(|(_, r)| r.footprint()).collect();
+            for w in &watches {
+                footprint_events(w, &mut info);
+            }
             if let Err(payload) = result {
                 let message = LAST_PANIC
                     .with(|p| p.borrow_mut().take())
@@ -307,6 +360,7 @@ fn model_events(report: &crate::runner::Report, info: &mut RunInfo) {
         "event: reply checked against an uncertain key",
         report.stats.uncertain_checks as u64,
     );
+    footprint_events(&report.footprint, info);
     if let Some(counts) = &report.buggify {
         info.count("buggify: runs with BUGGIFY on", 1);
         for (name, n) in counts {

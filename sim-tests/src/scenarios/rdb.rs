@@ -28,6 +28,8 @@ struct Saves {
     /// The dataset of a save issued whose outcome the client has not seen.
     pending: Option<Keyspace>,
     completed: usize,
+    /// BGSAVEs that completed with writes taken while they ran.
+    bgsaves_with_writes: usize,
 }
 
 struct Conn {
@@ -103,6 +105,7 @@ async fn writer(seed: u64, saves: Rc<RefCell<Saves>>) -> std::io::Result<()> {
             let reply = c.cmd(&["BGSAVE"]).await?;
             assert_eq!(reply, Frame::Simple("Background saving started".into()));
             // Writes go on while it runs; they are not in the file.
+            saves.borrow_mut().bgsaves_with_writes += 1;
             loop {
                 let key = format!("k{}", next() % 50);
                 c.cmd(&["SET", &key, "during"]).await?;
@@ -156,6 +159,7 @@ async fn read_keyspace(out: Rc<RefCell<Option<Keyspace>>>) -> turmoil::Result {
 pub struct Tally {
     pub completed: usize,
     pub during: usize,
+    pub bgsaves_with_writes: usize,
 }
 
 impl Tally {
@@ -166,6 +170,10 @@ impl Tally {
             self.completed as u64,
         );
         info.count("event: crash during an RDB save", self.during as u64);
+        info.count(
+            "event: BGSAVE during writes",
+            self.bgsaves_with_writes as u64,
+        );
     }
 }
 
@@ -240,6 +248,7 @@ pub fn run(seed: u64, tally: &mut Tally, info: &mut RunInfo) {
         );
     }
     tally.completed += s.completed;
+    tally.bgsaves_with_writes += s.bgsaves_with_writes;
     tally.during += s.pending.is_some() as usize;
     info.fold_digest(recorder.snapshot().digest());
     info.count("fault: crash", 1);

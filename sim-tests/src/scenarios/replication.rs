@@ -5,7 +5,9 @@
 //! partitions links (both ways or one way), holds them, with full resyncs through
 //! the disk or streamed to the sockets (diskless) as the seed draws, crashes and restarts
 //! replicas (which come back from the RDB their last full resync wrote) and the
-//! master, and jumps replicas' wall clocks.
+//! master, jumps replicas' wall clocks (back and forward), and gives one link at a
+//! time a latency spike (every packet 50 ms to 6 s late for a while, a replication
+//! link or the writer's).
 //!
 //! In about half the seeds an operator fails over once or twice, as Sentinel does
 //! with Redis 7: at a seed-drawn moment, `REPLICAOF NO ONE` on a running replica of
@@ -40,8 +42,8 @@
 //! master's backlog is resized (CONFIG SET) now and then, and in some it is freed
 //! after a few seconds without replicas (repl-backlog-ttl).
 //!
-//! A failure names its seed; `REPL_SIM_SEED=<seed> cargo test -p cinnabar-io-sim
-//! --test replication -- --nocapture` replays it (`REPL_SIM_SEEDS=<n>` runs seeds
+//! A failure names its seed; `REPL_SIM_SEED=<seed> cargo test -p cinnabar-sim-tests
+//! --release --test replication -- --nocapture` replays it (`REPL_SIM_SEEDS=<n>` runs seeds
 //! 1 to n; `REPL_SIM_TRACE=<bytes>` added to a replay prints every host's trace
 //! where it mentions them). Seeds that once failed are in `FIXED_SEEDS` and run
 //! every time.
@@ -441,6 +443,7 @@ pub struct Tally {
     pub partitions: usize,
     pub crashes: usize,
     pub jumps: usize,
+    pub latency_spikes: usize,
     pub promotions: usize,
     pub promoted_partial: i64,
     pub promoted_full: i64,
@@ -466,6 +469,7 @@ impl Tally {
         );
         info.count("fault: crash", n(self.crashes));
         info.count("fault: wall-clock jump", n(self.jumps));
+        info.count("fault: packet latency spike", n(self.latency_spikes));
         info.count("event: full resync", i(self.full));
         info.count("event: partial resync", i(self.partial));
         info.count(
@@ -647,13 +651,14 @@ type Heal = Box<dyn Fn(&mut turmoil::Sim<'_>)>;
 pub fn run(seed: u64, tally: &mut Tally, info: &mut RunInfo) {
     let buggify = super::Buggify::for_seed(seed, &FIXED_SEEDS[..1]);
     let mut rng = Rng::new(seed);
+    let base_latency = Duration::from_millis(1 + rng.below(20));
     let mut builder = turmoil::Builder::new();
     builder
         .rng_seed(seed)
         .epoch(UNIX_EPOCH + Duration::from_secs(1_700_000_000))
         .simulation_duration(Duration::from_secs(3600))
         .tcp_capacity(1 << 16)
-        .max_message_latency(Duration::from_millis(1 + rng.below(20)));
+        .max_message_latency(base_latency);
     builder
         .fs()
         .io_latency()
@@ -734,7 +739,7 @@ pub fn run(seed: u64, tally: &mut Tally, info: &mut RunInfo) {
     info.description = format!(
         "replication: master, r1 and r2 of it, r3 of r1; repl-backlog-size {}, repl-timeout {}, \
          repl-ping-replica-period {}, {}, repl-backlog-ttl {}; {} ms of faults (partitions, \
-         one-way partitions, held links, crashes, replica clock jumps), failovers at {:?} ms",
+         one-way partitions, held links, latency spikes, crashes, replica clock jumps), failovers at {:?} ms",
         base.repl_backlog_size,
         base.repl_timeout,
         base.repl_ping_replica_period,
@@ -750,7 +755,34 @@ pub fn run(seed: u64, tally: &mut Tally, info: &mut RunInfo) {
     info.description += &format!(", {}", buggify.describe());
     let mut healing: Vec<(u64, Heal)> = Vec::new();
     let mut stats_before_master_crash = (0, 0, 0);
+    // Latency spikes draw from their own generator, so the rest of a seed's
+    // schedule is what it was before they existed (and the seeds found before them
+    // replay without them).
+    let mut lrng = Rng::new(seed ^ 0x1A7E_5B1C);
+    let spiking = !FIXED_SEEDS[..BEFORE_LATENCY_SPIKES].contains(&seed);
     for ms in 0..active_ms {
+        if spiking && lrng.below(2500) == 0 {
+            // Every packet of one link (a replication link, or the writer's to a
+            // server) takes the same long time for a while: a slow switch, a
+            // congested path. Slower than repl-timeout now and then.
+            let (a, b) = if lrng.below(3) == 0 {
+                ("writer", HOSTS[lrng.below(HOSTS.len() as u64) as usize])
+            } else {
+                topo.borrow().links()[lrng.below(3) as usize]
+            };
+            let long = lrng.below(4) == 0;
+            let spike = Duration::from_millis(50 + lrng.below(if long { 6000 } else { 800 }));
+            sim.set_link_latency(a, b, spike);
+            tally.latency_spikes += 1;
+            let until = ms + 100 + lrng.below(4000);
+            healing.push((
+                until,
+                Box::new(move |s: &mut turmoil::Sim<'_>| {
+                    s.set_link_latency(a, b, Duration::ZERO);
+                    s.set_link_max_message_latency(a, b, base_latency);
+                }),
+            ));
+        }
         if failover_at.first().is_some_and(|&at| at <= ms) && !topo.borrow().promoting {
             // Sentinel promotes a replica that runs; the old master may be down.
             let master = topo.borrow().master;
@@ -1020,8 +1052,18 @@ fn print_trace(recorders: &[(&str, Recorder)], needle: &[u8]) {
 /// 315073506720 (the first found with BUGGIFY on): a master restarted from an old
 /// RDB took a PSYNC read while it was suspended at startup up in the batch that
 /// resumed it, where the PSYNC check looked for it only among the connections that
-/// had just sent something. The first entry predates BUGGIFY and runs without it.
-pub const FIXED_SEEDS: &[u64] = &[153, 315_073_506_720];
+/// had just sent something.
+///
+/// 977125592051 and 977125592059 (a soak): a replica sent PSYNC and hung up in the
+/// same read; the core took the PSYNC up before the hang-up (as Redis handles a
+/// read's commands before its EOF), but the PSYNC check had already forgotten the
+/// connection's requests at the hang-up and found a state line with no request.
+///
+/// The first entry predates BUGGIFY and runs without it.
+pub const FIXED_SEEDS: &[u64] = &[153, 315_073_506_720, 977_125_592_051, 977_125_592_059];
+
+/// How many of [`FIXED_SEEDS`] predate latency spikes (they replay without them).
+const BEFORE_LATENCY_SPIKES: usize = 4;
 
 /// The master side's replication state as a PSYNC found it, from the core's debug
 /// line `[PSYNC] Replica <name> asked for '<id>' offset <n>, my replication IDs are
@@ -1125,6 +1167,9 @@ fn check_psyncs(host: &str, entries: &[TraceEntry], tally: &mut PsyncTally) {
     // The loop hands the core a batch of network events, then drains the effects
     // of them all: the connections that sent something in this batch, in order.
     let mut batch: Vec<ConnId> = Vec::new();
+    // Connections whose peer hung up: what they sent before is still taken up (the
+    // core handles a read's requests before its EOF), but no reply reaches them.
+    let mut hung_up: std::collections::BTreeSet<ConnId> = Default::default();
     let mut draining = false;
     let mut violations = Vec::new();
     for e in entries {
@@ -1133,6 +1178,13 @@ fn check_psyncs(host: &str, entries: &[TraceEntry], tally: &mut PsyncTally) {
             // A partial resync is answered in the drain that follows its PSYNC.
             draining = false;
             batch.clear();
+            for conn in std::mem::take(&mut hung_up) {
+                inbound.remove(&conn);
+                requests.remove(&conn);
+                if pending.remove(&conn).is_some() {
+                    tally.full_unanswered += 1;
+                }
+            }
             pending.retain(|conn, p| {
                 let due = match p.stage {
                     PsyncStage::Reply => p.coverable,
@@ -1151,14 +1203,16 @@ fn check_psyncs(host: &str, entries: &[TraceEntry], tally: &mut PsyncTally) {
             draining = true;
         }
         match e {
-            TraceEntry::Accepted { conn, .. }
-            | TraceEntry::Closed { conn, .. }
-            | TraceEntry::Close { conn, .. } => {
-                // A closed connection, or an id reused after a restart.
+            TraceEntry::Closed { conn, .. } => {
+                hung_up.insert(*conn);
+            }
+            TraceEntry::Accepted { conn, .. } | TraceEntry::Close { conn, .. } => {
+                // A connection the server closed, or an id reused after a restart.
                 inbound.remove(conn);
                 requests.remove(conn);
+                let peer_gone = hung_up.remove(conn);
                 if let Some(p) = pending.remove(conn) {
-                    if p.coverable {
+                    if p.coverable && !peer_gone {
                         violations.push(format!(
                             "{host} {conn:?} at {ms} ms: a coverable PSYNC never continued ({:?})",
                             p.state
