@@ -9,12 +9,17 @@
 //! then replays the trace through the [`model`]: the server is single-threaded, so the
 //! order in which it handled inputs is the order of truth.
 //!
+//! Beside it, [`scenarios`] holds the fault scenarios (AOF and RDB crashes,
+//! replication) and [`linear`] checks concurrent clients' histories for
+//! linearizability, all behind `scenarios::run` for the soak runner.
+//!
 //! A failure names its seed and the command that replays it (see `README.md`).
 
 pub mod checker;
 pub mod client;
 pub mod gen;
 pub mod glob;
+pub mod linear;
 pub mod model;
 pub mod numbers;
 pub mod resp;

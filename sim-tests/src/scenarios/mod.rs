@@ -1,8 +1,9 @@
 //! Every simulation scenario behind one entry point, for the soak runner and the
 //! tests: the model-checked single server (`model`, [`crate::runner`]), the RDB
 //! crash cycles ([`rdb`]), the AOF under crashes and disk faults per fsync policy
-//! ([`aof`]) and replication under partitions, crashes, clock jumps and failovers
-//! ([`replication`]).
+//! ([`aof`]), replication under partitions, crashes, clock jumps and failovers
+//! ([`replication`]) and concurrent clients' histories checked for
+//! linearizability ([`crate::linear`]).
 //!
 //! [`run`] runs one seed of one scenario and reports, whatever happened, the same
 //! things: the scenario as drawn from the seed, whether every checker passed (or the
@@ -31,10 +32,17 @@ pub enum Kind {
     Aof,
     Rdb,
     Replication,
+    Linear,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 4] = [Kind::Model, Kind::Aof, Kind::Rdb, Kind::Replication];
+    pub const ALL: [Kind; 5] = [
+        Kind::Model,
+        Kind::Aof,
+        Kind::Rdb,
+        Kind::Replication,
+        Kind::Linear,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -42,6 +50,7 @@ impl Kind {
             Kind::Aof => "aof",
             Kind::Rdb => "rdb",
             Kind::Replication => "replication",
+            Kind::Linear => "linear",
         }
     }
 
@@ -58,6 +67,7 @@ impl Kind {
             Kind::Replication => format!(
                 "REPL_SIM_SEED={seed} cargo test -p cinnabar-sim-tests --release --test replication -- --nocapture"
             ),
+            Kind::Linear => crate::linear::replay_command(seed),
         }
     }
 
@@ -68,6 +78,7 @@ impl Kind {
             Kind::Aof => aof::FIXED_SEEDS.to_vec(),
             Kind::Rdb => Vec::new(),
             Kind::Replication => replication::FIXED_SEEDS.to_vec(),
+            Kind::Linear => crate::linear::FIXED_SEEDS.to_vec(),
         }
     }
 }
@@ -368,6 +379,11 @@ pub fn run_cut(kind: Kind, seed: u64, cut: &FaultCut) -> (SeedOutcome, u64, u32)
                 Kind::Replication => {
                     let mut tally = replication::Tally::default();
                     replication::run_cut(seed, cut, &mut tally, &mut info);
+                    tally.report(&mut info);
+                }
+                Kind::Linear => {
+                    let mut tally = crate::linear::Tally::default();
+                    crate::linear::run(seed, &mut tally, &mut info);
                     tally.report(&mut info);
                 }
                 Kind::Model => unreachable!("handled above"),
