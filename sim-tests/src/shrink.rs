@@ -190,7 +190,7 @@ pub fn shrink_faults(
     // Runs of faults, halving their length.
     let total = best.before.1;
     let mut chunk = total.div_ceil(2).max(1);
-    while total > 0 {
+    while total > 0 && started.elapsed() < budget {
         let mut at = 0;
         while at < total {
             let end = (at + chunk).min(total);
@@ -200,7 +200,7 @@ pub fn shrink_faults(
             }
             at = end;
         }
-        if chunk == 1 || started.elapsed() > budget {
+        if chunk == 1 {
             break;
         }
         chunk = chunk.div_ceil(2);
