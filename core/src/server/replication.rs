@@ -1227,11 +1227,10 @@ impl Server {
             return;
         };
         let name = self.replica_name(conn);
-        let r = self.repl.replicas.remove(pos);
-        if let Some(id) = r.bulk.and_then(|b| b.pending) {
-            // Its completion will find nobody.
-            self.repl.io.remove(&id);
-        }
+        // An operation of its bulk transfer still in flight stays in `repl.io`:
+        // its completion must come back to `repl_io_done`, which finds nobody,
+        // not go to the snapshot's routing, which owns no such operation.
+        self.repl.replicas.remove(pos);
         self.log(
             LogLevel::Notice,
             format!("Connection with replica {name} lost."),
@@ -1444,6 +1443,37 @@ mod tests {
         // The PING of the replication cron is part of the stream.
         t.advance_ms(1100);
         assert_eq!(t.take_output(r), b"*1\r\n$4\r\nPING\r\n");
+    }
+
+    #[test]
+    fn a_replica_gone_during_its_bulk_transfer_leaves_its_disk_reads_to_us() {
+        use crate::io::IoOp;
+        use crate::testing::MemDisk;
+        let mut t = TestServer::with_disk(disk_sync(), MemDisk::default(), true);
+        // Startup looks for a file to load first.
+        while t.run_io(1) == 1 {}
+        t.cmd(&["SET", "k", "v"]);
+        t.default_conn();
+        let r = t.connect();
+        t.send_raw(r, b"*3\r\n$5\r\nPSYNC\r\n$1\r\n?\r\n$2\r\n-1\r\n");
+        t.fire_timers();
+        // Run the BGSAVE's steps until the transfer's first read (a Stat) is queued.
+        for _ in 0..100 {
+            if matches!(t.io_queue.front(), Some((_, _, IoOp::Stat { .. }))) {
+                break;
+            }
+            assert_eq!(t.run_io(1), 1, "the transfer never started");
+        }
+        assert!(matches!(
+            t.io_queue.front(),
+            Some((_, _, IoOp::Stat { .. }))
+        ));
+        t.disconnect(r);
+        // The Stat's completion finds no replica: nothing else may claim it (a
+        // debug build asserts that every completion has an owner).
+        assert_eq!(t.run_io(1), 1);
+        assert_eq!(info(&mut t, "replication", "connected_slaves"), "0");
+        assert_eq!(t.cmd(&["GET", "k"]), Frame::Bulk(b"v".to_vec()));
     }
 
     #[test]
