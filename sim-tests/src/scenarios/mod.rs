@@ -168,7 +168,7 @@ impl FaultCut {
         }
     }
 
-    /// `until:<ms>,f:<from>-<to>,…` (the form [`FaultCut::from_str`] reads).
+    /// Read `until:<ms>,f:<from>-<to>,…`, the form `Display` writes.
     pub fn parse(text: &str) -> Result<FaultCut, String> {
         let mut cut = FaultCut::default();
         for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -510,4 +510,23 @@ fn describe_entry(e: &TraceEntry) -> String {
         now.mono.0 / 1_000_000,
         now.wall.0 / 1000
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FaultCut;
+
+    #[test]
+    fn a_fault_cut_reads_back_what_it_prints_with_ranges_merged() {
+        let cut = FaultCut::parse("until:3341,f:6-47,f:0-3,f:2-5").expect("a valid cut");
+        assert_eq!(cut.until_ms, Some(3341));
+        assert_eq!(cut.skip, vec![(0, 5), (6, 47)]);
+        assert_eq!(cut.to_string(), "until:3341,f:0-5,f:6-47");
+        assert_eq!(FaultCut::parse(&cut.to_string()), Ok(cut.clone()));
+        assert!(cut.keeps(5) && !cut.keeps(4) && !cut.keeps(46) && cut.keeps(47));
+        assert_eq!(cut.end(10_000), 3341);
+        assert!(FaultCut::parse("f:4-4").is_err());
+        assert!(FaultCut::parse("x:1").is_err());
+        assert!(FaultCut::parse("").expect("empty").is_empty());
+    }
 }
