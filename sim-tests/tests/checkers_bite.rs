@@ -175,3 +175,28 @@ fn a_caught_replication_seed_shrinks_and_its_cut_replays() {
         cinnabar_sim_tests::shrink::failure_class(&s.failure)
     );
 }
+
+/// The same for the AOF scenario: a seed caught replying before the fsync, cut to
+/// fewer steps of its crash cycles (and fewer fault windows) that still fail.
+#[test]
+fn a_caught_aof_seed_shrinks_and_its_cut_replays() {
+    use cinnabar_sim_tests::shrink::{failure_class, shrink_faults};
+    use std::time::Duration;
+    scenarios::quiet_panics();
+    let _on = inject(Bug::AofReplyBeforeFsync);
+    let caught = (1..=60)
+        .find(|&seed| scenarios::run(Kind::Aof, seed).failure.is_some())
+        .expect("replying before the fsync is caught within 60 seeds");
+    let s = shrink_faults(Kind::Aof, caught, Duration::from_secs(60), |line| {
+        eprintln!("  {line}")
+    })
+    .expect("the caught seed fails again");
+    eprintln!(
+        "seed {caught}: {} steps and {} fault windows shrunk to {} steps and {} in {} tries (cut {})",
+        s.before.0, s.before.1, s.after.0, s.after.1, s.tries, s.cut
+    );
+    assert!(s.after.0 < s.before.0, "nothing could be cut: {s:?}");
+    let (replayed, _, _) = scenarios::run_cut(Kind::Aof, caught, &s.cut);
+    let failure = replayed.failure.expect("the cut still fails");
+    assert_eq!(failure_class(&failure), failure_class(&s.failure));
+}

@@ -13,10 +13,10 @@
 //! `--time-budget` (`90s`, `10m`, `1h`) runs out, whichever is first (`--seeds 100` when
 //! neither is given). `--fixed` first runs every scenario's regression seeds.
 //! `--shrink` cuts each failing model seed down to fewer steps that still fail the
-//! same way, and each failing replication seed down to a shorter fault schedule with
-//! fewer faults; `--cut` replays a model cut (with `--scenario model --from <seed>
+//! same way, and each failing replication or aof seed down to a shorter fault schedule
+//! with fewer faults; `--cut` replays a model cut (with `--scenario model --from <seed>
 //! --seeds 1`), `--fault-cut` a fault cut (with `--scenario replication --from <seed>
-//! --seeds 1`). The exit status is 1 when any seed failed.
+//! --seeds 1`, or `aof`). The exit status is 1 when any seed failed.
 
 use cinnabar_sim_tests::scenario::{Cut, Scenario};
 use cinnabar_sim_tests::scenarios::{self, FaultCut, Kind, SeedOutcome};
@@ -280,7 +280,7 @@ fn main() -> ExitCode {
         for f in &failures {
             match f.kind {
                 Kind::Model => shrink_one(f.seed),
-                Kind::Replication => shrink_faults_of(f.kind, f.seed),
+                Kind::Replication | Kind::Aof => shrink_faults_of(f.kind, f.seed),
                 _ => eprintln!(
                     "\n=== {} seed {}: no shrink for this scenario yet",
                     f.kind, f.seed
@@ -398,9 +398,10 @@ fn shrink_faults_of(kind: Kind, seed: u64) {
 }
 
 fn replay_fault_cut(opts: &Options, cut: &FaultCut) -> ExitCode {
-    let (Some(seed), [kind @ Kind::Replication]) = (opts.from, opts.kinds.as_slice()) else {
+    let (Some(seed), [kind @ (Kind::Replication | Kind::Aof)]) = (opts.from, opts.kinds.as_slice())
+    else {
         eprintln!(
-            "--fault-cut replays one replication seed: --scenario replication --from <seed> --seeds 1 --fault-cut <cut>"
+            "--fault-cut replays one replication or aof seed: --scenario replication|aof --from <seed> --seeds 1 --fault-cut <cut>"
         );
         return ExitCode::from(2);
     };

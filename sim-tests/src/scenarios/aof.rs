@@ -31,7 +31,7 @@ use std::rc::Rc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use super::conn::{Conn, Rng};
-use super::RunInfo;
+use super::{FaultCut, RunInfo};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Val {
@@ -316,6 +316,13 @@ fn logs(trace: &cinnabar_io_sim::Trace) -> Vec<String> {
 }
 
 pub fn run(seed: u64, tally: &mut Tally, info: &mut RunInfo) {
+    run_cut(seed, &FaultCut::default(), tally, info)
+}
+
+/// [`run`] cut down by a shrink: the crash cycles end once `cut.until_ms` steps
+/// (about a millisecond each) have run in all, the cycle then cut crashing there,
+/// and the fault windows it leaves out (numbered in the order drawn) stay healthy.
+pub fn run_cut(seed: u64, cut: &FaultCut, tally: &mut Tally, info: &mut RunInfo) {
     // Every fixed seed predates BUGGIFY.
     let buggify = super::Buggify::for_seed(seed, FIXED_SEEDS);
     let policy = [AppendFsync::Always, AppendFsync::Everysec, AppendFsync::No][seed as usize % 3];
@@ -372,7 +379,15 @@ pub fn run(seed: u64, tally: &mut Tally, info: &mut RunInfo) {
     let mut start = Keyspace::new();
     let cycles = 1 + rng.below(3);
     info.description += &format!(", {cycles} crash cycles");
+    if !cut.is_empty() {
+        info.description += &format!(", cut {cut}");
+    }
+    let mut steps_left = cut.until_ms.unwrap_or(u64::MAX);
+    let mut drawn = 0u32;
     for n in 0..cycles {
+        if steps_left == 0 {
+            break;
+        }
         let cycle = Rc::new(RefCell::new(Cycle {
             start: start.clone(),
             ..Default::default()
@@ -393,11 +408,19 @@ pub fn run(seed: u64, tally: &mut Tally, info: &mut RunInfo) {
         faults.set(base.clone());
         // Crash after a while; maybe a fault window first. Under `always` a failed
         // write or fsync makes the server exit (as Redis): that is a crash too.
-        let run_for = 1000 + rng.below(14000);
-        let window = (rng.below(3) == 0).then(|| {
-            let from = rng.below(run_for);
-            (from, from + 1 + rng.below(2000), rng.below(2) == 0)
-        });
+        let drawn_run_for = 1000 + rng.below(14000);
+        info.schedule_ms += drawn_run_for;
+        let run_for = drawn_run_for.min(steps_left);
+        steps_left -= run_for;
+        let window = (rng.below(3) == 0)
+            .then(|| {
+                let from = rng.below(drawn_run_for);
+                (from, from + 1 + rng.below(2000), rng.below(2) == 0)
+            })
+            .filter(|_| {
+                drawn += 1;
+                cut.keeps(drawn - 1)
+            });
         info.description += &format!("; cycle {n}: crash at step {run_for}");
         if let Some((from, to, full)) = window {
             let what = if full { "disk full" } else { "I/O errors 30%" };
@@ -598,6 +621,7 @@ pub fn run(seed: u64, tally: &mut Tally, info: &mut RunInfo) {
     info.count("fault: write on a full disk", f.full_writes);
     info.count("fault: write error", f.write_errors);
     info.count("fault: fsync error", f.fsync_errors);
+    info.faults_drawn = drawn;
     info.count("sim ms", sim.elapsed().as_millis() as u64);
     buggify.report(info);
 }

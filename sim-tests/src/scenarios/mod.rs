@@ -342,8 +342,8 @@ pub fn run(kind: Kind, seed: u64) -> SeedOutcome {
     run_cut(kind, seed, &FaultCut::default()).0
 }
 
-/// Run one seed of `kind` with `cut` applied to its fault schedule (only the
-/// replication scenario takes cuts so far; the others ignore them), and say how
+/// Run one seed of `kind` with `cut` applied to its fault schedule (the
+/// replication and AOF scenarios take cuts; the others ignore them), and say how
 /// long its schedule was uncut and how many faults it drew.
 pub fn run_cut(kind: Kind, seed: u64, cut: &FaultCut) -> (SeedOutcome, u64, u32) {
     let started = Instant::now();
@@ -368,7 +368,7 @@ pub fn run_cut(kind: Kind, seed: u64, cut: &FaultCut) -> (SeedOutcome, u64, u32)
             let result = panic::catch_unwind(AssertUnwindSafe(|| match kind {
                 Kind::Aof => {
                     let mut tally = aof::Tally::default();
-                    aof::run(seed, &mut tally, &mut info);
+                    aof::run_cut(seed, cut, &mut tally, &mut info);
                     tally.report(&mut info);
                 }
                 Kind::Rdb => {
