@@ -135,24 +135,10 @@ impl Blocking {
                 orphans.push(format!("blocked client {conn:?} is gone"));
             }
         }
+        let blocked = |conn: ConnId| self.clients.contains_key(&conn);
         for (db, table) in self.waiting.iter().enumerate() {
-            for (key, waiters) in table {
-                if waiters.is_empty() {
-                    orphans.push(format!(
-                        "db {db}: blocking table keeps key {:?} with no waiter",
-                        String::from_utf8_lossy(key)
-                    ));
-                }
-                for conn in waiters.values() {
-                    entries += 1;
-                    if !self.clients.contains_key(conn) {
-                        orphans.push(format!(
-                            "db {db}: {conn:?} waits for key {:?} but is not blocked",
-                            String::from_utf8_lossy(key)
-                        ));
-                    }
-                }
-            }
+            let what = format_args!("db {db}: the blocking table's key");
+            entries += super::footprint::check_listeners(table, &what, &blocked, orphans);
         }
         for (_, _, conn) in &self.deadlines {
             if !self.clients.contains_key(conn) {

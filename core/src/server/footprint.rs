@@ -10,6 +10,7 @@
 
 use super::Server;
 use crate::io::ConnId;
+use std::collections::BTreeMap;
 
 /// The sizes of what the server keeps besides the dataset, and the entries found
 /// that nothing would ever free.
@@ -51,6 +52,31 @@ impl Footprint {
         self.aof_buffer_bytes = self.aof_buffer_bytes.max(other.aof_buffer_bytes);
         self.queued_effects = self.queued_effects.max(other.queued_effects);
     }
+}
+
+/// One table of listeners by name (a key's blocked clients, a channel's
+/// subscribers, in arrival order): count its (name, client) pairs, and describe
+/// into `orphans` a name kept with nobody on it and a listener `live` rejects.
+pub(crate) fn check_listeners<'a, N: AsRef<[u8]> + 'a>(
+    table: impl IntoIterator<Item = (&'a N, &'a BTreeMap<u64, ConnId>)>,
+    what: &dyn std::fmt::Display,
+    live: &dyn Fn(ConnId) -> bool,
+    orphans: &mut Vec<String>,
+) -> usize {
+    let mut entries = 0;
+    for (name, listeners) in table {
+        let name = String::from_utf8_lossy(name.as_ref());
+        if listeners.is_empty() {
+            orphans.push(format!("{what} {name:?} is kept with nobody on it"));
+        }
+        for conn in listeners.values() {
+            entries += 1;
+            if !live(*conn) {
+                orphans.push(format!("{what} {name:?} lists {conn:?}, which is gone"));
+            }
+        }
+    }
+    entries
 }
 
 impl Server {

@@ -132,27 +132,11 @@ impl PubSub {
     ) -> usize {
         let mut entries = 0;
         for (what, table) in [
-            ("channel", &self.channels),
-            ("pattern", &self.patterns),
-            ("shard channel", &self.shard),
+            ("Pub/Sub channel", &self.channels),
+            ("Pub/Sub pattern", &self.patterns),
+            ("Pub/Sub shard channel", &self.shard),
         ] {
-            for (name, subscribers) in table {
-                if subscribers.is_empty() {
-                    orphans.push(format!(
-                        "Pub/Sub keeps {what} {:?} with no subscriber",
-                        String::from_utf8_lossy(name)
-                    ));
-                }
-                for conn in subscribers.values() {
-                    entries += 1;
-                    if !known(*conn) {
-                        orphans.push(format!(
-                            "{conn:?}, gone, is still subscribed to {what} {:?}",
-                            String::from_utf8_lossy(name)
-                        ));
-                    }
-                }
-            }
+            entries += super::footprint::check_listeners(table, &what, known, orphans);
         }
         entries
     }
