@@ -37,17 +37,28 @@ pub enum Point {
     /// serverCron's incremental rehash moves one bucket instead of a thousand, so a
     /// rehash stays in progress (the slow path of a table conversion) for long.
     SlowRehash,
+    /// A hash or set converted to the hash-table encoding gets its table grown insert
+    /// by insert instead of sized once for every element (Redis's dictExpand), so the
+    /// new table is left in the middle of a rehash for the next HSCAN, SRANDMEMBER,
+    /// SPOP or HRANDFIELD.
+    SlowConversion,
 }
 
 impl Point {
-    pub const ALL: [Point; 6] = [
+    pub const ALL: [Point; 7] = [
         Point::ShrinkBacklog,
         Point::DelayCron,
         Point::SplitReply,
         Point::OddChunk,
         Point::ResizeTable,
         Point::SlowRehash,
+        Point::SlowConversion,
     ];
+
+    /// The points whose on/off switch the run's generator draws, in order. Points
+    /// added later draw theirs from a stream of their own, so adding one leaves every
+    /// earlier seed's run as it was wherever the new point is off.
+    const DRAWN_TOGETHER: usize = 6;
 
     pub fn name(self) -> &'static str {
         match self {
@@ -57,6 +68,7 @@ impl Point {
             Point::OddChunk => "read an RDB chunk of odd size",
             Point::ResizeTable => "resize a key table early",
             Point::SlowRehash => "rehash one bucket per cron",
+            Point::SlowConversion => "grow a converted table unsized",
         }
     }
 
@@ -102,7 +114,15 @@ impl Buggify {
     /// Switch BUGGIFY on for this run: draw which points are on.
     pub fn enable(seed: u64, counts: FiredCounts) -> Buggify {
         let mut rng = CoreRng::from_seed(seed);
-        let enabled = std::array::from_fn(|_| rng.below(2) == 0);
+        let mut later = CoreRng::from_seed(seed ^ 0x5107_C0DE_u64);
+        let enabled = std::array::from_fn(|i| {
+            let drawn_by = if i < Point::DRAWN_TOGETHER {
+                &mut rng
+            } else {
+                &mut later
+            };
+            drawn_by.below(2) == 0
+        });
         Buggify {
             on: Some(On {
                 rng,
@@ -130,6 +150,22 @@ impl Buggify {
         true
     }
 
+    /// Whether `point` fires for an effect that may not happen (a conversion the write
+    /// may not need): drawn now, counted only when the holder calls
+    /// [`Armed::record`]. Always `None` when BUGGIFY is off.
+    #[inline]
+    pub fn arm(&mut self, point: Point) -> Option<Armed> {
+        let on = self.on.as_mut()?;
+        let index = point.index();
+        if !on.enabled[index] || on.rng.below(4) != 0 {
+            return None;
+        }
+        Some(Armed {
+            counts: on.counts.clone(),
+            index,
+        })
+    }
+
     /// A value in `0..bound` from BUGGIFY's own generator (`bound > 0`), for the size
     /// of what a point that fired does. 0 when off.
     pub fn below(&mut self, bound: u64) -> u64 {
@@ -137,6 +173,29 @@ impl Buggify {
             Some(on) => on.rng.below(bound),
             None => 0,
         }
+    }
+}
+
+/// A point that fired for an effect that may not happen; see [`Buggify::arm`].
+#[derive(Debug, Clone)]
+pub struct Armed {
+    counts: FiredCounts,
+    index: usize,
+}
+
+impl Armed {
+    /// The effect happened: count the point as fired.
+    pub fn record(&self) {
+        self.counts[self.index].fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// An armed point, for tests of what a point's holder does with it.
+#[cfg(test)]
+pub(crate) fn armed_for_tests() -> Armed {
+    Armed {
+        counts: new_counts(),
+        index: Point::SlowConversion.index(),
     }
 }
 
@@ -156,19 +215,39 @@ mod tests {
         let run = |seed| {
             let counts = new_counts();
             let mut b = Buggify::enable(seed, counts.clone());
-            let fired: Vec<bool> = (0..400).map(|i| b.fire(Point::ALL[i % 6])).collect();
+            let n = Point::ALL.len();
+            let fired: Vec<bool> = (0..400).map(|i| b.fire(Point::ALL[i % n])).collect();
             (fired, read_counts(&counts))
         };
         assert_eq!(run(7), run(7));
         // Over a few seeds every point is on in some and fires about a quarter of
         // the time it is asked.
-        let mut total = [0u64; 6];
+        let mut total = [0u64; Point::ALL.len()];
         for seed in 0..8 {
             for (i, (_, n)) in run(seed).1.iter().enumerate() {
                 total[i] += n;
-                assert!(*n == 0 || (5..=40).contains(n), "point {i} fired {n} of 66");
+                assert!(*n == 0 || (4..=40).contains(n), "point {i} fired {n} of 57");
             }
         }
         assert!(total.iter().all(|n| *n > 0), "{total:?}");
+    }
+
+    #[test]
+    fn an_armed_point_counts_only_when_recorded() {
+        let counts = new_counts();
+        // A seed where the point is on: some seed among the first few is.
+        let mut b = (0..64)
+            .map(|seed| Buggify::enable(seed, counts.clone()))
+            .find(|b| b.on.as_ref().unwrap().enabled[Point::SlowConversion.index()])
+            .expect("the point is on for some seed");
+        let armed: Vec<Armed> = (0..200)
+            .filter_map(|_| b.arm(Point::SlowConversion))
+            .collect();
+        assert!(!armed.is_empty());
+        let count = || read_counts(&counts)[Point::SlowConversion.index()].1;
+        assert_eq!(count(), 0);
+        armed[0].record();
+        assert_eq!(count(), 1);
+        assert!(Buggify::default().arm(Point::SlowConversion).is_none());
     }
 }

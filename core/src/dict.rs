@@ -17,6 +17,32 @@ const EMPTY_VISITS_PER_STEP: usize = 10;
 
 type Link<V> = Option<Box<Entry<V>>>;
 
+/// How a conversion to the hash-table encoding builds its table: with `seed` for the
+/// hash, sized once for every element as Redis does (dictExpand before the copy), or,
+/// when BUGGIFY armed the slow path, grown insert by insert so it is left mid-rehash.
+#[derive(Debug, Clone)]
+pub struct NewTable {
+    pub seed: u64,
+    pub slow: Option<crate::buggify::Armed>,
+}
+
+impl NewTable {
+    /// Redis's way: sized up front.
+    pub fn sized(seed: u64) -> NewTable {
+        NewTable { seed, slow: None }
+    }
+
+    /// An empty table for `len` elements about to be copied in.
+    pub fn build<V>(&self, len: usize) -> Dict<V> {
+        let mut d = Dict::new(self.seed);
+        match &self.slow {
+            Some(armed) => armed.record(),
+            None => d.expand(len),
+        }
+        d
+    }
+}
+
 #[derive(Debug)]
 pub struct Entry<V> {
     key: Box<[u8]>,

@@ -107,15 +107,15 @@ fn hset_generic(srv: &mut Server, ctx: &mut Ctx<'_>, legacy_reply: bool) {
         return;
     }
     let key = ctx.arg(1);
-    let (lim, seed) = (limits(srv), srv.rng.next_u64());
+    let (lim, table) = (limits(srv), srv.new_table());
     let args: Vec<&[u8]> = (2..ctx.argc()).map(|i| ctx.arg(i)).collect();
     let Ok(h) = write_or_create(srv, ctx, key) else {
         return;
     };
-    h.prepare_for(&args, lim, seed);
+    h.prepare_for(&args, lim, &table);
     let mut created = 0;
     for pair in args.chunks(2) {
-        if !h.set(pair[0], pair[1], lim, seed) {
+        if !h.set(pair[0], pair[1], lim, &table) {
             created += 1;
         }
     }
@@ -131,7 +131,7 @@ fn hset_generic(srv: &mut Server, ctx: &mut Ctx<'_>, legacy_reply: bool) {
 
 fn hsetnx(srv: &mut Server, ctx: &mut Ctx<'_>) {
     let (key, field, value) = (ctx.arg(1), ctx.arg(2), ctx.arg(3));
-    let (lim, seed) = (limits(srv), srv.rng.next_u64());
+    let (lim, table) = (limits(srv), srv.new_table());
     let Ok(h) = write_or_create(srv, ctx, key) else {
         return;
     };
@@ -140,8 +140,8 @@ fn hsetnx(srv: &mut Server, ctx: &mut Ctx<'_>) {
         ctx.reply.int(0);
         return;
     }
-    h.prepare_for(&[field, value], lim, seed);
-    h.set(field, value, lim, seed);
+    h.prepare_for(&[field, value], lim, &table);
+    h.set(field, value, lim, &table);
     srv.signal_modified_key(ctx.db, key);
     srv.notify_keyspace_event(NOTIFY_HASH, "hset", key, ctx.db);
     srv.mark_dirty(1);
@@ -275,7 +275,7 @@ fn hincrby(srv: &mut Server, ctx: &mut Ctx<'_>) {
         return;
     };
     let (key, field) = (ctx.arg(1), ctx.arg(2));
-    let (lim, seed) = (limits(srv), srv.rng.next_u64());
+    let (lim, table) = (limits(srv), srv.new_table());
     let Ok(h) = write_or_create(srv, ctx, key) else {
         return;
     };
@@ -293,7 +293,7 @@ fn hincrby(srv: &mut Server, ctx: &mut Ctx<'_>) {
         ctx.reply.error(ERR_OVERFLOW);
         return;
     };
-    h.set(field, value.to_string().as_bytes(), lim, seed);
+    h.set(field, value.to_string().as_bytes(), lim, &table);
     srv.signal_modified_key(ctx.db, key);
     srv.notify_keyspace_event(NOTIFY_HASH, "hincrby", key, ctx.db);
     srv.mark_dirty(1);
@@ -310,7 +310,7 @@ fn hincrbyfloat(srv: &mut Server, ctx: &mut Ctx<'_>) {
         return;
     }
     let (key, field) = (ctx.arg(1), ctx.arg(2));
-    let (lim, seed) = (limits(srv), srv.rng.next_u64());
+    let (lim, table) = (limits(srv), srv.new_table());
     let Ok(h) = write_or_create(srv, ctx, key) else {
         return;
     };
@@ -334,7 +334,7 @@ fn hincrbyfloat(srv: &mut Server, ctx: &mut Ctx<'_>) {
         return;
     }
     let text = sum.to_human_string();
-    h.set(field, text.as_bytes(), lim, seed);
+    h.set(field, text.as_bytes(), lim, &table);
     srv.signal_modified_key(ctx.db, key);
     srv.notify_keyspace_event(NOTIFY_HASH, "hincrbyfloat", key, ctx.db);
     srv.mark_dirty(1);

@@ -6,6 +6,7 @@
 use super::{elemscan, ERR_NOT_INTEGER, ERR_SYNTAX};
 use crate::command::{Ctx, Handler};
 use crate::db::Db;
+use crate::dict::NewTable;
 use crate::object::{Value, WRONGTYPE};
 use crate::rng::CoreRng;
 use crate::server::notify::{NOTIFY_GENERIC, NOTIFY_SET};
@@ -133,20 +134,20 @@ fn store_nothing(srv: &mut Server, db: usize, dst: &[u8]) {
 
 fn sadd(srv: &mut Server, ctx: &mut Ctx<'_>) {
     let (db, key) = (ctx.db, ctx.arg(1));
-    let (lim, seed) = (limits(srv), srv.rng.next_u64());
+    let (lim, table) = (limits(srv), srv.new_table());
     let hint = ctx.argc() - 2;
     match check_write(srv, ctx, key) {
         Err(()) => return,
-        Ok(true) => peek_set_mut(srv, db, key).maybe_convert(hint, lim, seed),
+        Ok(true) => peek_set_mut(srv, db, key).maybe_convert(hint, lim, &table),
         Ok(false) => {
-            let set = Set::create(ctx.arg(2), hint, lim, seed);
+            let set = Set::create(ctx.arg(2), hint, lim, &table);
             srv.db_add(db, key, Value::Set(set));
         }
     }
     let set = peek_set_mut(srv, db, key);
     let mut added = 0u64;
     for i in 2..ctx.argc() {
-        if set.add(Member::Str(ctx.arg(i)), lim, seed) {
+        if set.add(Member::Str(ctx.arg(i)), lim, &table) {
             added += 1;
         }
     }
@@ -295,7 +296,7 @@ fn spop_with_count(srv: &mut Server, ctx: &mut Ctx<'_>) {
         ctx.reply.set(0);
         return;
     }
-    let (lim, seed) = (limits(srv), srv.rng.next_u64());
+    let (lim, table) = (limits(srv), srv.new_table());
     let size = peek_set(&srv.dbs[db], key).len();
     srv.notify_keyspace_event(NOTIFY_SET, "spop", key, db);
     srv.mark_dirty(count.min(size) as u64);
@@ -308,7 +309,7 @@ fn spop_with_count(srv: &mut Server, ctx: &mut Ctx<'_>) {
             &[Some(peek_set(&srv.dbs[db], key))],
             SetOp::Union,
             lim,
-            seed,
+            &table,
         );
         reply_set(ctx, &all);
         srv.delete_key(db, key);
@@ -371,7 +372,7 @@ fn spop_with_count(srv: &mut Server, ctx: &mut Ctx<'_>) {
         for (i, e) in lp.iter().enumerate() {
             if next.peek() == Some(&&i) {
                 next.next();
-                new.add(e, lim, seed);
+                new.add(e, lim, &table);
             } else {
                 note(&e);
                 reply_member(ctx, e);
@@ -393,7 +394,7 @@ fn spop_with_count(srv: &mut Server, ctx: &mut Ctx<'_>) {
                     Set::new_intset()
                 }
             });
-            new.add(Member::Str(&bytes), lim, seed);
+            new.add(Member::Str(&bytes), lim, &table);
             set.remove(Member::Str(&bytes));
         }
         for m in set.iter() {
@@ -591,13 +592,13 @@ fn smove(srv: &mut Server, ctx: &mut Ctx<'_>) {
         srv.delete_key(db, src);
         srv.notify_keyspace_event(NOTIFY_GENERIC, "del", src, db);
     }
-    let (lim, seed) = (limits(srv), srv.rng.next_u64());
+    let (lim, table) = (limits(srv), srv.new_table());
     if dst_is_set.is_none() {
-        srv.db_add(db, dst, Value::Set(Set::create(member, 1, lim, seed)));
+        srv.db_add(db, dst, Value::Set(Set::create(member, 1, lim, &table)));
     }
     srv.signal_modified_key(db, src);
     srv.mark_dirty(1);
-    if peek_set_mut(srv, db, dst).add(Member::Str(member), lim, seed) {
+    if peek_set_mut(srv, db, dst).add(Member::Str(member), lim, &table) {
         srv.mark_dirty(1);
         srv.signal_modified_key(db, dst);
         srv.notify_keyspace_event(NOTIFY_SET, "sadd", dst, db);
@@ -694,7 +695,7 @@ fn sinter_generic(
         }
         return;
     }
-    let (lim, seed) = (limits(srv), srv.rng.next_u64());
+    let (lim, table) = (limits(srv), srv.new_table());
     let db = &srv.dbs[ctx.db];
     let mut sets: Vec<&Set> = keys.map(|i| peek_set(db, ctx.arg(i))).collect();
     sets.sort_by_key(|s| s.len());
@@ -735,7 +736,7 @@ fn sinter_generic(
             for m in first.iter() {
                 if in_all(m) {
                     only_integers &= m.as_i64().is_some();
-                    out.add(m, lim, seed);
+                    out.add(m, lim, &table);
                 }
             }
             if only_integers {
@@ -755,14 +756,14 @@ enum SetOp {
 
 /// The union or difference of `sets` (None: a missing key), built as Redis 7.2 does
 /// from an empty intset, so its encoding follows the members it receives.
-fn union_diff(sets: &[Option<&Set>], op: SetOp, lim: SetLimits, seed: u64) -> Set {
+fn union_diff(sets: &[Option<&Set>], op: SetOp, lim: SetLimits, table: &NewTable) -> Set {
     let mut out = Set::new_intset();
     let size = |s: &Option<&Set>| s.map_or(0, |s| s.len());
     match op {
         SetOp::Union => {
             for set in sets.iter().flatten() {
                 for m in set.iter() {
-                    out.add(m, lim, seed);
+                    out.add(m, lim, table);
                 }
             }
         }
@@ -789,7 +790,7 @@ fn union_diff(sets: &[Option<&Set>], op: SetOp, lim: SetLimits, seed: u64) -> Se
                 others.sort_by_key(|s| std::cmp::Reverse(s.len()));
                 for m in first.iter() {
                     if !others.iter().any(|s| s.contains(m)) {
-                        out.add(m, lim, seed);
+                        out.add(m, lim, table);
                     }
                 }
             } else {
@@ -797,7 +798,7 @@ fn union_diff(sets: &[Option<&Set>], op: SetOp, lim: SetLimits, seed: u64) -> Se
                     let Some(set) = set else { continue };
                     for m in set.iter() {
                         if j == 0 {
-                            out.add(m, lim, seed);
+                            out.add(m, lim, table);
                         } else {
                             out.remove(m);
                         }
@@ -826,13 +827,13 @@ fn sunion_diff_generic(
             Ok(exists) => present.push(exists),
         }
     }
-    let (lim, seed) = (limits(srv), srv.rng.next_u64());
+    let (lim, table) = (limits(srv), srv.new_table());
     let db = &srv.dbs[ctx.db];
     let sets: Vec<Option<&Set>> = keys
         .zip(&present)
         .map(|(i, exists)| exists.then(|| peek_set(db, ctx.arg(i))))
         .collect();
-    let out = union_diff(&sets, op, lim, seed);
+    let out = union_diff(&sets, op, lim, &table);
     match dst {
         None => reply_set(ctx, &out),
         Some(dst) => {

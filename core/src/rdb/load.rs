@@ -24,6 +24,7 @@ use super::{CONTAINER_PACKED, CONTAINER_PLAIN};
 use super::{ENC_INT16, ENC_INT32, ENC_INT8, ENC_LZF, LEN_14BIT, LEN_32BIT, LEN_64BIT, LEN_6BIT};
 use crate::config::Config;
 use crate::dict::Dict;
+use crate::dict::NewTable;
 use crate::intset::Intset;
 use crate::listpack::{Listpack, LpEntry, MAX_SAFETY_SIZE};
 use crate::object::{StrValue, Value};
@@ -995,7 +996,7 @@ fn load_set(r: &mut Reader<'_>, lim: SetLimits, rng: &mut CoreRng) -> Result<Opt
                         }
                         set = Set::Listpack(lp);
                     } else {
-                        set.convert_to_table(rng.next_u64());
+                        set.convert_to_table(&NewTable::sized(rng.next_u64()));
                     }
                 }
             }
@@ -1012,7 +1013,7 @@ fn load_set(r: &mut Reader<'_>, lim: SetLimits, rng: &mut CoreRng) -> Result<Opt
                 continue;
             }
             seen = FastSet::default();
-            set.convert_to_table(rng.next_u64());
+            set.convert_to_table(&NewTable::sized(rng.next_u64()));
         }
         if let Set::Table(d) = &mut set {
             if d.contains_key(&m[..]) {
@@ -1057,7 +1058,7 @@ fn load_hash(r: &mut Reader<'_>, lim: HashLimits, rng: &mut CoreRng) -> Result<O
                 continue;
             }
             seen = FastSet::default();
-            h.convert_to_table(rng.next_u64());
+            h.convert_to_table(&NewTable::sized(rng.next_u64()));
         }
         if let Hash::Table(d) = &mut h {
             if d.contains_key(&f[..]) {
@@ -1164,7 +1165,7 @@ fn load_blob(
             if pairs.len() > limits.hash.max_listpack_entries
                 || max_len > limits.hash.max_listpack_value
             {
-                h.convert_to_table(rng.next_u64());
+                h.convert_to_table(&NewTable::sized(rng.next_u64()));
             }
             Value::Hash(h)
         }
@@ -1187,7 +1188,7 @@ fn load_blob(
                 .map_err(|e| format!("Intset integrity check failed: {e}"))?;
             let mut s = Set::Intset(is);
             if s.len() > limits.set.max_intset_entries {
-                s.convert_to_table(rng.next_u64());
+                s.convert_to_table(&NewTable::sized(rng.next_u64()));
             }
             Value::Set(s)
         }
@@ -1204,7 +1205,7 @@ fn load_blob(
             }
             let mut s = Set::Listpack(lp);
             if s.len() > limits.set.max_listpack_entries {
-                s.convert_to_table(rng.next_u64());
+                s.convert_to_table(&NewTable::sized(rng.next_u64()));
             }
             Value::Set(s)
         }
@@ -1247,7 +1248,7 @@ fn load_blob(
             }
             let mut h = Hash::Listpack(lp);
             if h.len() > limits.hash.max_listpack_entries {
-                h.convert_to_table(rng.next_u64());
+                h.convert_to_table(&NewTable::sized(rng.next_u64()));
             }
             Value::Hash(h)
         }

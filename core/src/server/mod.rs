@@ -190,6 +190,15 @@ impl Server {
         server
     }
 
+    /// How the next conversion to a hash table builds it: a fresh hash seed, and
+    /// Redis's up-front sizing unless BUGGIFY armed the slow path.
+    pub(crate) fn new_table(&mut self) -> crate::dict::NewTable {
+        crate::dict::NewTable {
+            seed: self.rng.next_u64(),
+            slow: self.buggify.arm(Point::SlowConversion),
+        }
+    }
+
     /// Switch the BUGGIFY fault points on (simulation only: see `buggify.rs`), drawn
     /// from `seed`, counting into `counts`.
     pub fn enable_buggify(&mut self, seed: u64, counts: crate::buggify::FiredCounts) {

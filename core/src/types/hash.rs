@@ -3,7 +3,7 @@
 //! `hash-max-listpack-entries` fields or any field or value longer than
 //! `hash-max-listpack-value` bytes. The conversion only goes one way, as in Redis.
 
-use crate::dict::Dict;
+use crate::dict::{Dict, NewTable};
 use crate::listpack::{Listpack, LpEntry};
 use std::borrow::Cow;
 
@@ -70,28 +70,34 @@ impl Hash {
 
     /// hashTypeTryConversion: before a write of these fields and values, convert if
     /// any of them is too long for the listpack or the listpack would grow unsafely.
-    pub fn prepare_for(&mut self, args: &[&[u8]], limits: HashLimits, seed: u64) {
+    pub fn prepare_for(&mut self, args: &[&[u8]], limits: HashLimits, table: &NewTable) {
         let Hash::Listpack(lp) = self else {
             return;
         };
         let mut sum = 0usize;
         for a in args {
             if a.len() > limits.max_listpack_value {
-                self.convert_to_table(seed);
+                self.convert_to_table(table);
                 return;
             }
             sum += a.len();
         }
         if !lp.safe_to_add(sum) {
-            self.convert_to_table(seed);
+            self.convert_to_table(table);
         }
     }
 
     /// hashTypeSet: set `field` to `value`; true when the field already existed.
-    pub fn set(&mut self, field: &[u8], value: &[u8], limits: HashLimits, seed: u64) -> bool {
+    pub fn set(
+        &mut self,
+        field: &[u8],
+        value: &[u8],
+        limits: HashLimits,
+        table: &NewTable,
+    ) -> bool {
         if let Hash::Listpack(_) = self {
             if field.len() > limits.max_listpack_value || value.len() > limits.max_listpack_value {
-                self.convert_to_table(seed);
+                self.convert_to_table(table);
             }
         }
         match self {
@@ -108,7 +114,7 @@ impl Hash {
                     }
                 };
                 if lp.len() / 2 > limits.max_listpack_entries {
-                    self.convert_to_table(seed);
+                    self.convert_to_table(table);
                 }
                 updated
             }
@@ -138,11 +144,11 @@ impl Hash {
         }
     }
 
-    pub fn convert_to_table(&mut self, seed: u64) {
+    pub fn convert_to_table(&mut self, table: &NewTable) {
         let Hash::Listpack(lp) = self else {
             return;
         };
-        let mut d: Dict<Box<[u8]>> = Dict::new(seed);
+        let mut d: Dict<Box<[u8]>> = table.build(lp.len() / 2);
         let mut it = lp.iter();
         while let (Some(f), Some(v)) = (it.next(), it.next()) {
             d.insert_new(f.to_vec().into(), v.to_vec().into());
@@ -226,22 +232,58 @@ mod tests {
     fn converts_on_entries_and_value_length() {
         let mut h = Hash::new();
         for i in 0..4 {
-            assert!(!h.set(format!("f{i}").as_bytes(), b"v", LIMITS, 1));
+            assert!(!h.set(
+                format!("f{i}").as_bytes(),
+                b"v",
+                LIMITS,
+                &NewTable::sized(1)
+            ));
         }
         assert_eq!(h.encoding_name(), "listpack");
-        assert!(h.set(b"f0", b"12", LIMITS, 1));
+        assert!(h.set(b"f0", b"12", LIMITS, &NewTable::sized(1)));
         assert_eq!(h.get(b"f0"), Some(b"12".to_vec()));
-        h.set(b"f4", b"v", LIMITS, 1);
+        h.set(b"f4", b"v", LIMITS, &NewTable::sized(1));
         assert_eq!(h.encoding_name(), "hashtable");
         assert_eq!(h.len(), 5);
         assert_eq!(h.get(b"f0"), Some(b"12".to_vec()));
 
         let mut h = Hash::new();
-        h.set(b"f", b"123456789", LIMITS, 1);
+        h.set(b"f", b"123456789", LIMITS, &NewTable::sized(1));
         assert_eq!(h.encoding_name(), "hashtable");
         let mut h = Hash::new();
-        h.prepare_for(&[b"f", b"123456789"], LIMITS, 1);
+        h.prepare_for(&[b"f", b"123456789"], LIMITS, &NewTable::sized(1));
         assert_eq!(h.encoding_name(), "hashtable");
+    }
+
+    #[test]
+    fn a_conversion_sizes_its_table_unless_buggify_armed_the_slow_path() {
+        let limits = HashLimits {
+            max_listpack_entries: 65,
+            max_listpack_value: 64,
+        };
+        let build = |table: NewTable| {
+            let mut h = Hash::new();
+            for i in 0..66 {
+                h.set(format!("f{i}").as_bytes(), b"v", limits, &table);
+            }
+            let Hash::Table(d) = h else {
+                panic!("66 fields are past the listpack limit");
+            };
+            assert_eq!(d.len(), 66);
+            assert!((0..66).all(|i| d.contains_key(format!("f{i}").as_bytes())));
+            d
+        };
+        // Redis's dictExpand: one table for all 66, no rehash left to do.
+        let sized = build(NewTable::sized(3));
+        assert!(!sized.is_rehashing());
+        assert_eq!(sized.buckets(), 128);
+        // Grown insert by insert: the 65th insert started a rehash out of 64 buckets
+        // that one more insert cannot finish.
+        let slow = build(NewTable {
+            seed: 3,
+            slow: Some(crate::buggify::armed_for_tests()),
+        });
+        assert!(slow.is_rehashing());
     }
 
     #[test]
@@ -253,7 +295,7 @@ mod tests {
                     format!("f{i}").as_bytes(),
                     format!("{i}").as_bytes(),
                     LIMITS,
-                    7,
+                    &NewTable::sized(7),
                 );
             }
             assert!(h.remove(b"f1"));

@@ -12,7 +12,7 @@
 //! listpack outgrowing its limit becomes a hash table. Only the commands that build a
 //! whole new set (SINTERSTORE, SPOP's rebuild) go back to an intset.
 
-use crate::dict::Dict;
+use crate::dict::{Dict, NewTable};
 use crate::intset::Intset;
 use crate::listpack::{Listpack, LpEntry, MAX_SAFETY_SIZE};
 use crate::rng::CoreRng;
@@ -75,26 +75,26 @@ impl Set {
 
     /// setTypeCreate: the encoding for a new set whose first member is `first` and
     /// which is about to receive about `size_hint` members.
-    pub fn create(first: &[u8], size_hint: usize, limits: SetLimits, seed: u64) -> Set {
+    pub fn create(first: &[u8], size_hint: usize, limits: SetLimits, table: &NewTable) -> Set {
         if parse_i64(first).is_some() && size_hint <= limits.max_intset_entries {
             Set::new_intset()
         } else if size_hint <= limits.max_listpack_entries {
             Set::new_listpack()
         } else {
-            Set::Table(Box::new(Dict::new(seed)))
+            Set::Table(Box::new(Dict::new(table.seed)))
         }
     }
 
     /// setTypeMaybeConvert: go to a hash table now if `size_hint` more members would
     /// take the compact encoding past its limit anyway.
-    pub fn maybe_convert(&mut self, size_hint: usize, limits: SetLimits, seed: u64) {
+    pub fn maybe_convert(&mut self, size_hint: usize, limits: SetLimits, table: &NewTable) {
         let over = match self {
             Set::Listpack(_) => size_hint > limits.max_listpack_entries,
             Set::Intset(_) => size_hint > limits.max_intset_entries,
             Set::Table(_) => false,
         };
         if over {
-            self.convert_to_table(seed);
+            self.convert_to_table(table);
         }
     }
 
@@ -128,7 +128,7 @@ impl Set {
 
     /// setTypeAddAux: add `m`; false if it was already a member. Converts the
     /// encoding first when `m` does not fit the current one.
-    pub fn add(&mut self, m: Member<'_>, limits: SetLimits, seed: u64) -> bool {
+    pub fn add(&mut self, m: Member<'_>, limits: SetLimits, table: &NewTable) -> bool {
         match self {
             Set::Intset(is) => match m.as_i64() {
                 Some(v) => {
@@ -136,7 +136,7 @@ impl Set {
                         return false;
                     }
                     if is.len() > limits.intset_max() {
-                        self.convert_to_table(seed);
+                        self.convert_to_table(table);
                     }
                     true
                 }
@@ -145,7 +145,7 @@ impl Set {
                     if Self::intset_fits_listpack_with(is, s.len(), limits) {
                         self.convert_to_listpack();
                     } else {
-                        self.convert_to_table(seed);
+                        self.convert_to_table(table);
                     }
                     self.add_new_str(&s);
                     true
@@ -162,7 +162,7 @@ impl Set {
                 {
                     lp.push_back(&s);
                 } else {
-                    self.convert_to_table(seed);
+                    self.convert_to_table(table);
                     self.add_new_str(&s);
                 }
                 true
@@ -262,11 +262,11 @@ impl Set {
     }
 
     /// Convert to a hash table (from an intset or a listpack).
-    pub fn convert_to_table(&mut self, seed: u64) {
+    pub fn convert_to_table(&mut self, table: &NewTable) {
         if let Set::Table(_) = self {
             return;
         }
-        let mut d: Dict<()> = Dict::new(seed);
+        let mut d: Dict<()> = table.build(self.len());
         for m in self.iter() {
             d.insert_new(m.as_bytes().into(), ());
         }
@@ -384,19 +384,37 @@ mod tests {
 
     #[test]
     fn create_follows_the_size_hint() {
-        assert_eq!(Set::create(b"1", 1, LIMITS, 0).encoding_name(), "intset");
-        assert_eq!(Set::create(b"1", 8, LIMITS, 0).encoding_name(), "intset");
-        assert_eq!(Set::create(b"1", 9, LIMITS, 0).encoding_name(), "hashtable");
-        assert_eq!(Set::create(b"01", 1, LIMITS, 0).encoding_name(), "listpack");
-        assert_eq!(Set::create(b"a", 4, LIMITS, 0).encoding_name(), "listpack");
-        assert_eq!(Set::create(b"a", 5, LIMITS, 0).encoding_name(), "hashtable");
+        assert_eq!(
+            Set::create(b"1", 1, LIMITS, &NewTable::sized(0)).encoding_name(),
+            "intset"
+        );
+        assert_eq!(
+            Set::create(b"1", 8, LIMITS, &NewTable::sized(0)).encoding_name(),
+            "intset"
+        );
+        assert_eq!(
+            Set::create(b"1", 9, LIMITS, &NewTable::sized(0)).encoding_name(),
+            "hashtable"
+        );
+        assert_eq!(
+            Set::create(b"01", 1, LIMITS, &NewTable::sized(0)).encoding_name(),
+            "listpack"
+        );
+        assert_eq!(
+            Set::create(b"a", 4, LIMITS, &NewTable::sized(0)).encoding_name(),
+            "listpack"
+        );
+        assert_eq!(
+            Set::create(b"a", 5, LIMITS, &NewTable::sized(0)).encoding_name(),
+            "hashtable"
+        );
         let mut set = Set::new_listpack();
-        set.maybe_convert(4, LIMITS, 0);
+        set.maybe_convert(4, LIMITS, &NewTable::sized(0));
         assert_eq!(set.encoding_name(), "listpack");
-        set.maybe_convert(5, LIMITS, 0);
+        set.maybe_convert(5, LIMITS, &NewTable::sized(0));
         assert_eq!(set.encoding_name(), "hashtable");
         let mut set = Set::new_intset();
-        set.maybe_convert(9, LIMITS, 0);
+        set.maybe_convert(9, LIMITS, &NewTable::sized(0));
         assert_eq!(set.encoding_name(), "hashtable");
     }
 
@@ -404,11 +422,11 @@ mod tests {
     fn intset_converts_to_listpack_or_table() {
         let mut set = Set::new_intset();
         for v in [b"3", b"1", b"2"] {
-            assert!(set.add(s(v), LIMITS, 1));
+            assert!(set.add(s(v), LIMITS, &NewTable::sized(1)));
         }
-        assert!(!set.add(Member::Int(2), LIMITS, 1));
+        assert!(!set.add(Member::Int(2), LIMITS, &NewTable::sized(1)));
         assert_eq!(set.encoding_name(), "intset");
-        assert!(set.add(s(b"abc"), LIMITS, 1));
+        assert!(set.add(s(b"abc"), LIMITS, &NewTable::sized(1)));
         assert_eq!(set.encoding_name(), "listpack");
         // The integers keep the intset's ascending order, the string goes last.
         let order: Vec<Vec<u8>> = set.iter().map(|m| m.to_vec()).collect();
@@ -417,35 +435,35 @@ mod tests {
         // Too many integers for a listpack: straight to a hash table.
         let mut set = Set::new_intset();
         for v in 0..4 {
-            set.add(Member::Int(v), LIMITS, 1);
+            set.add(Member::Int(v), LIMITS, &NewTable::sized(1));
         }
-        set.add(s(b"x"), LIMITS, 1);
+        set.add(s(b"x"), LIMITS, &NewTable::sized(1));
         assert_eq!(set.encoding_name(), "hashtable");
         assert_eq!(set.len(), 5);
 
         // An integer longer than the listpack value limit, or a long string.
         let mut set = Set::new_intset();
-        set.add(Member::Int(-1_000_000), LIMITS, 1);
-        set.add(s(b"x"), LIMITS, 1);
+        set.add(Member::Int(-1_000_000), LIMITS, &NewTable::sized(1));
+        set.add(s(b"x"), LIMITS, &NewTable::sized(1));
         assert_eq!(
             set.encoding_name(),
             "hashtable",
             "-1000000 has 8 characters"
         );
         let mut set = Set::new_intset();
-        set.add(Member::Int(5), LIMITS, 1);
-        set.add(s(b"1234567"), LIMITS, 1);
+        set.add(Member::Int(5), LIMITS, &NewTable::sized(1));
+        set.add(s(b"1234567"), LIMITS, &NewTable::sized(1));
         assert_eq!(set.encoding_name(), "intset", "1234567 is an integer");
-        set.add(s(b"abcdefg"), LIMITS, 1);
+        set.add(s(b"abcdefg"), LIMITS, &NewTable::sized(1));
         assert_eq!(set.encoding_name(), "hashtable");
 
         // Outgrowing set-max-intset-entries.
         let mut set = Set::new_intset();
         for v in 0..8 {
-            set.add(Member::Int(v), LIMITS, 1);
+            set.add(Member::Int(v), LIMITS, &NewTable::sized(1));
         }
         assert_eq!(set.encoding_name(), "intset");
-        set.add(Member::Int(8), LIMITS, 1);
+        set.add(Member::Int(8), LIMITS, &NewTable::sized(1));
         assert_eq!(set.encoding_name(), "hashtable");
         assert!(set.contains(s(b"8")) && set.contains(Member::Int(0)));
     }
@@ -454,18 +472,18 @@ mod tests {
     fn listpack_converts_on_entries_and_value() {
         let mut set = Set::new_listpack();
         for m in [&b"a"[..], b"b", b"7", b"d"] {
-            assert!(set.add(s(m), LIMITS, 1));
+            assert!(set.add(s(m), LIMITS, &NewTable::sized(1)));
         }
-        assert!(!set.add(Member::Int(7), LIMITS, 1));
+        assert!(!set.add(Member::Int(7), LIMITS, &NewTable::sized(1)));
         assert!(set.contains(s(b"7")) && !set.contains(s(b"07")));
         assert_eq!(set.encoding_name(), "listpack");
-        assert!(set.add(s(b"e"), LIMITS, 1));
+        assert!(set.add(s(b"e"), LIMITS, &NewTable::sized(1)));
         assert_eq!(set.encoding_name(), "hashtable");
         assert_eq!(members(&set).len(), 5);
 
         let mut set = Set::new_listpack();
-        set.add(s(b"a"), LIMITS, 1);
-        set.add(s(b"abcdefg"), LIMITS, 1);
+        set.add(s(b"a"), LIMITS, &NewTable::sized(1));
+        set.add(s(b"abcdefg"), LIMITS, &NewTable::sized(1));
         assert_eq!(set.encoding_name(), "hashtable");
         assert!(set.contains(s(b"abcdefg")));
     }
@@ -474,10 +492,10 @@ mod tests {
     fn remove_in_every_encoding() {
         for first in [&b"1"[..], b"a"] {
             for n in [3usize, 20] {
-                let mut set = Set::create(first, 1, LIMITS, 3);
-                set.add(s(first), LIMITS, 3);
+                let mut set = Set::create(first, 1, LIMITS, &NewTable::sized(3));
+                set.add(s(first), LIMITS, &NewTable::sized(3));
                 for i in 0..n {
-                    set.add(s(i.to_string().as_bytes()), LIMITS, 3);
+                    set.add(s(i.to_string().as_bytes()), LIMITS, &NewTable::sized(3));
                 }
                 let before = set.len();
                 assert!(set.remove(s(b"2")));
@@ -494,13 +512,13 @@ mod tests {
     fn back_to_intset_only_when_small() {
         let mut set = Set::new_listpack();
         for v in 0..4 {
-            set.add(Member::Int(v), LIMITS, 1);
+            set.add(Member::Int(v), LIMITS, &NewTable::sized(1));
         }
         set.maybe_convert_to_intset(LIMITS);
         assert_eq!(set.encoding_name(), "intset");
         let mut big = Set::Table(Box::new(Dict::new(1)));
         for v in 0..9 {
-            big.add(s(v.to_string().as_bytes()), LIMITS, 1);
+            big.add(s(v.to_string().as_bytes()), LIMITS, &NewTable::sized(1));
         }
         big.maybe_convert_to_intset(LIMITS);
         assert_eq!(big.encoding_name(), "hashtable");
@@ -542,14 +560,14 @@ mod tests {
         let mut rng = CoreRng::from_seed(5);
         for first in ["1", "a"] {
             for n in [3usize, 30] {
-                let mut set = Set::create(first.as_bytes(), n, LIMITS, 9);
+                let mut set = Set::create(first.as_bytes(), n, LIMITS, &NewTable::sized(9));
                 for i in 0..n {
                     let m = if first == "1" {
                         i.to_string()
                     } else {
                         format!("m{i}")
                     };
-                    set.add(s(m.as_bytes()), LIMITS, 9);
+                    set.add(s(m.as_bytes()), LIMITS, &NewTable::sized(9));
                 }
                 let mut popped = Vec::new();
                 while let Some(m) = set.pop_random(&mut rng) {
