@@ -34,15 +34,20 @@ pub enum Bug {
     /// backwards fires them late. Sites: `Server::block_for_keys`,
     /// `Server::handle_blocked_timeouts`, `Server::poll_timeout`.
     TimersOnWallClock,
+    /// An RDB save renames its temp file into place without the fsync that makes
+    /// its bytes durable first: a crash soon after a save that reported success can
+    /// leave a torn `dump.rdb`. Site: `Server::finish_save_file`.
+    RdbRenameBeforeFsync,
 }
 
 impl Bug {
-    pub const ALL: [Bug; 5] = [
+    pub const ALL: [Bug; 6] = [
         Bug::AofReplyBeforeFsync,
         Bug::PsyncStaleOffset,
         Bug::ReplicaExpires,
         Bug::ForgetWatch,
         Bug::TimersOnWallClock,
+        Bug::RdbRenameBeforeFsync,
     ];
 
     pub fn name(self) -> &'static str {
@@ -52,6 +57,7 @@ impl Bug {
             Bug::ReplicaExpires => "a replica expires keys itself",
             Bug::ForgetWatch => "a write forgets to flag its watchers",
             Bug::TimersOnWallClock => "blocking timeouts on the wall clock",
+            Bug::RdbRenameBeforeFsync => "an RDB file renamed before its fsync",
         }
     }
 }

@@ -28,6 +28,7 @@ fn plan(bug: Bug) -> (Kind, u64) {
         Bug::ReplicaExpires => (Kind::Replication, 60),
         Bug::ForgetWatch => (Kind::Model, 100),
         Bug::TimersOnWallClock => (Kind::Model, 100),
+        Bug::RdbRenameBeforeFsync => (Kind::Rdb, 100),
     };
     let k = std::env::var("BITE_SEEDS").map_or(k, |n| n.parse().expect("BITE_SEEDS is a count"));
     (kind, k)
@@ -144,6 +145,14 @@ fn timers_on_wall_clock_is_caught() {
     bites(Bug::TimersOnWallClock, "timers_on_wall_clock_is_caught");
 }
 
+#[test]
+fn rdb_rename_before_fsync_is_caught() {
+    bites(
+        Bug::RdbRenameBeforeFsync,
+        "rdb_rename_before_fsync_is_caught",
+    );
+}
+
 /// The shrinker on a real failure: a replication seed caught with a stale PSYNC
 /// offset, cut down to a shorter fault schedule with fewer faults that the same
 /// checker still fails, and the cut replays to the same failure.
@@ -197,6 +206,49 @@ fn a_caught_aof_seed_shrinks_and_its_cut_replays() {
     );
     assert!(s.after.0 < s.before.0, "nothing could be cut: {s:?}");
     let (replayed, _, _) = scenarios::run_cut(Kind::Aof, caught, &s.cut);
+    let failure = replayed.failure.expect("the cut still fails");
+    assert_eq!(failure_class(&failure), failure_class(&s.failure));
+}
+
+/// The same for the RDB scenario: a seed caught with a save renamed before its
+/// fsync, its crash (and the workload before it) brought forward as far as it
+/// still fails.
+#[test]
+fn a_caught_rdb_seed_shrinks_and_its_cut_replays() {
+    shrinks_and_replays(Kind::Rdb, Bug::RdbRenameBeforeFsync, 100);
+}
+
+/// The same for the linearizability scenario: an `aof-crash` seed (seeds 1, 4,
+/// 7, … draw that variant) caught replying before the fsync, cut to a shorter
+/// schedule with fewer crashes.
+#[test]
+fn a_caught_linear_seed_shrinks_and_its_cut_replays() {
+    shrinks_and_replays(Kind::Linear, Bug::AofReplyBeforeFsync, 150);
+}
+
+/// Find the first seed in 1..=k of `kind` that `bug` fails, shrink it, and check
+/// the cut is smaller and replays to a failure of the same class.
+fn shrinks_and_replays(kind: Kind, bug: Bug, k: u64) {
+    use cinnabar_sim_tests::shrink::{failure_class, shrink_faults};
+    use std::time::Duration;
+    scenarios::quiet_panics();
+    let _on = inject(bug);
+    let caught = (1..=k)
+        .find(|&seed| scenarios::run(kind, seed).failure.is_some())
+        .unwrap_or_else(|| panic!("{} is caught by {kind} within {k} seeds", bug.name()));
+    let s = shrink_faults(kind, caught, Duration::from_secs(60), |line| {
+        eprintln!("  {line}")
+    })
+    .expect("the caught seed fails again");
+    eprintln!(
+        "{kind} seed {caught}: {} ms and {} faults shrunk to {} ms and {} in {} tries (cut {})",
+        s.before.0, s.before.1, s.after.0, s.after.1, s.tries, s.cut
+    );
+    assert!(
+        s.after.0 < s.before.0 || s.after.1 < s.before.1,
+        "nothing could be cut: {s:?}"
+    );
+    let (replayed, _, _) = scenarios::run_cut(kind, caught, &s.cut);
     let failure = replayed.failure.expect("the cut still fails");
     assert_eq!(failure_class(&failure), failure_class(&s.failure));
 }

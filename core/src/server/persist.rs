@@ -387,8 +387,7 @@ impl Server {
                     self.save_io(IoOp::Fsync { file }, Step::Fsync);
                 }
             }
-            self.save_io(IoOp::Fsync { file }, Step::Fsync);
-            self.save_io(IoOp::Close { file }, Step::Close);
+            self.finish_save_file(file);
             if kind != SaveKind::Background {
                 self.suspend_for_disk();
             }
@@ -535,9 +534,20 @@ impl Server {
         }
         if finished {
             self.persist.job.as_mut().expect("running").producer = None;
-            self.save_io(IoOp::Fsync { file }, Step::Fsync);
-            self.save_io(IoOp::Close { file }, Step::Close);
+            self.finish_save_file(file);
         }
+    }
+
+    /// The end of a save's writes: the fsync that makes the file durable before it
+    /// is renamed into place, then the close.
+    fn finish_save_file(&mut self, file: FileId) {
+        #[cfg(feature = "injected-bugs")]
+        if self.bug(crate::injected::Bug::RdbRenameBeforeFsync) {
+            self.save_io(IoOp::Close { file }, Step::Close);
+            return;
+        }
+        self.save_io(IoOp::Fsync { file }, Step::Fsync);
+        self.save_io(IoOp::Close { file }, Step::Close);
     }
 
     /// Stop a background save's production: the databases forget the snapshot.

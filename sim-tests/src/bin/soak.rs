@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run -p cinnabar-sim-tests --release --bin soak -- [--seeds N] [--from S] [--jobs J]
-//!     [--scenario model,aof,rdb,replication] [--time-budget 10m] [--fixed] [--shrink]
+//!     [--scenario model,aof,rdb,replication,linear] [--time-budget 10m] [--fixed] [--shrink]
 //!     [--cut <cut>] [--fault-cut <cut>]
 //! ```
 //!
@@ -13,10 +13,11 @@
 //! `--time-budget` (`90s`, `10m`, `1h`) runs out, whichever is first (`--seeds 100` when
 //! neither is given). `--fixed` first runs every scenario's regression seeds.
 //! `--shrink` cuts each failing model seed down to fewer steps that still fail the
-//! same way, and each failing replication or aof seed down to a shorter fault schedule
-//! with fewer faults; `--cut` replays a model cut (with `--scenario model --from <seed>
-//! --seeds 1`), `--fault-cut` a fault cut (with `--scenario replication --from <seed>
-//! --seeds 1`, or `aof`). The exit status is 1 when any seed failed.
+//! same way, and each failing seed of the fault scenarios (aof, rdb, replication,
+//! linear) down to a shorter fault schedule with fewer faults; `--cut` replays a model
+//! cut (with `--scenario model --from <seed> --seeds 1`), `--fault-cut` a fault cut
+//! (with `--scenario <fault scenario> --from <seed> --seeds 1`). The exit status is 1
+//! when any seed failed.
 
 use cinnabar_sim_tests::scenario::{Cut, Scenario};
 use cinnabar_sim_tests::scenarios::{self, FaultCut, Kind, SeedOutcome};
@@ -280,11 +281,7 @@ fn main() -> ExitCode {
         for f in &failures {
             match f.kind {
                 Kind::Model => shrink_one(f.seed),
-                Kind::Replication | Kind::Aof => shrink_faults_of(f.kind, f.seed),
-                _ => eprintln!(
-                    "\n=== {} seed {}: no shrink for this scenario yet",
-                    f.kind, f.seed
-                ),
+                kind => shrink_faults_of(kind, f.seed),
             }
         }
     }
@@ -398,11 +395,14 @@ fn shrink_faults_of(kind: Kind, seed: u64) {
 }
 
 fn replay_fault_cut(opts: &Options, cut: &FaultCut) -> ExitCode {
-    let (Some(seed), [kind @ (Kind::Replication | Kind::Aof)]) = (opts.from, opts.kinds.as_slice())
-    else {
+    let (Some(seed), [kind]) = (opts.from, opts.kinds.as_slice()) else {
         eprintln!(
-            "--fault-cut replays one replication or aof seed: --scenario replication|aof --from <seed> --seeds 1 --fault-cut <cut>"
+            "--fault-cut replays one seed of a fault scenario: --scenario aof|rdb|replication|linear --from <seed> --seeds 1 --fault-cut <cut>"
         );
+        return ExitCode::from(2);
+    };
+    if *kind == Kind::Model {
+        eprintln!("the model scenario takes --cut, not --fault-cut");
         return ExitCode::from(2);
     };
     let (o, ms, drawn) = scenarios::run_cut(*kind, seed, cut);

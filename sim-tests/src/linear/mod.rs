@@ -46,7 +46,7 @@ use std::rc::Rc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use crate::scenarios::conn::{Conn, Rng};
-use crate::scenarios::RunInfo;
+use crate::scenarios::{FaultCut, RunInfo};
 
 /// Seeds that once failed (none yet), run with every batch.
 pub const FIXED_SEEDS: &[u64] = &[];
@@ -94,6 +94,10 @@ pub struct Options {
     pub crashes: Vec<(u64, u64)>,
     /// `replicas`: how many.
     pub replicas: usize,
+    /// A shrink's cut: no request is sent and no fault applied after `until_ms`,
+    /// and the faults it skips (crashes or link cuts, by the order drawn) are not
+    /// applied. Empty as drawn.
+    pub cut: FaultCut,
 }
 
 impl Options {
@@ -121,6 +125,7 @@ impl Options {
             fsync: AppendFsync::Always,
             crashes,
             replicas: 1 + rng.below(2) as usize,
+            cut: FaultCut::default(),
         }
     }
 }
@@ -138,6 +143,9 @@ impl fmt::Display for Options {
             self.latency_min_ms,
             self.latency_max_ms
         )?;
+        if !self.cut.is_empty() {
+            write!(f, ", cut {}", self.cut)?;
+        }
         match self.variant {
             Variant::Healthy => Ok(()),
             Variant::AofCrash => {
@@ -299,6 +307,13 @@ async fn client(
     let mut conn: Option<Conn> = None;
     let mut n = 0;
     while n < opts.ops_per_client {
+        if opts
+            .cut
+            .until_ms
+            .is_some_and(|until| now() >= Duration::from_millis(until))
+        {
+            break;
+        }
         let pause = if rng.below(25) == 0 {
             100 + rng.below(400)
         } else {
@@ -515,7 +530,15 @@ pub fn record(seed: u64, opts: &Options, tally: &mut Tally, info: &mut RunInfo) 
     let mut down_until: Option<u64> = None;
     let mut heal_links: Vec<(u64, &'static str)> = Vec::new();
     let replicas = ["r1", "r2"];
+    let cut = &opts.cut;
+    let mut drawn = 0u32;
+    let mut applies = |ms: u64| {
+        drawn += 1;
+        cut.until_ms.is_none_or(|until| ms < until) && cut.keeps(drawn - 1)
+    };
+    let mut last_ms = 0;
     for ms in 0u64.. {
+        last_ms = ms;
         if let Some(until) = down_until {
             if ms >= until {
                 sim.bounce(master);
@@ -526,27 +549,34 @@ pub fn record(seed: u64, opts: &Options, tally: &mut Tally, info: &mut RunInfo) 
             }
         } else if crashes.peek().is_some_and(|(at, _)| *at <= ms) {
             let (_, down) = crashes.next().expect("peeked");
-            sim.crash(master);
-            tally.crashes += 1;
-            down_until = Some(ms + down);
-            if info.verbose {
-                eprintln!("  {ms} ms: {master} crashed, down {down} ms");
+            if applies(ms) {
+                sim.crash(master);
+                tally.crashes += 1;
+                down_until = Some(ms + down);
+                if info.verbose {
+                    eprintln!("  {ms} ms: {master} crashed, down {down} ms");
+                }
             }
         }
         if opts.variant == Variant::Replicas {
             if rng.below(400) == 0 {
                 let r = replicas[rng.below(opts.replicas as u64) as usize];
                 if !heal_links.iter().any(|(_, h)| *h == r) {
-                    match rng.below(3) {
-                        0 => sim.partition(master, r),
-                        1 => sim.partition_oneway(master, r),
-                        _ => sim.hold(master, r),
+                    // Drawn whether applied or not, so a cut leaves the others as
+                    // they were; healing a link never cut is harmless.
+                    let how = rng.below(3);
+                    if applies(ms) {
+                        match how {
+                            0 => sim.partition(master, r),
+                            1 => sim.partition_oneway(master, r),
+                            _ => sim.hold(master, r),
+                        }
+                        tally.partitions += 1;
+                        if info.verbose {
+                            eprintln!("  {ms} ms: link master-{r} cut");
+                        }
                     }
-                    tally.partitions += 1;
                     heal_links.push((ms + 100 + rng.below(3000), r));
-                    if info.verbose {
-                        eprintln!("  {ms} ms: link master-{r} cut");
-                    }
                 }
             }
             heal_links.retain(|(at, r)| {
@@ -565,6 +595,8 @@ pub fn record(seed: u64, opts: &Options, tally: &mut Tally, info: &mut RunInfo) 
         }
     }
     info.count("sim ms", sim.elapsed().as_millis() as u64);
+    info.schedule_ms = last_ms;
+    info.faults_drawn = drawn;
     for (_, r) in &recorders {
         let trace = r.snapshot();
         info.fold_digest(trace.digest());
@@ -625,6 +657,15 @@ pub fn replay_command(seed: u64) -> String {
 /// Run and check `seed` as drawn; panics on a violation.
 pub fn run(seed: u64, tally: &mut Tally, info: &mut RunInfo) {
     run_with(seed, &Options::from_seed(seed), tally, info)
+}
+
+/// [`run`] under a shrink's cut (see [`Options::cut`]).
+pub fn run_cut(seed: u64, cut: &FaultCut, tally: &mut Tally, info: &mut RunInfo) {
+    let opts = Options {
+        cut: cut.clone(),
+        ..Options::from_seed(seed)
+    };
+    run_with(seed, &opts, tally, info)
 }
 
 /// Run and check `seed` with `opts`; panics on a violation, naming the seed, the

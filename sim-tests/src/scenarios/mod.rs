@@ -342,8 +342,8 @@ pub fn run(kind: Kind, seed: u64) -> SeedOutcome {
     run_cut(kind, seed, &FaultCut::default()).0
 }
 
-/// Run one seed of `kind` with `cut` applied to its fault schedule (the
-/// replication and AOF scenarios take cuts; the others ignore them), and say how
+/// Run one seed of `kind` with `cut` applied to its fault schedule (every
+/// scenario but the model's, whose shrink cuts its programs instead), and say how
 /// long its schedule was uncut and how many faults it drew.
 pub fn run_cut(kind: Kind, seed: u64, cut: &FaultCut) -> (SeedOutcome, u64, u32) {
     let started = Instant::now();
@@ -373,7 +373,7 @@ pub fn run_cut(kind: Kind, seed: u64, cut: &FaultCut) -> (SeedOutcome, u64, u32)
                 }
                 Kind::Rdb => {
                     let mut tally = rdb::Tally::default();
-                    rdb::run(seed, &mut tally, &mut info);
+                    rdb::run_cut(seed, cut, &mut tally, &mut info);
                     tally.report(&mut info);
                 }
                 Kind::Replication => {
@@ -383,7 +383,7 @@ pub fn run_cut(kind: Kind, seed: u64, cut: &FaultCut) -> (SeedOutcome, u64, u32)
                 }
                 Kind::Linear => {
                     let mut tally = crate::linear::Tally::default();
-                    crate::linear::run(seed, &mut tally, &mut info);
+                    crate::linear::run_cut(seed, cut, &mut tally, &mut info);
                     tally.report(&mut info);
                 }
                 Kind::Model => unreachable!("handled above"),

@@ -7,7 +7,7 @@
 //! `RDB_CRASH_SEED=<seed> cargo test -p cinnabar-sim-tests --release --test rdb_crash --
 //! --nocapture` replays one seed (`tests/rdb_crash.rs`).
 
-use super::RunInfo;
+use super::{FaultCut, RunInfo};
 use cinnabar_core::testing::{decode, encode_command, Frame};
 use cinnabar_core::Config;
 use cinnabar_io_sim::{serve, Recorder, ServerOptions, WallOffset, SERVER_PORT};
@@ -178,6 +178,14 @@ impl Tally {
 }
 
 pub fn run(seed: u64, tally: &mut Tally, info: &mut RunInfo) {
+    run_cut(seed, &FaultCut::default(), tally, info)
+}
+
+/// [`run`] cut down by a shrink: the crash, this scenario's one fault and the end of
+/// its workload, comes at step `cut.until_ms` if that is earlier than drawn (a step
+/// is a simulated millisecond). There is nothing to leave out: without its crash
+/// the run checks nothing.
+pub fn run_cut(seed: u64, cut: &FaultCut, tally: &mut Tally, info: &mut RunInfo) {
     let buggify = super::Buggify::for_seed(seed, &[]);
     let mut builder = turmoil::Builder::new();
     builder
@@ -207,12 +215,17 @@ pub fn run(seed: u64, tally: &mut Tally, info: &mut RunInfo) {
         Ok(())
     });
     // Crash at a point the seed picks, somewhere in the first few saves.
-    let crash_after = 200 + (seed.wrapping_mul(7919)) % 3000;
+    let drawn_crash_after = 200 + (seed.wrapping_mul(7919)) % 3000;
+    info.schedule_ms = drawn_crash_after;
+    let crash_after = cut.end(drawn_crash_after);
     info.description = format!(
         "rdb: one server, SAVE and BGSAVE under SETs, 512-byte blocks torn at a crash, \
          syncs 20%, crash at step {crash_after}"
     );
     info.description += &format!(", {}", buggify.describe());
+    if !cut.is_empty() {
+        info.description += &format!(", cut {cut}");
+    }
     for _ in 0..crash_after {
         sim.step().expect("the simulation runs");
     }
