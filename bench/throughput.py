@@ -211,7 +211,11 @@ def main():
     ap.add_argument("--port", type=int, default=7410)
     ap.add_argument("--tmp", default=None, help="parent of the servers' fresh directories")
     ap.add_argument("--no-build", action="store_true", help="use target/release/cinnabar-server as it is")
+    ap.add_argument("--server", default=None, help="another cinnabar-server binary to measure (implies --no-build)")
     args = ap.parse_args()
+    if args.server:
+        persistence.CINNABAR = os.path.abspath(args.server)
+        args.no_build = True
     args.workloads = [w for w in args.workloads.lower().split(",") if w]
     if not args.no_build:
         subprocess.run(["cargo", "build", "--release", "-q", "-p", "cinnabar-io-real"], cwd=ROOT, check=True)

@@ -3,21 +3,33 @@
 //! kernel, and a monotonic clock for command durations.
 
 use cinnabar_core::io::{CpuUsage, HostProbe};
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::alloc::{GlobalAlloc, Layout};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 static ALLOCATED_BYTES: AtomicU64 = AtomicU64::new(0);
 
-/// The system allocator, counting live bytes.
+/// The allocator underneath the count, chosen by measurement (`bench/throughput.py`,
+/// 2026-12-05: jemalloc and mimalloc both beat glibc's malloc on throughput and on RSS
+/// per key for strings and hashes; jemalloc, which Redis ships with, kept sorted sets
+/// leaner): jemalloc by default, mimalloc with `--features alloc-mimalloc`, the
+/// system allocator with `--no-default-features`.
+#[cfg(feature = "alloc-mimalloc")]
+static INNER: mimalloc::MiMalloc = mimalloc::MiMalloc;
+#[cfg(all(feature = "alloc-jemalloc", not(feature = "alloc-mimalloc")))]
+static INNER: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+#[cfg(not(any(feature = "alloc-jemalloc", feature = "alloc-mimalloc")))]
+static INNER: std::alloc::System = std::alloc::System;
+
+/// The inner allocator, counting live bytes.
 pub struct CountingAllocator;
 
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged and
+// SAFETY: every method forwards to `INNER` with the caller's arguments unchanged and
 // only adds bookkeeping on an atomic counter.
 unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded contract.
-        let p = unsafe { System.alloc(layout) };
+        let p = unsafe { INNER.alloc(layout) };
         if !p.is_null() {
             ALLOCATED_BYTES.fetch_add(layout.size() as u64, Ordering::Relaxed);
         }
@@ -26,13 +38,13 @@ unsafe impl GlobalAlloc for CountingAllocator {
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: forwarded contract.
-        unsafe { System.dealloc(ptr, layout) };
+        unsafe { INNER.dealloc(ptr, layout) };
         ALLOCATED_BYTES.fetch_sub(layout.size() as u64, Ordering::Relaxed);
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded contract.
-        let p = unsafe { System.alloc_zeroed(layout) };
+        let p = unsafe { INNER.alloc_zeroed(layout) };
         if !p.is_null() {
             ALLOCATED_BYTES.fetch_add(layout.size() as u64, Ordering::Relaxed);
         }
@@ -41,7 +53,7 @@ unsafe impl GlobalAlloc for CountingAllocator {
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: forwarded contract.
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        let p = unsafe { INNER.realloc(ptr, layout, new_size) };
         if !p.is_null() {
             ALLOCATED_BYTES.fetch_sub(layout.size() as u64, Ordering::Relaxed);
             ALLOCATED_BYTES.fetch_add(new_size as u64, Ordering::Relaxed);
