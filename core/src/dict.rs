@@ -48,6 +48,11 @@ pub struct Entry<V> {
     key: Box<[u8]>,
     pub value: V,
     next: Link<V>,
+    /// The key's hash, kept so a chain walk compares keys only where the hashes
+    /// match and a rehash moves an entry without reading its key (the cache misses
+    /// of a large table's lookups are the entries' and the keys'). Free in RSS: it
+    /// takes a key-table entry from 72 to 80 bytes, jemalloc's size class for 72.
+    hash: usize,
 }
 
 impl<V> Entry<V> {
@@ -140,7 +145,7 @@ impl<V> Dict<V> {
             }
             let mut link = &table.buckets[h & table.mask()];
             while let Some(entry) = link {
-                if *entry.key == *key {
+                if entry.hash == h && *entry.key == *key {
                     return Some(entry);
                 }
                 link = &entry.next;
@@ -153,8 +158,7 @@ impl<V> Dict<V> {
     }
 
     /// Which table and bucket hold `key`, if any.
-    fn locate(&self, key: &[u8]) -> Option<(usize, usize)> {
-        let h = self.hash(key);
+    fn locate(&self, key: &[u8], h: usize) -> Option<(usize, usize)> {
         for t in 0..2 {
             let table = &self.tables[t];
             if table.buckets.is_empty() {
@@ -163,7 +167,7 @@ impl<V> Dict<V> {
             let idx = h & table.mask();
             let mut link = &table.buckets[idx];
             while let Some(entry) = link {
-                if *entry.key == *key {
+                if entry.hash == h && *entry.key == *key {
                     return Some((t, idx));
                 }
                 link = &entry.next;
@@ -180,10 +184,11 @@ impl<V> Dict<V> {
             return None;
         }
         self.rehash_step();
-        let (t, idx) = self.locate(key)?;
+        let h = self.hash(key);
+        let (t, idx) = self.locate(key, h)?;
         let mut cur = self.tables[t].buckets[idx].as_deref_mut();
         while let Some(entry) = cur {
-            if *entry.key == *key {
+            if entry.hash == h && *entry.key == *key {
                 return Some(&mut entry.value);
             }
             cur = entry.next.as_deref_mut();
@@ -202,7 +207,12 @@ impl<V> Dict<V> {
         let table = &mut self.tables[t];
         let idx = h & table.mask();
         let next = table.buckets[idx].take();
-        table.buckets[idx] = Some(Box::new(Entry { key, value, next }));
+        table.buckets[idx] = Some(Box::new(Entry {
+            key,
+            value,
+            next,
+            hash: h,
+        }));
         table.used += 1;
     }
 
@@ -231,7 +241,7 @@ impl<V> Dict<V> {
             loop {
                 match link {
                     None => break,
-                    Some(entry) if *entry.key == *key => {
+                    Some(entry) if entry.hash == h && *entry.key == *key => {
                         let mut removed = link.take().expect("matched Some");
                         *link = removed.next.take();
                         self.tables[t].used -= 1;
@@ -336,7 +346,7 @@ impl<V> Dict<V> {
             let mask = self.tables[1].mask();
             while let Some(mut entry) = link {
                 link = entry.next.take();
-                let h = self.hasher.hash_one(&*entry.key) as usize;
+                let h = entry.hash;
                 let dest = &mut self.tables[1].buckets[h & mask];
                 entry.next = dest.take();
                 *dest = Some(entry);
