@@ -139,15 +139,7 @@ impl Buggify {
     /// Whether `point` fires now. Always false when BUGGIFY is off.
     #[inline]
     pub fn fire(&mut self, point: Point) -> bool {
-        let Some(on) = self.on.as_mut() else {
-            return false;
-        };
-        let i = point.index();
-        if !on.enabled[i] || on.rng.below(4) != 0 {
-            return false;
-        }
-        on.counts[i].fetch_add(1, Ordering::Relaxed);
-        true
+        self.arm(point).inspect(Armed::record).is_some()
     }
 
     /// Whether `point` fires for an effect that may not happen (a conversion the write

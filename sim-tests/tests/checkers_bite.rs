@@ -158,56 +158,18 @@ fn rdb_rename_before_fsync_is_caught() {
 /// checker still fails, and the cut replays to the same failure.
 #[test]
 fn a_caught_replication_seed_shrinks_and_its_cut_replays() {
-    use cinnabar_sim_tests::shrink::shrink_faults;
-    use std::time::Duration;
-    scenarios::quiet_panics();
-    let _on = inject(Bug::PsyncStaleOffset);
-    let caught = (1..=30)
-        .find(|&seed| scenarios::run(Kind::Replication, seed).failure.is_some())
-        .expect("a stale PSYNC offset is caught within 30 seeds");
-    let s = shrink_faults(Kind::Replication, caught, Duration::from_secs(60), |line| {
-        eprintln!("  {line}")
-    })
-    .expect("the caught seed fails again");
-    eprintln!(
-        "seed {caught}: {} ms and {} faults shrunk to {} ms and {} faults in {} tries (cut {})",
-        s.before.0, s.before.1, s.after.0, s.after.1, s.tries, s.cut
-    );
-    assert!(
-        s.after.0 < s.before.0 || s.after.1 < s.before.1,
-        "nothing could be cut: {s:?}"
-    );
-    let (replayed, _, _) = scenarios::run_cut(Kind::Replication, caught, &s.cut);
-    let failure = replayed.failure.expect("the cut still fails");
-    assert_eq!(
-        cinnabar_sim_tests::shrink::failure_class(&failure),
-        cinnabar_sim_tests::shrink::failure_class(&s.failure)
-    );
+    shrinks_and_replays(Kind::Replication, Bug::PsyncStaleOffset, 30);
 }
 
 /// The same for the AOF scenario: a seed caught replying before the fsync, cut to
 /// fewer steps of its crash cycles (and fewer fault windows) that still fail.
 #[test]
 fn a_caught_aof_seed_shrinks_and_its_cut_replays() {
-    use cinnabar_sim_tests::shrink::{failure_class, shrink_faults};
-    use std::time::Duration;
-    scenarios::quiet_panics();
-    let _on = inject(Bug::AofReplyBeforeFsync);
-    let caught = (1..=60)
-        .find(|&seed| scenarios::run(Kind::Aof, seed).failure.is_some())
-        .expect("replying before the fsync is caught within 60 seeds");
-    let s = shrink_faults(Kind::Aof, caught, Duration::from_secs(60), |line| {
-        eprintln!("  {line}")
-    })
-    .expect("the caught seed fails again");
-    eprintln!(
-        "seed {caught}: {} steps and {} fault windows shrunk to {} steps and {} in {} tries (cut {})",
-        s.before.0, s.before.1, s.after.0, s.after.1, s.tries, s.cut
+    let s = shrinks_and_replays(Kind::Aof, Bug::AofReplyBeforeFsync, 60);
+    assert!(
+        s.after.0 < s.before.0,
+        "no step of the crash cycles could be cut: {s:?}"
     );
-    assert!(s.after.0 < s.before.0, "nothing could be cut: {s:?}");
-    let (replayed, _, _) = scenarios::run_cut(Kind::Aof, caught, &s.cut);
-    let failure = replayed.failure.expect("the cut still fails");
-    assert_eq!(failure_class(&failure), failure_class(&s.failure));
 }
 
 /// The same for the RDB scenario: a seed caught with a save renamed before its
@@ -227,8 +189,8 @@ fn a_caught_linear_seed_shrinks_and_its_cut_replays() {
 }
 
 /// Find the first seed in 1..=k of `kind` that `bug` fails, shrink it, and check
-/// the cut is smaller and replays to a failure of the same class.
-fn shrinks_and_replays(kind: Kind, bug: Bug, k: u64) {
+/// the cut is smaller and replays to a failure of the same class; returns the shrink.
+fn shrinks_and_replays(kind: Kind, bug: Bug, k: u64) -> cinnabar_sim_tests::shrink::FaultShrunk {
     use cinnabar_sim_tests::shrink::{failure_class, shrink_faults};
     use std::time::Duration;
     scenarios::quiet_panics();
@@ -251,4 +213,5 @@ fn shrinks_and_replays(kind: Kind, bug: Bug, k: u64) {
     let (replayed, _, _) = scenarios::run_cut(kind, caught, &s.cut);
     let failure = replayed.failure.expect("the cut still fails");
     assert_eq!(failure_class(&failure), failure_class(&s.failure));
+    s
 }
