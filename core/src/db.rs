@@ -259,7 +259,7 @@ impl Db {
     /// Add a key that must not exist (Redis's dbAdd).
     pub fn add(&mut self, key: &[u8], value: Value, lru: u32) {
         debug_assert!(!self.keys.contains_key(key));
-        self.keys.insert_new(key.into(), Object::new(value, lru));
+        self.keys.insert_new(key, Object::new(value, lru));
         self.note_created(key);
     }
 
@@ -289,7 +289,7 @@ impl Db {
                 false
             }
             None => {
-                self.keys.insert_new(key.into(), Object::new(value, lru));
+                self.keys.insert_new(key, Object::new(value, lru));
                 self.note_created(key);
                 true
             }
@@ -303,7 +303,7 @@ impl Db {
             let (k, obj) = self.keys.remove(key).expect("a pending key exists");
             let expire = self.expires.remove(key).map(|(_, w)| w);
             let snap = self.snapshot.as_mut().expect("claimed");
-            snap.preserved.push((k, obj, expire));
+            snap.preserved.push((k.into_boxed(), obj, expire));
             return true;
         }
         let existed = self.keys.remove(key).is_some();

@@ -43,16 +43,110 @@ impl NewTable {
     }
 }
 
+/// Keys this short are kept inside their entry: most keys are (`user:1000`,
+/// `key:000000123456`), and a lookup then reads the entry alone instead of the entry
+/// and then the key's own allocation, one cache miss fewer per command on a large
+/// keyspace. 22 bytes make the whole key 24 bytes, one word more than a boxed key,
+/// and the entry's size class grows by at most what the key's allocation cost.
+pub const INLINE_KEY_MAX: usize = 22;
+
+/// A key's bytes, inline when at most [`INLINE_KEY_MAX`] long, boxed otherwise.
+#[derive(Clone)]
+pub struct KeyBytes(KeyRepr);
+
+#[derive(Clone)]
+enum KeyRepr {
+    Inline {
+        len: u8,
+        bytes: [u8; INLINE_KEY_MAX],
+    },
+    Heap(Box<[u8]>),
+}
+
+impl KeyBytes {
+    /// The key as a boxed slice (allocating only for an inline key).
+    pub fn into_boxed(self) -> Box<[u8]> {
+        match self.0 {
+            KeyRepr::Inline { len, bytes } => bytes[..len as usize].into(),
+            KeyRepr::Heap(b) => b,
+        }
+    }
+
+    /// Whether the bytes live in their own allocation (memory accounting).
+    pub fn is_heap(&self) -> bool {
+        matches!(self.0, KeyRepr::Heap(_))
+    }
+}
+
+impl std::ops::Deref for KeyBytes {
+    type Target = [u8];
+
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        match &self.0 {
+            KeyRepr::Inline { len, bytes } => &bytes[..*len as usize],
+            KeyRepr::Heap(b) => b,
+        }
+    }
+}
+
+impl std::fmt::Debug for KeyBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", String::from_utf8_lossy(self))
+    }
+}
+
+impl PartialEq for KeyBytes {
+    fn eq(&self, other: &KeyBytes) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for KeyBytes {}
+
+impl From<&[u8]> for KeyBytes {
+    fn from(key: &[u8]) -> KeyBytes {
+        if key.len() <= INLINE_KEY_MAX {
+            let mut bytes = [0; INLINE_KEY_MAX];
+            bytes[..key.len()].copy_from_slice(key);
+            KeyBytes(KeyRepr::Inline {
+                len: key.len() as u8,
+                bytes,
+            })
+        } else {
+            KeyBytes(KeyRepr::Heap(key.into()))
+        }
+    }
+}
+
+impl From<Box<[u8]>> for KeyBytes {
+    fn from(key: Box<[u8]>) -> KeyBytes {
+        if key.len() <= INLINE_KEY_MAX {
+            KeyBytes::from(&key[..])
+        } else {
+            KeyBytes(KeyRepr::Heap(key))
+        }
+    }
+}
+
+impl From<Vec<u8>> for KeyBytes {
+    fn from(key: Vec<u8>) -> KeyBytes {
+        if key.len() <= INLINE_KEY_MAX {
+            KeyBytes::from(&key[..])
+        } else {
+            KeyBytes(KeyRepr::Heap(key.into_boxed_slice()))
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Entry<V> {
-    key: Box<[u8]>,
+    key: KeyBytes,
     pub value: V,
+    // No stored hash: with the key inline a chain walk's compare and a rehash's
+    // re-hash read the entry already in cache, and the 8 bytes would move a keyspace
+    // entry from jemalloc's 80-byte class to the 96-byte one.
     next: Link<V>,
-    /// The key's hash, kept so a chain walk compares keys only where the hashes
-    /// match and a rehash moves an entry without reading its key (the cache misses
-    /// of a large table's lookups are the entries' and the keys'). Free in RSS: it
-    /// takes a key-table entry from 72 to 80 bytes, jemalloc's size class for 72.
-    hash: usize,
 }
 
 impl<V> Entry<V> {
@@ -145,7 +239,7 @@ impl<V> Dict<V> {
             }
             let mut link = &table.buckets[h & table.mask()];
             while let Some(entry) = link {
-                if entry.hash == h && *entry.key == *key {
+                if *entry.key == *key {
                     return Some(entry);
                 }
                 link = &entry.next;
@@ -167,7 +261,7 @@ impl<V> Dict<V> {
             let idx = h & table.mask();
             let mut link = &table.buckets[idx];
             while let Some(entry) = link {
-                if entry.hash == h && *entry.key == *key {
+                if *entry.key == *key {
                     return Some((t, idx));
                 }
                 link = &entry.next;
@@ -188,7 +282,7 @@ impl<V> Dict<V> {
         let (t, idx) = self.locate(key, h)?;
         let mut cur = self.tables[t].buckets[idx].as_deref_mut();
         while let Some(entry) = cur {
-            if entry.hash == h && *entry.key == *key {
+            if *entry.key == *key {
                 return Some(&mut entry.value);
             }
             cur = entry.next.as_deref_mut();
@@ -197,7 +291,8 @@ impl<V> Dict<V> {
     }
 
     /// Insert `key`, which must not be present (asserted in debug builds).
-    pub fn insert_new(&mut self, key: Box<[u8]>, value: V) {
+    pub fn insert_new(&mut self, key: impl Into<KeyBytes>, value: V) {
+        let key = key.into();
         debug_assert!(!self.contains_key(&key), "insert_new on a present key");
         self.rehash_step();
         self.expand_if_needed();
@@ -207,12 +302,7 @@ impl<V> Dict<V> {
         let table = &mut self.tables[t];
         let idx = h & table.mask();
         let next = table.buckets[idx].take();
-        table.buckets[idx] = Some(Box::new(Entry {
-            key,
-            value,
-            next,
-            hash: h,
-        }));
+        table.buckets[idx] = Some(Box::new(Entry { key, value, next }));
         table.used += 1;
     }
 
@@ -221,11 +311,11 @@ impl<V> Dict<V> {
         if let Some(slot) = self.get_mut(key) {
             return Some(std::mem::replace(slot, value));
         }
-        self.insert_new(key.into(), value);
+        self.insert_new(key, value);
         None
     }
 
-    pub fn remove(&mut self, key: &[u8]) -> Option<(Box<[u8]>, V)> {
+    pub fn remove(&mut self, key: &[u8]) -> Option<(KeyBytes, V)> {
         if self.is_empty() {
             return None;
         }
@@ -241,7 +331,7 @@ impl<V> Dict<V> {
             loop {
                 match link {
                     None => break,
-                    Some(entry) if entry.hash == h && *entry.key == *key => {
+                    Some(entry) if *entry.key == *key => {
                         let mut removed = link.take().expect("matched Some");
                         *link = removed.next.take();
                         self.tables[t].used -= 1;
@@ -346,7 +436,7 @@ impl<V> Dict<V> {
             let mask = self.tables[1].mask();
             while let Some(mut entry) = link {
                 link = entry.next.take();
-                let h = entry.hash;
+                let h = self.hasher.hash_one(&*entry.key) as usize;
                 let dest = &mut self.tables[1].buckets[h & mask];
                 entry.next = dest.take();
                 *dest = Some(entry);
@@ -598,7 +688,7 @@ impl<V: Clone> Clone for Dict<V> {
             hasher: self.hasher.clone(),
         };
         for (k, v) in self.iter() {
-            copy.insert_new(k.into(), v.clone());
+            copy.insert_new(k, v.clone());
         }
         copy
     }
@@ -646,6 +736,30 @@ mod tests {
     use super::*;
     use crate::util::FastSet;
 
+    #[test]
+    fn short_keys_live_in_the_entry() {
+        // A keyspace entry (key, object, link) fits jemalloc's 80-byte class, a TTL's
+        // the 48-byte one, a set member's the 32-byte one, with no allocation of
+        // their own for short keys.
+        assert_eq!(std::mem::size_of::<KeyBytes>(), 24);
+        assert!(std::mem::size_of::<Entry<crate::object::Object>>() <= 80);
+        assert!(std::mem::size_of::<Entry<()>>() <= 32);
+        assert!(std::mem::size_of::<Entry<i64>>() <= 48);
+        let short = KeyBytes::from(&b"key:000000123456"[..]);
+        assert!(!short.is_heap());
+        assert_eq!(&*short, b"key:000000123456");
+        let edge = KeyBytes::from(vec![7u8; INLINE_KEY_MAX]);
+        assert!(!edge.is_heap());
+        assert_eq!(
+            edge.into_boxed(),
+            vec![7u8; INLINE_KEY_MAX].into_boxed_slice()
+        );
+        let long = KeyBytes::from(vec![7u8; INLINE_KEY_MAX + 1].into_boxed_slice());
+        assert!(long.is_heap());
+        assert_eq!(&*long, &[7u8; INLINE_KEY_MAX + 1][..]);
+        assert_eq!(KeyBytes::from(&b""[..]).len(), 0);
+    }
+
     fn key(i: usize) -> Vec<u8> {
         format!("key:{i}").into_bytes()
     }
@@ -654,7 +768,7 @@ mod tests {
     fn insert_get_remove_across_rehash() {
         let mut d: Dict<usize> = Dict::new(1);
         for i in 0..1000 {
-            d.insert_new(key(i).into(), i);
+            d.insert_new(key(i), i);
             assert_eq!(d.get(&key(i)), Some(&i));
         }
         assert_eq!(d.len(), 1000);
@@ -684,7 +798,7 @@ mod tests {
         for round in 0..20 {
             let mut d: Dict<()> = Dict::new(round);
             for i in 0..200 {
-                d.insert_new(key(i).into(), ());
+                d.insert_new(key(i), ());
             }
             let mut seen = FastSet::default();
             let mut cursor = 0;
@@ -726,7 +840,7 @@ mod tests {
             let mut d: Dict<()> = Dict::new(round);
             let stable = 300 + rng.index(300);
             for i in 0..stable {
-                d.insert_new(key(i).into(), ());
+                d.insert_new(key(i), ());
             }
             if round % 2 == 0 {
                 // Start this walk in the middle of a rehash.
@@ -799,7 +913,7 @@ mod tests {
     fn take_keeps_the_hash_order() {
         let mut d: Dict<usize> = Dict::new(7);
         for i in 0..100 {
-            d.insert_new(key(i).into(), i);
+            d.insert_new(key(i), i);
         }
         let p = d.walk_position(&key(3));
         let t = d.take();
@@ -807,7 +921,7 @@ mod tests {
         assert_eq!(t.len(), 100);
         assert_eq!(t.walk_position(&key(3)), p);
         assert_eq!(t.get(&key(3)), Some(&3));
-        d.insert_new(key(1).into(), 1);
+        d.insert_new(key(1), 1);
         assert_eq!(d.len(), 1);
     }
 
@@ -816,7 +930,7 @@ mod tests {
         let mut rng = CoreRng::from_seed(9);
         let mut d: Dict<usize> = Dict::new(5);
         for i in 0..20 {
-            d.insert_new(key(i).into(), i);
+            d.insert_new(key(i), i);
         }
         let mut seen = [false; 20];
         for _ in 0..2000 {

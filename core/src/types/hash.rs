@@ -123,7 +123,7 @@ impl Hash {
                     *slot = value.into();
                     true
                 } else {
-                    d.insert_new(field.into(), value.into());
+                    d.insert_new(field, value.into());
                     false
                 }
             }
@@ -151,7 +151,7 @@ impl Hash {
         let mut d: Dict<Box<[u8]>> = table.build(lp.len() / 2);
         let mut it = lp.iter();
         while let (Some(f), Some(v)) = (it.next(), it.next()) {
-            d.insert_new(f.to_vec().into(), v.to_vec().into());
+            d.insert_new(&*f.as_bytes(), v.to_vec().into_boxed_slice());
         }
         debug_assert_eq!(d.len(), lp.len() / 2, "listpack hash had a duplicate field");
         *self = Hash::Table(Box::new(d));

@@ -172,7 +172,7 @@ impl Set {
                 if d.contains_key(&s) {
                     return false;
                 }
-                d.insert_new(s.into(), ());
+                d.insert_new(&*s, ());
                 true
             }
         }
@@ -198,7 +198,7 @@ impl Set {
     fn add_new_str(&mut self, s: &[u8]) {
         match self {
             Set::Listpack(lp) => lp.push_back(s),
-            Set::Table(d) => d.insert_new(s.into(), ()),
+            Set::Table(d) => d.insert_new(s, ()),
             Set::Intset(_) => unreachable!("a non-integer never goes into an intset"),
         }
     }
@@ -268,7 +268,7 @@ impl Set {
         }
         let mut d: Dict<()> = table.build(self.len());
         for m in self.iter() {
-            d.insert_new(m.as_bytes().into(), ());
+            d.insert_new(&*m.as_bytes(), ());
         }
         debug_assert_eq!(d.len(), self.len(), "a compact set held a duplicate");
         *self = Set::Table(Box::new(d));
