@@ -272,8 +272,76 @@ fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
     haystack.iter().position(|&c| c == needle)
 }
 
+/// The second argument (a key, for most commands) of each complete multibulk
+/// request at the head of `buf`, at most `out.len()` of them; returns how many were
+/// found. A look ahead only: it stops at the first request it cannot read whole
+/// (inline, incomplete, malformed) and is never what decides what runs — the caller
+/// warms caches with it before the real parser takes the requests one by one.
+pub fn peek_second_args<'a>(buf: &'a [u8], out: &mut [&'a [u8]]) -> usize {
+    /// Reads `<prefix><digits>\r\n` at `pos`: the number and the position after it.
+    fn header(buf: &[u8], pos: usize, prefix: u8) -> Option<(usize, usize)> {
+        if *buf.get(pos)? != prefix {
+            return None;
+        }
+        let rest = buf.get(pos + 1..)?;
+        let cr = memchr(b'\r', &rest[..rest.len().min(24)])?;
+        let n = parse_i64(&rest[..cr]).filter(|&n| n >= 0)? as usize;
+        let next = pos + 1 + cr + 2;
+        (next <= buf.len()).then_some((n, next))
+    }
+    let mut found = 0;
+    let mut pos = 0;
+    while found < out.len() && pos < buf.len() {
+        let Some((count, mut at)) = header(buf, pos, b'*') else {
+            break;
+        };
+        let mut second = None;
+        for i in 0..count {
+            let Some((len, start)) = header(buf, at, b'$') else {
+                return found;
+            };
+            let end = start.saturating_add(len);
+            if end.saturating_add(2) > buf.len() {
+                return found;
+            }
+            if i == 1 {
+                second = Some(&buf[start..end]);
+            }
+            at = end + 2;
+        }
+        if let Some(arg) = second {
+            out[found] = arg;
+            found += 1;
+        }
+        pos = at;
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn peek_finds_each_whole_requests_second_argument() {
+        let buf = b"*2\r\n$3\r\nGET\r\n$5\r\nkey:1\r\n*1\r\n$4\r\nPING\r\n*3\r\n$3\r\nSET\r\n$2\r\nk2\r\n$1\r\nv\r\n*2\r\n$3\r\nGET\r\n$5\r\nkey";
+        let mut out = [&b""[..]; 8];
+        let n = peek_second_args(buf, &mut out);
+        // PING has no second argument; the last request is incomplete.
+        assert_eq!(&out[..n], &[&b"key:1"[..], &b"k2"[..]]);
+        let mut one = [&b""[..]; 1];
+        assert_eq!(peek_second_args(buf, &mut one), 1);
+        assert_eq!(peek_second_args(b"GET inline\r\n", &mut out), 0);
+        assert_eq!(peek_second_args(b"*2\r\n$-1\r\n", &mut out), 0);
+        assert_eq!(
+            peek_second_args(b"*9999999999999999999999\r\n", &mut out),
+            0
+        );
+        assert_eq!(
+            peek_second_args(b"*2\r\n$3\r\nGET\r\n$99999999999\r\nx\r\n", &mut out),
+            0
+        );
+    }
+
     use super::*;
 
     const LIMITS: ParseLimits = ParseLimits {

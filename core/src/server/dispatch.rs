@@ -13,12 +13,59 @@ use crate::command::table::Entry;
 use crate::command::{Ctx, Lookup};
 use crate::config::Protected;
 use crate::io::{ConnId, LogLevel};
+use crate::object::{StrValue, Value};
+use crate::resp::parse::peek_second_args;
 use crate::resp::{Args, Parse, ParseLimits, ReplyBuf};
 use bytes::Buf;
 
 impl Server {
     /// Parse and run every complete request buffered for `conn`.
     pub(crate) fn process_input(&mut self, conn: ConnId) {
+        self.command_clock = Some(self.probe.elapsed_ns());
+        self.prefetch_pipelined_keys(conn);
+        self.run_pipelined_input(conn);
+        self.command_clock = None;
+    }
+
+    /// With several requests buffered against a keyspace larger than the cache, warm
+    /// the cache for their keys (each request's second argument) in one batch before
+    /// running them (`Dict::prefetch`). Only reads: what runs is unchanged.
+    fn prefetch_pipelined_keys(&self, conn: ConnId) {
+        /// Below this many keys the table mostly sits in the cache already.
+        const PREFETCH_MIN_KEYS: usize = 1 << 16;
+        let Some(client) = self.clients.get(&conn) else {
+            return;
+        };
+        let Some(db) = self.dbs.get(client.db) else {
+            return;
+        };
+        let (warm_keys, warm_expires) = (
+            db.keys.len() >= PREFETCH_MIN_KEYS,
+            db.expires.len() >= PREFETCH_MIN_KEYS,
+        );
+        if !warm_keys && !warm_expires {
+            return;
+        }
+        let mut keys = [&b""[..]; 32];
+        let found = peek_second_args(&client.query, &mut keys);
+        if found < 2 {
+            return;
+        }
+        let keys = &keys[..found];
+        if warm_expires {
+            // Every access to a key checks its deadline first.
+            db.expires.prefetch(keys, |_| 0);
+        }
+        if warm_keys {
+            db.keys.prefetch(keys, |obj| match &obj.value {
+                Value::Str(StrValue::Raw(bytes)) => bytes.first().map_or(0, |&b| b as usize),
+                Value::Str(StrValue::Embstr(bytes)) => bytes.first().map_or(0, |&b| b as usize),
+                _ => 0,
+            });
+        }
+    }
+
+    fn run_pipelined_input(&mut self, conn: ConnId) {
         loop {
             let suspended = self.suspended.is_some();
             let auth_required = self.config.requirepass.is_some();
@@ -400,7 +447,10 @@ impl Server {
         let spec = entry.spec;
         let db = self.clients.get(&conn).map_or(0, |c| c.db);
         let mark = reply.len();
-        let started_ns = self.probe.elapsed_ns();
+        let started_ns = match self.command_clock {
+            Some(previous_end) => previous_end,
+            None => self.probe.elapsed_ns(),
+        };
         if let Some(c) = self.clients.get_mut(&conn) {
             if c.reply_mode == ReplyMode::SkipNext {
                 c.reply_mode = ReplyMode::Skipping;
@@ -423,7 +473,11 @@ impl Server {
         let dirtied = self.dirty != dirty_before;
         let new_db = ctx.db;
         let prop = std::mem::take(&mut ctx.prop);
-        let duration_us = self.probe.elapsed_ns().saturating_sub(started_ns) / 1000;
+        let ended_ns = self.probe.elapsed_ns();
+        if self.command_clock.is_some() {
+            self.command_clock = Some(ended_ns);
+        }
+        let duration_us = ended_ns.saturating_sub(started_ns) / 1000;
         debug_assert!(
             new_db < self.dbs.len(),
             "a command selected a database that does not exist"

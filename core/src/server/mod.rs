@@ -67,6 +67,10 @@ pub struct Server {
     pub commands: CommandTable,
     pub host: HostInfo,
     pub probe: Box<dyn HostProbe>,
+    /// While a client's pipelined commands run (`process_input`), the probe reading
+    /// that ended one command starts the next: one clock read per command instead of
+    /// two. None outside of that loop, so no other path inherits a stale reading.
+    pub(crate) command_clock: Option<u64>,
     pub run_id: String,
     /// Write commands executed since start (Redis's `server.dirty`, later reset by saves).
     pub dirty: u64,
@@ -148,6 +152,7 @@ impl Server {
             commands: CommandTable::new(&cmd::all_handlers()),
             host,
             probe,
+            command_clock: None,
             run_id,
             dirty: 0,
             cron,
