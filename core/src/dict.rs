@@ -292,12 +292,15 @@ impl<V> Dict<V> {
 
     /// Warm the cache for lookups of `keys` about to happen, Valkey's batch key
     /// prefetch done with plain loads: the buckets of all keys are read first, then
-    /// the entries they lead to, then whatever `touch` reads of each value. Loads of
-    /// one stage do not depend on each other, so the CPU overlaps their misses instead
-    /// of waiting for each in turn as the commands' own lookups would. Changes
-    /// nothing, and only pays off on a table too large for the cache.
+    /// the chains they lead to, one entry of every chain per round, then whatever
+    /// `touch` reads of each value found. Loads of one round do not depend on each
+    /// other, so the CPU overlaps their misses instead of waiting for each in turn as
+    /// the commands' own lookups would. Changes nothing, and only pays off on a table
+    /// too large for the cache.
     pub fn prefetch(&self, keys: &[&[u8]], touch: impl Fn(&V) -> usize) {
         const BATCH_MAX: usize = 32;
+        /// Chain entries read per key: chains are short at a load factor of at most 1.
+        const CHAIN_ROUNDS: usize = 3;
         let keys = &keys[..keys.len().min(BATCH_MAX)];
         let mut hashes = [0usize; BATCH_MAX];
         let mut warm = 0usize;
@@ -309,15 +312,27 @@ impl<V> Dict<V> {
                 }
             }
         }
-        let mut entries: [Option<&Entry<V>>; BATCH_MAX] = [None; BATCH_MAX];
-        for (entry, h) in entries.iter_mut().zip(&hashes[..keys.len()]) {
-            let t = &self.tables[usize::from(self.tables[0].buckets.is_empty())];
-            if let Some(e) = t.buckets.get(h & t.mask()).and_then(|b| b.as_deref()) {
-                warm += e.key.len();
-                *entry = Some(e);
+        // During a rehash a key may sit in either table: follow the old one, which
+        // holds most of them until the rehash is nearly done.
+        let t = &self.tables[usize::from(self.tables[0].buckets.is_empty())];
+        let mut cursors: [Option<&Entry<V>>; BATCH_MAX] = [None; BATCH_MAX];
+        for (cursor, h) in cursors.iter_mut().zip(&hashes[..keys.len()]) {
+            *cursor = t.buckets.get(h & t.mask()).and_then(|b| b.as_deref());
+        }
+        let mut found: [Option<&Entry<V>>; BATCH_MAX] = [None; BATCH_MAX];
+        for _ in 0..CHAIN_ROUNDS {
+            for ((cursor, hit), key) in cursors.iter_mut().zip(found.iter_mut()).zip(keys) {
+                if let Some(e) = *cursor {
+                    if *e.key == **key {
+                        *hit = Some(e);
+                        *cursor = None;
+                    } else {
+                        *cursor = e.next.as_deref();
+                    }
+                }
             }
         }
-        for e in entries.iter().flatten() {
+        for e in found.iter().flatten() {
             warm += touch(&e.value);
         }
         std::hint::black_box(warm);
@@ -782,6 +797,8 @@ mod tests {
         d.insert_new(&b"only"[..], 1);
         d.prefetch(&[b"only"], count);
         assert_eq!(touched.get(), 1);
+        d.prefetch(&[b"absent"], count);
+        assert_eq!(touched.get(), 1, "only values of keys found are read");
         // Mid-rehash, with more keys than one batch and absent ones: no panic, at
         // most one value read per key of the batch.
         for i in 0..1000 {

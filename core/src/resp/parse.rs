@@ -272,12 +272,14 @@ fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
     haystack.iter().position(|&c| c == needle)
 }
 
-/// The second argument (a key, for most commands) of each complete multibulk
-/// request at the head of `buf`, at most `out.len()` of them; returns how many were
-/// found. A look ahead only: it stops at the first request it cannot read whole
-/// (inline, incomplete, malformed) and is never what decides what runs — the caller
-/// warms caches with it before the real parser takes the requests one by one.
-pub fn peek_second_args<'a>(buf: &'a [u8], out: &mut [&'a [u8]]) -> usize {
+/// The second and third arguments (for most commands a key, then a member, field
+/// or value) of each complete multibulk request of at least two arguments at the
+/// head of `buf`, at most `out.len()` of them (the third empty when absent); returns
+/// how many were found. A look ahead only: it stops at the first request it cannot
+/// read whole (inline, incomplete, malformed) and is never what decides what runs —
+/// the caller warms caches with it before the real parser takes the requests one by
+/// one.
+pub fn peek_key_args<'a>(buf: &'a [u8], out: &mut [[&'a [u8]; 2]]) -> usize {
     /// Reads `<prefix><digits>\r\n` at `pos`: the number and the position after it.
     fn header(buf: &[u8], pos: usize, prefix: u8) -> Option<(usize, usize)> {
         if *buf.get(pos)? != prefix {
@@ -295,7 +297,7 @@ pub fn peek_second_args<'a>(buf: &'a [u8], out: &mut [&'a [u8]]) -> usize {
         let Some((count, mut at)) = header(buf, pos, b'*') else {
             break;
         };
-        let mut second = None;
+        let mut args: [&[u8]; 2] = [b"", b""];
         for i in 0..count {
             let Some((len, start)) = header(buf, at, b'$') else {
                 return found;
@@ -304,13 +306,13 @@ pub fn peek_second_args<'a>(buf: &'a [u8], out: &mut [&'a [u8]]) -> usize {
             if end.saturating_add(2) > buf.len() {
                 return found;
             }
-            if i == 1 {
-                second = Some(&buf[start..end]);
+            if let Some(slot) = i.checked_sub(1).and_then(|j| args.get_mut(j)) {
+                *slot = &buf[start..end];
             }
             at = end + 2;
         }
-        if let Some(arg) = second {
-            out[found] = arg;
+        if count >= 2 {
+            out[found] = args;
             found += 1;
         }
         pos = at;
@@ -322,22 +324,22 @@ pub fn peek_second_args<'a>(buf: &'a [u8], out: &mut [&'a [u8]]) -> usize {
 mod tests {
 
     #[test]
-    fn peek_finds_each_whole_requests_second_argument() {
+    fn peek_finds_each_whole_requests_key_arguments() {
         let buf = b"*2\r\n$3\r\nGET\r\n$5\r\nkey:1\r\n*1\r\n$4\r\nPING\r\n*3\r\n$3\r\nSET\r\n$2\r\nk2\r\n$1\r\nv\r\n*2\r\n$3\r\nGET\r\n$5\r\nkey";
-        let mut out = [&b""[..]; 8];
-        let n = peek_second_args(buf, &mut out);
+        let mut out = [[&b""[..]; 2]; 8];
+        let n = peek_key_args(buf, &mut out);
         // PING has no second argument; the last request is incomplete.
-        assert_eq!(&out[..n], &[&b"key:1"[..], &b"k2"[..]]);
-        let mut one = [&b""[..]; 1];
-        assert_eq!(peek_second_args(buf, &mut one), 1);
-        assert_eq!(peek_second_args(b"GET inline\r\n", &mut out), 0);
-        assert_eq!(peek_second_args(b"*2\r\n$-1\r\n", &mut out), 0);
         assert_eq!(
-            peek_second_args(b"*9999999999999999999999\r\n", &mut out),
-            0
+            &out[..n],
+            &[[&b"key:1"[..], &b""[..]], [&b"k2"[..], &b"v"[..]]]
         );
+        let mut one = [[&b""[..]; 2]; 1];
+        assert_eq!(peek_key_args(buf, &mut one), 1);
+        assert_eq!(peek_key_args(b"GET inline\r\n", &mut out), 0);
+        assert_eq!(peek_key_args(b"*2\r\n$-1\r\n", &mut out), 0);
+        assert_eq!(peek_key_args(b"*9999999999999999999999\r\n", &mut out), 0);
         assert_eq!(
-            peek_second_args(b"*2\r\n$3\r\nGET\r\n$99999999999\r\nx\r\n", &mut out),
+            peek_key_args(b"*2\r\n$3\r\nGET\r\n$99999999999\r\nx\r\n", &mut out),
             0
         );
     }

@@ -14,8 +14,10 @@ use crate::command::{Ctx, Lookup};
 use crate::config::Protected;
 use crate::io::{ConnId, LogLevel};
 use crate::object::{StrValue, Value};
-use crate::resp::parse::peek_second_args;
+use crate::resp::parse::peek_key_args;
 use crate::resp::{Args, Parse, ParseLimits, ReplyBuf};
+use crate::types::hash::Hash;
+use crate::types::set::Set;
 use bytes::Buf;
 
 impl Server {
@@ -27,41 +29,60 @@ impl Server {
         self.command_clock = None;
     }
 
-    /// With several requests buffered against a keyspace larger than the cache, warm
-    /// the cache for their keys (each request's second argument) in one batch before
-    /// running them (`Dict::prefetch`). Only reads: what runs is unchanged.
+    /// With several requests buffered against a table larger than the cache, warm the
+    /// cache for what they will look up, in one batch before running them
+    /// (`Dict::prefetch`): each request's key (its second argument) in the keyspace,
+    /// and, when they share the first one's key and it holds a hash or set table, the
+    /// fields or members that follow it (SADD, HSET, SISMEMBER, HGET …). Only reads:
+    /// what runs is unchanged.
     fn prefetch_pipelined_keys(&self, conn: ConnId) {
-        /// Below this many keys the table mostly sits in the cache already.
-        const PREFETCH_MIN_KEYS: usize = 1 << 16;
+        /// Below this many entries a table mostly sits in the cache already.
+        const PREFETCH_MIN_ENTRIES: usize = 1 << 16;
         let Some(client) = self.clients.get(&conn) else {
             return;
         };
         let Some(db) = self.dbs.get(client.db) else {
             return;
         };
-        let (warm_keys, warm_expires) = (
-            db.keys.len() >= PREFETCH_MIN_KEYS,
-            db.expires.len() >= PREFETCH_MIN_KEYS,
-        );
-        if !warm_keys && !warm_expires {
-            return;
-        }
-        let mut keys = [&b""[..]; 32];
-        let found = peek_second_args(&client.query, &mut keys);
+        let mut requests = [[&b""[..]; 2]; 32];
+        let found = peek_key_args(&client.query, &mut requests);
         if found < 2 {
             return;
         }
+        let mut keys = [&b""[..]; 32];
+        for (key, request) in keys.iter_mut().zip(&requests[..found]) {
+            *key = request[0];
+        }
         let keys = &keys[..found];
-        if warm_expires {
+        if db.expires.len() >= PREFETCH_MIN_ENTRIES {
             // Every access to a key checks its deadline first.
             db.expires.prefetch(keys, |_| 0);
         }
-        if warm_keys {
+        if db.keys.len() >= PREFETCH_MIN_ENTRIES {
             db.keys.prefetch(keys, |obj| match &obj.value {
                 Value::Str(StrValue::Raw(bytes)) => bytes.first().map_or(0, |&b| b as usize),
                 Value::Str(StrValue::Embstr(bytes)) => bytes.first().map_or(0, |&b| b as usize),
                 _ => 0,
             });
+        }
+        let mut members = [&b""[..]; 32];
+        let mut same_key = 0;
+        for request in requests[..found].iter().take_while(|r| r[0] == keys[0]) {
+            members[same_key] = request[1];
+            same_key += 1;
+        }
+        if same_key < 2 {
+            return;
+        }
+        let members = &members[..same_key];
+        match db.keys.get(keys[0]).map(|obj| &obj.value) {
+            Some(Value::Set(Set::Table(d))) if d.len() >= PREFETCH_MIN_ENTRIES => {
+                d.prefetch(members, |_| 0)
+            }
+            Some(Value::Hash(Hash::Table(d))) if d.len() >= PREFETCH_MIN_ENTRIES => {
+                d.prefetch(members, |v| v.first().map_or(0, |&b| b as usize))
+            }
+            _ => {}
         }
     }
 
