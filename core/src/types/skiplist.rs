@@ -8,6 +8,11 @@
 //! * a node holds its score, its member bytes (the only copy), its backward link, its
 //!   level-0 link and span inline; levels 1.. of the rarer taller nodes (a quarter of
 //!   them, p = 0.25 per level as Redis's ZSKIPLIST_P) live in per-height slabs;
+//! * every link also carries what a search needs of the node it leads to: its score,
+//!   height and slab block. A search compares against the link in hand and steps to
+//!   the next node's levels directly, one cache miss per step as in Redis's inline
+//!   levels, where reading the node, then its block, cost two (ZADD -P16 into a big
+//!   set spent two thirds of its time there);
 //! * the member index is a chained hash table whose buckets hold node indices and
 //!   whose chains run through the nodes themselves (`chain`), so a member costs no
 //!   dict entry and is never stored twice. It rehashes incrementally and scans with
@@ -46,16 +51,39 @@ const MOVE_COST_NODES: usize = 32;
 const BACKWARD_WALK_STEPS: usize = 64;
 
 /// One level of a node: the next node at this level and how many level-0 steps away
-/// it is (for the last node of a level: how many nodes follow it).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// it is (for the last node of a level: how many nodes follow it), with copies of
+/// that next node's score, height and slab block (invariant: always equal to the
+/// node's own, checked by `check`), so a search need not read the node to compare or
+/// to find its levels.
+#[derive(Clone, Copy, Debug, PartialEq)]
 struct Level {
     forward: u32,
     span: u32,
+    next_score: f64,
+    next_block: u32,
+    next_height: u8,
 }
 
 const END: Level = Level {
     forward: NIL,
     span: 0,
+    next_score: 0.0,
+    next_block: 0,
+    next_height: 0,
+};
+
+/// Where a search stands: a node (or HEAD) and where its levels above 0 live.
+#[derive(Clone, Copy)]
+struct At {
+    x: u32,
+    height: u8,
+    block: u32,
+}
+
+const AT_HEAD: At = At {
+    x: HEAD,
+    height: 0,
+    block: 0,
 };
 
 #[derive(Clone, Debug)]
@@ -235,6 +263,45 @@ impl SkipList {
         self.level(x, i).forward
     }
 
+    /// Level `i` of the node a search stands at, without reading the node for i >= 1.
+    #[inline]
+    fn level_at(&self, at: At, i: usize) -> Level {
+        if at.x == HEAD {
+            self.head[i]
+        } else if i == 0 {
+            self.node(at.x).level0
+        } else {
+            let h = at.height as usize;
+            debug_assert!(i < h);
+            self.uppers[h - 2].levels[at.block as usize * (h - 1) + i - 1]
+        }
+    }
+
+    /// A link to node `to` (or NIL) spanning `span`, with `to`'s search fields.
+    fn link_to(&self, to: u32, span: u32) -> Level {
+        if to == NIL {
+            return Level { span, ..END };
+        }
+        let n = self.node(to);
+        Level {
+            forward: to,
+            span,
+            next_score: n.score,
+            next_block: n.upper,
+            next_height: n.height,
+        }
+    }
+
+    /// Where a search goes when it follows link `l`.
+    #[inline]
+    fn follow(l: &Level) -> At {
+        At {
+            x: l.forward,
+            height: l.next_height,
+            block: l.next_block,
+        }
+    }
+
     /// Give node `x` (height 0 or 1, no block) `h` levels, all unlinked.
     fn set_height(&mut self, x: u32, h: usize) {
         debug_assert!((1..=MAX_LEVEL).contains(&h));
@@ -265,10 +332,13 @@ impl SkipList {
             return;
         }
         let per = h - 1;
+        let last = self.uppers[h - 2].owners.len() - 1;
+        let moved_owner = self.uppers[h - 2].owners[last];
+        // The links into the block's new owner carry its block: found before the
+        // move, while every link is still exact.
+        let moved_preds = (block != last).then(|| self.own_level_predecessors(moved_owner));
         let slab = &mut self.uppers[h - 2];
         debug_assert_eq!(slab.owners[block], x);
-        let last = slab.owners.len() - 1;
-        let moved_owner = slab.owners[last];
         if block != last {
             slab.levels
                 .copy_within(last * per..(last + 1) * per, block * per);
@@ -280,20 +350,18 @@ impl SkipList {
             slab.owners.shrink_to(slab.owners.len() * 2);
             slab.levels.shrink_to(slab.levels.len() * 2);
         }
-        if block != last {
+        if let Some(preds) = moved_preds {
             self.node_mut(moved_owner).upper = block as u32;
+            for (i, &u) in preds.iter().enumerate().take(h) {
+                let l = self.level_mut(u, i);
+                debug_assert_eq!(l.forward, moved_owner);
+                l.next_block = block as u32;
+            }
         }
         self.node_mut(x).height = 1;
     }
 
     // ----- ordering and search -----------------------------------------------------
-
-    /// Does node `x` sort before (score, member)? Redis orders by score, then by the
-    /// member's bytes (memcmp, shorter first on a common prefix).
-    fn before(&self, x: u32, score: f64, member: &[u8]) -> bool {
-        let n = self.node(x);
-        n.score < score || (n.score == score && *n.member < *member)
-    }
 
     /// The last node before (score, member) at every level, with ranks.
     fn path_to(&self, score: f64, member: &[u8]) -> Path {
@@ -301,7 +369,7 @@ impl SkipList {
             update: [HEAD; MAX_LEVEL],
             rank: [0; MAX_LEVEL],
         };
-        let mut x = HEAD;
+        let mut at = AT_HEAD;
         for i in (0..self.level).rev() {
             path.rank[i] = if i == self.level - 1 {
                 0
@@ -309,16 +377,24 @@ impl SkipList {
                 path.rank[i + 1]
             };
             loop {
-                let l = self.level(x, i);
-                if l.forward == NIL || !self.before(l.forward, score, member) {
+                let l = self.level_at(at, i);
+                if l.forward == NIL || !self.link_before(&l, score, member) {
                     break;
                 }
                 path.rank[i] += l.span;
-                x = l.forward;
+                at = Self::follow(&l);
             }
-            path.update[i] = x;
+            path.update[i] = at.x;
         }
         path
+    }
+
+    /// Does the node link `l` leads to sort before (score, member)? Reads the node
+    /// only on a score tie.
+    #[inline]
+    fn link_before(&self, l: &Level, score: f64, member: &[u8]) -> bool {
+        debug_assert_eq!(l.next_score.to_bits(), self.node(l.forward).score.to_bits());
+        l.next_score < score || (l.next_score == score && *self.node(l.forward).member < *member)
     }
 
     /// Path to the first node for which `past_start` is false, scanning while it holds
@@ -382,13 +458,11 @@ impl SkipList {
             let u = self.level(path.update[i], i);
             let crossed = path.rank[0] - path.rank[i];
             *self.level_mut(x, i) = Level {
-                forward: u.forward,
                 span: u.span - crossed,
+                ..u
             };
-            *self.level_mut(path.update[i], i) = Level {
-                forward: x,
-                span: crossed + 1,
-            };
+            let to_x = self.link_to(x, crossed + 1);
+            *self.level_mut(path.update[i], i) = to_x;
         }
         for i in h..self.level {
             self.level_mut(path.update[i], i).span += 1;
@@ -415,8 +489,10 @@ impl SkipList {
             if i < h && self.forward(u, i) == x {
                 let xl = self.level(x, i);
                 let ul = self.level_mut(u, i);
-                ul.span = ul.span + xl.span - 1;
-                ul.forward = xl.forward;
+                *ul = Level {
+                    span: ul.span + xl.span - 1,
+                    ..xl
+                };
             } else {
                 self.level_mut(u, i).span -= 1;
             }
@@ -785,7 +861,12 @@ impl SkipList {
         if (back == NIL || self.node(back).score < score)
             && (next == NIL || self.node(next).score > score)
         {
+            let preds = self.own_level_predecessors(x);
+            let h = self.node(x).height as usize;
             self.node_mut(x).score = score;
+            for (i, &u) in preds.iter().enumerate().take(h) {
+                self.level_mut(u, i).next_score = score;
+            }
             return;
         }
         let path = {
@@ -845,23 +926,24 @@ impl SkipList {
             let n = self.node(target);
             (n.score, &n.member)
         };
-        let mut x = HEAD;
+        let mut at = AT_HEAD;
         let mut rank = 0usize;
         for i in (0..self.level).rev() {
             loop {
-                let l = self.level(x, i);
+                let l = self.level_at(at, i);
                 if l.forward == NIL {
                     break;
                 }
-                let n = self.node(l.forward);
-                if n.score < score || (n.score == score && *n.member <= **m) {
+                if l.next_score < score
+                    || (l.next_score == score && *self.node(l.forward).member <= **m)
+                {
                     rank += l.span as usize;
-                    x = l.forward;
+                    at = Self::follow(&l);
                 } else {
                     break;
                 }
             }
-            if x == target {
+            if at.x == target {
                 return Some(rank - 1);
             }
         }
@@ -874,19 +956,19 @@ impl SkipList {
             return None;
         }
         let want = rank + 1;
-        let mut x = HEAD;
+        let mut at = AT_HEAD;
         let mut traversed = 0usize;
         for i in (0..self.level).rev() {
             loop {
-                let l = self.level(x, i);
+                let l = self.level_at(at, i);
                 if l.forward == NIL || traversed + l.span as usize > want {
                     break;
                 }
                 traversed += l.span as usize;
-                x = l.forward;
+                at = Self::follow(&l);
             }
             if traversed == want {
-                return Some(Cursor(x));
+                return Some(Cursor(at.x));
             }
         }
         unreachable!("rank {rank} is below the length {}", self.length)
@@ -952,18 +1034,18 @@ impl SkipList {
             update: [HEAD; MAX_LEVEL],
             rank: [0; MAX_LEVEL],
         };
-        let mut x = HEAD;
+        let mut at = AT_HEAD;
         let mut traversed = 0usize;
         for i in (0..self.level).rev() {
             loop {
-                let l = self.level(x, i);
+                let l = self.level_at(at, i);
                 if l.forward == NIL || traversed + l.span as usize > start {
                     break;
                 }
                 traversed += l.span as usize;
-                x = l.forward;
+                at = Self::follow(&l);
             }
-            path.update[i] = x;
+            path.update[i] = at.x;
             path.rank[i] = traversed as u32;
         }
         path
@@ -1119,8 +1201,15 @@ impl SkipList {
                     );
                     break;
                 }
-                assert!(self.node(l.forward).height as usize > i);
+                let next = self.node(l.forward);
+                assert!(next.height as usize > i);
                 assert_eq!(at + l.span, rank[l.forward as usize], "span at level {i}");
+                assert_eq!(
+                    (l.next_score.to_bits(), l.next_height, l.next_block),
+                    (next.score.to_bits(), next.height, next.upper),
+                    "search fields of the link at level {i} from node {x} to {}",
+                    l.forward
+                );
                 at += l.span;
                 x = l.forward;
             }
@@ -1195,7 +1284,7 @@ impl<'a> Iterator for Iter<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeSet;
+    use std::collections::{BTreeMap, BTreeSet};
 
     /// The model: (score bits made orderable, member).
     #[derive(PartialEq, PartialOrd, Clone, Debug)]
@@ -1303,6 +1392,52 @@ mod tests {
         sl.check();
         assert_eq!(contents(&sl), model.iter().cloned().collect::<Vec<_>>());
         assert_eq!(sl.by_rank(sl.len()), None);
+    }
+
+    /// The copies of a node's score, height and block that links carry stay exact
+    /// through in-place score changes, relinks, removals that move slab blocks, and
+    /// compactions (`check` compares every link with its node).
+    #[test]
+    fn link_search_fields_follow_every_change() {
+        let mut rng = CoreRng::from_seed(9);
+        let mut sl = SkipList::new(3);
+        let mut scores: BTreeMap<u64, f64> = BTreeMap::new();
+        for i in 0..5000 {
+            let score = rng.below(1_000_000) as f64;
+            sl.insert(score, &member(i), &mut rng);
+            scores.insert(i, score);
+        }
+        sl.check();
+        for round in 0..20 {
+            for _ in 0..500 {
+                let i = rng.below(5000);
+                let Some(&old) = scores.get(&i) else {
+                    continue;
+                };
+                let new = match rng.below(3) {
+                    // Small steps mostly keep the node in place (ZINCRBY).
+                    0 => old + 0.5,
+                    1 => rng.below(1_000_000) as f64,
+                    _ => {
+                        assert_eq!(sl.remove(&member(i)), Some(old));
+                        scores.remove(&i);
+                        continue;
+                    }
+                };
+                sl.set_score(&member(i), new, &mut rng);
+                scores.insert(i, new);
+            }
+            if round % 5 == 4 {
+                let removed = sl.remove_where(|s, _| s < 100_000.0, |s, _| s < 300_000.0);
+                scores.retain(|_, s| !(100_000.0..300_000.0).contains(s));
+                assert!(removed > 0);
+            }
+            sl.check();
+            assert_eq!(sl.len(), scores.len());
+            for (&i, &s) in &scores {
+                assert_eq!(sl.score_of(&member(i)), Some(s));
+            }
+        }
     }
 
     #[test]
