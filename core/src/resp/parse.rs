@@ -272,14 +272,14 @@ fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
     haystack.iter().position(|&c| c == needle)
 }
 
-/// The second and third arguments (for most commands a key, then a member, field
-/// or value) of each complete multibulk request of at least two arguments at the
-/// head of `buf`, at most `out.len()` of them (the third empty when absent); returns
+/// The second, third and fourth arguments (for most commands a key, then members,
+/// fields, scores or values) of each complete multibulk request of at least two
+/// arguments at the head of `buf`, at most `out.len()` of them (empty when absent); returns
 /// how many were found. A look ahead only: it stops at the first request it cannot
 /// read whole (inline, incomplete, malformed) and is never what decides what runs —
 /// the caller warms caches with it before the real parser takes the requests one by
 /// one.
-pub fn peek_key_args<'a>(buf: &'a [u8], out: &mut [[&'a [u8]; 2]]) -> usize {
+pub fn peek_key_args<'a>(buf: &'a [u8], out: &mut [[&'a [u8]; 3]]) -> usize {
     /// Reads `<prefix><digits>\r\n` at `pos`: the number and the position after it.
     fn header(buf: &[u8], pos: usize, prefix: u8) -> Option<(usize, usize)> {
         if *buf.get(pos)? != prefix {
@@ -297,7 +297,7 @@ pub fn peek_key_args<'a>(buf: &'a [u8], out: &mut [[&'a [u8]; 2]]) -> usize {
         let Some((count, mut at)) = header(buf, pos, b'*') else {
             break;
         };
-        let mut args: [&[u8]; 2] = [b"", b""];
+        let mut args: [&[u8]; 3] = [b"", b"", b""];
         for i in 0..count {
             let Some((len, start)) = header(buf, at, b'$') else {
                 return found;
@@ -326,14 +326,17 @@ mod tests {
     #[test]
     fn peek_finds_each_whole_requests_key_arguments() {
         let buf = b"*2\r\n$3\r\nGET\r\n$5\r\nkey:1\r\n*1\r\n$4\r\nPING\r\n*3\r\n$3\r\nSET\r\n$2\r\nk2\r\n$1\r\nv\r\n*2\r\n$3\r\nGET\r\n$5\r\nkey";
-        let mut out = [[&b""[..]; 2]; 8];
+        let mut out = [[&b""[..]; 3]; 8];
         let n = peek_key_args(buf, &mut out);
         // PING has no second argument; the last request is incomplete.
         assert_eq!(
             &out[..n],
-            &[[&b"key:1"[..], &b""[..]], [&b"k2"[..], &b"v"[..]]]
+            &[
+                [&b"key:1"[..], &b""[..], &b""[..]],
+                [&b"k2"[..], &b"v"[..], &b""[..]]
+            ]
         );
-        let mut one = [[&b""[..]; 2]; 1];
+        let mut one = [[&b""[..]; 3]; 1];
         assert_eq!(peek_key_args(buf, &mut one), 1);
         assert_eq!(peek_key_args(b"GET inline\r\n", &mut out), 0);
         assert_eq!(peek_key_args(b"*2\r\n$-1\r\n", &mut out), 0);

@@ -18,6 +18,7 @@ use crate::resp::parse::peek_key_args;
 use crate::resp::{Args, Parse, ParseLimits, ReplyBuf};
 use crate::types::hash::Hash;
 use crate::types::set::Set;
+use crate::types::zset::Zset;
 use bytes::Buf;
 
 impl Server {
@@ -33,8 +34,9 @@ impl Server {
     /// cache for what they will look up, in one batch before running them
     /// (`Dict::prefetch`): each request's key (its second argument) in the keyspace,
     /// and, when they share the first one's key and it holds a hash or set table, the
-    /// fields or members that follow it (SADD, HSET, SISMEMBER, HGET …). Only reads:
-    /// what runs is unchanged.
+    /// fields or members that follow it (SADD, HSET, SISMEMBER, HGET …), or a big
+    /// sorted set, the member after the score (ZADD, ZINCRBY) or else after the key
+    /// (ZSCORE, ZRANK). Only reads: what runs is unchanged.
     fn prefetch_pipelined_keys(&self, conn: ConnId) {
         /// Below this many entries a table mostly sits in the cache already.
         const PREFETCH_MIN_ENTRIES: usize = 1 << 16;
@@ -44,7 +46,7 @@ impl Server {
         let Some(db) = self.dbs.get(client.db) else {
             return;
         };
-        let mut requests = [[&b""[..]; 2]; 32];
+        let mut requests = [[&b""[..]; 3]; 32];
         let found = peek_key_args(&client.query, &mut requests);
         if found < 2 {
             return;
@@ -65,17 +67,28 @@ impl Server {
                 _ => 0,
             });
         }
-        let mut members = [&b""[..]; 32];
-        let mut same_key = 0;
-        for request in requests[..found].iter().take_while(|r| r[0] == keys[0]) {
-            members[same_key] = request[1];
-            same_key += 1;
-        }
+        let same_key = requests[..found]
+            .iter()
+            .take_while(|r| r[0] == keys[0])
+            .count();
         if same_key < 2 {
             return;
         }
+        let value = db.keys.get(keys[0]).map(|obj| &obj.value);
+        let zset = matches!(value, Some(Value::Zset(_)));
+        let mut members = [&b""[..]; 32];
+        for (member, request) in members.iter_mut().zip(&requests[..same_key]) {
+            *member = if zset && !request[2].is_empty() {
+                request[2]
+            } else {
+                request[1]
+            };
+        }
         let members = &members[..same_key];
-        match db.keys.get(keys[0]).map(|obj| &obj.value) {
+        match value {
+            Some(Value::Zset(Zset::Skiplist(sl))) if sl.len() >= PREFETCH_MIN_ENTRIES => {
+                sl.prefetch(members)
+            }
             Some(Value::Set(Set::Table(d))) if d.len() >= PREFETCH_MIN_ENTRIES => {
                 d.prefetch(members, |_| 0)
             }
