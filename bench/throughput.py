@@ -4,7 +4,8 @@ redis-server, on the same machine in the same run, the servers alternating round
 
 Usage (from the repository root; it builds the release server first):
 
-    python3 bench/throughput.py [--rounds 3] [--requests 1000000] [--only throughput,memory]
+    python3 bench/throughput.py [--rounds 3] [--requests 1000000]
+                                [--only throughput,latency,persistence,memory]
 
 Throughput: redis-benchmark with 50 clients, random keys over a 1,000,000-key space
 (`-r 1000000`) and 100-byte values (`-d 100`): SET and GET without pipelining and with
@@ -16,9 +17,17 @@ server, the ratio cinnabar/redis, and the server's CPU seconds (utime + stime fr
 ratio. On a 2-core machine the benchmark client competes with the server for CPU, so
 CPU per request is the steadier figure. A final line gives the geometric means.
 
-Latency: p99 and p99.9 from redis-benchmark's own distribution (`--precision 3`, the
-percentile table it prints without `-q`) for SET and GET without pipelining, at the
-load the 50 clients create (a closed loop: redis-benchmark has no fixed-rate mode).
+Closed-loop latency: p99 and p99.9 from redis-benchmark's own distribution
+(`--precision 3`) for SET and GET without pipelining, at the load its 50 clients create.
+
+Fixed-rate latency: redis-benchmark has no fixed-rate mode, so `bench/loadgen` (an open
+loop: 50 connections, each on a fixed schedule, latency counted from each request's
+scheduled time) drives SET and GET at `--rate` requests/s (default 50,000) for 10 s
+after 2 s of warm-up, GET over a keyspace filled first; p50/p99/p99.9 per server.
+
+Persistence: SET throughput (redis-benchmark -c 50 -r 1000000 -d 100) with
+`appendonly yes` under `appendfsync everysec` and `always`, unpipelined and -P 16, a
+fresh server in a fresh directory per run.
 
 Memory: RSS growth per key after loading 1,000,000 strings of 100 bytes, 100,000
 hashes of 10 fields, 10,000 sorted sets of 100 members, each into a fresh server, and
@@ -152,6 +161,7 @@ def bench_throughput(args, tmp):
         print("  %-16s throughput ratio %5.2f (lowest %5.2f, %s)   CPU per request ratio %5.2f"
               % ("geometric mean", geomean([r[3] for r in rows]), min(r[3] for r in rows),
                  min(rows, key=lambda r: r[3])[0], geomean([r[6] for r in rows])))
+    return rows
 
 
 def load(conn, commands, batch=2000):
@@ -179,6 +189,7 @@ def shapes(scale):
 
 def bench_memory(args, tmp):
     print("== memory per key (fresh server per shape; RSS and used_memory growth)")
+    rows = []
     for label, keys, commands in shapes(args.scale):
         commands = list(commands)
         got = {}
@@ -197,15 +208,119 @@ def bench_memory(args, tmp):
             finally:
                 s.stop()
         c, r = got["cinnabar"], got["redis"]
+        rows.append((label, c[0] / r[0]))
         print("  %-26s RSS/key cinnabar %7.1f  redis %7.1f  ratio %5.2f   used_memory/key %7.1f vs %7.1f  ratio %5.2f"
               % (label, c[0], r[0], c[0] / r[0], c[1], r[1], c[1] / r[1]), flush=True)
+    return rows
+
+
+LOADGEN = os.path.join(ROOT, "target", "release", "loadgen")
+
+
+def loadgen(port, command, rate):
+    out = subprocess.run([LOADGEN, "--port", str(port), "--rate", str(rate), "--command", command,
+                          "--duration", "10", "--warmup", "2"],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError("loadgen failed: " + out.stderr + out.stdout)
+    return {k: float(v) for k, v in (kv.split("=") for kv in out.stdout.split())}
+
+
+def bench_latency(args, tmp):
+    print("== fixed-rate latency: bench/loadgen, 50 connections, %d requests/s, 10 s after 2 s warm-up, %d rounds"
+          % (args.rate, args.rounds))
+    rows = []
+    for command in ("set", "get"):
+        got = {"cinnabar": [], "redis": []}
+        for order in persistence.orders(args.rounds):
+            for name in order:
+                s = start(name, args.port, tmp)
+                try:
+                    if command == "get":
+                        benchmark(args.port, "set", 1000000, 16, ["-q"])
+                    r = loadgen(args.port, command, args.rate)
+                    if r["achieved_rps"] < 0.95 * args.rate:
+                        print("  (%s %s reached only %.0f requests/s)" % (name, command, r["achieved_rps"]))
+                    got[name].append(r)
+                finally:
+                    s.stop()
+        m = {n: {k: med([r[k] for r in got[n]]) for k in ("p50_ms", "p99_ms", "p999_ms")} for n in got}
+        c, r = m["cinnabar"], m["redis"]
+        rows.append((command.upper(), c["p99_ms"] / r["p99_ms"], c["p999_ms"] / r["p999_ms"]))
+        print("  %-4s p50 %6.3f vs %6.3f ms   p99 %6.3f vs %6.3f ms  ratio %5.2f   p99.9 %6.3f vs %6.3f ms  ratio %5.2f"
+              % (command.upper(), c["p50_ms"], r["p50_ms"], c["p99_ms"], r["p99_ms"], rows[-1][1],
+                 c["p999_ms"], r["p999_ms"], rows[-1][2]), flush=True)
+    return rows
+
+
+def bench_persistence(args, tmp):
+    print("== AOF on the hot path: redis-benchmark -t set -c 50 -r 1000000 -d 100, %d rounds" % args.rounds)
+    rows = []
+    for fsync in ("everysec", "always"):
+        for pipeline in (1, 16):
+            n = args.requests if pipeline == 16 else max(args.requests // 4, 10000)
+            rps = {"cinnabar": [], "redis": []}
+            cpu = {"cinnabar": [], "redis": []}
+            for order in persistence.orders(args.rounds):
+                for name in order:
+                    d = persistence.fresh_dir(tmp, "aof-" + name)
+                    s = persistence.Server(name, args.port, d,
+                                           ["--save", "", "--appendonly", "yes", "--appendfsync", fsync])
+                    try:
+                        s.wait_pong()
+                        before = cpu_seconds(s.proc.pid)
+                        r, _ = benchmark(args.port, "set", n, pipeline, ["-q"])
+                        cpu[name].append((cpu_seconds(s.proc.pid) - before) / n * 1e6)
+                        rps[name].append(r)
+                    finally:
+                        s.stop()
+                        shutil.rmtree(d, ignore_errors=True)
+            c, r = med(rps["cinnabar"]), med(rps["redis"])
+            cc, rc = med(cpu["cinnabar"]), med(cpu["redis"])
+            label = "%s -P%d" % (fsync, pipeline)
+            rows.append((fsync, pipeline, c / r))
+            print("  %-16s cinnabar %10.0f  redis %10.0f  ratio %5.2f   CPU us/req %6.3f vs %6.3f  ratio %5.2f   (-n %d)"
+                  % (label, c, r, c / r, cc, rc, cc / rc, n), flush=True)
+    return rows
+
+
+def summary(results):
+    """The issue's targets, each met or not, from whatever parts ran."""
+    print("== targets (performance issue)")
+
+    def line(ok, text):
+        print("  [%s] %s" % ("met" if ok else "NOT met", text))
+    t = results.get("throughput")
+    if t:
+        g = geomean([r[3] for r in t])
+        low = min(t, key=lambda r: r[3])
+        line(g >= 1.3, "throughput geometric mean >= 1.3x redis: %.2f" % g)
+        line(low[3] >= 1.0, "no workload below 1.0x: lowest %.2f (%s)" % (low[3], low[0]))
+        c = geomean([r[6] for r in t])
+        line(c <= 0.75, "CPU per request <= 0.75x redis (geometric mean): %.2f" % c)
+    lat = results.get("latency")
+    if lat:
+        for name, p99, p999 in lat:
+            line(p99 <= 1.0 and p999 <= 1.0, "fixed-rate %s p99 and p99.9 <= redis: %.2f, %.2f" % (name, p99, p999))
+    p = results.get("persistence")
+    if p:
+        for fsync, pipeline, ratio in p:
+            # "Well above" read as at least 1.5x for always; at least 1.0x for everysec.
+            want = 1.5 if fsync == "always" else 1.0
+            line(ratio >= want, "appendfsync %s -P%d SET >= %.1fx redis: %.2f" % (fsync, pipeline, want, ratio))
+    m = results.get("memory")
+    if m:
+        for label, ratio in m:
+            line(ratio <= 1.0, "RSS per key <= redis, %s: %.2f" % (label, ratio))
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=3, help="alternating rounds per workload")
     ap.add_argument("--requests", type=int, default=1000000, help="redis-benchmark -n per run")
-    ap.add_argument("--only", default="throughput,memory", help="comma-separated: throughput, memory")
+    ap.add_argument("--only", default="throughput,latency,persistence,memory",
+                    help="comma-separated: throughput, latency, persistence, memory")
+    ap.add_argument("--rate", type=int, default=50000, help="fixed-rate latency: requests/s over 50 connections")
     ap.add_argument("--workloads", default="", help="comma-separated first words (set,get,lpop,...); all if empty")
     ap.add_argument("--scale", type=float, default=1.0, help="scale of the memory shapes' key counts")
     ap.add_argument("--port", type=int, default=7410)
@@ -218,16 +333,23 @@ def main():
         args.no_build = True
     args.workloads = [w for w in args.workloads.lower().split(",") if w]
     if not args.no_build:
-        subprocess.run(["cargo", "build", "--release", "-q", "-p", "cinnabar-io-real"], cwd=ROOT, check=True)
+        subprocess.run(["cargo", "build", "--release", "-q", "-p", "cinnabar-io-real", "-p", "cinnabar-loadgen"],
+                       cwd=ROOT, check=True)
     print("machine: %s, %d cores; %s" % (os.uname().machine, os.cpu_count(),
           subprocess.run([persistence.REDIS, "--version"], capture_output=True, text=True).stdout.strip()))
     tmp = tempfile.mkdtemp(prefix="cinnabar-bench-", dir=args.tmp)
     try:
         only = args.only.split(",")
+        results = {}
         if "throughput" in only:
-            bench_throughput(args, tmp)
+            results["throughput"] = bench_throughput(args, tmp)
+        if "latency" in only:
+            results["latency"] = bench_latency(args, tmp)
+        if "persistence" in only:
+            results["persistence"] = bench_persistence(args, tmp)
         if "memory" in only:
-            bench_memory(args, tmp)
+            results["memory"] = bench_memory(args, tmp)
+        summary(results)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
