@@ -13,7 +13,8 @@ Throughput: redis-benchmark with 50 clients, random keys over a 1,000,000-key sp
 starts empty for each round of a workload (LPOP and LRANGE_100 run after an LPUSH
 fill, GET after a SET fill). Per workload: the median requests per second of each
 server, the ratio cinnabar/redis, and the server's CPU seconds (utime + stime from
-/proc/<pid>/stat, which counts every thread) divided by the requests served, with its
+/proc/<pid>/stat, which counts every thread, plus the reaped children's cutime +
+cstime, which counts Redis's fork children) divided by the requests served, with its
 ratio. On a 2-core machine the benchmark client competes with the server for CPU, so
 CPU per request is the steadier figure. A final line gives the geometric means.
 
@@ -71,8 +72,10 @@ WORKLOADS = [
 def cpu_seconds(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    # utime and stime are fields 14 and 15 of stat; after the ")" they are 12 and 13.
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    # utime, stime, cutime, cstime are fields 14-17 of stat; after the ")" they are
+    # 12-15. The children's share counts Redis's fork children (an AOF rewrite or
+    # BGSAVE the run triggers) once reaped, as cinnabar's in-process snapshots count.
+    return sum(int(f) for f in fields[11:15]) / CLOCK_TICKS
 
 
 def rss_kb(pid):

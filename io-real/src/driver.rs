@@ -421,10 +421,14 @@ where
             }
             ev = net_rx.recv() => {
                 let Some(ev) = ev else { continue };
-                handle_net(&mut server, clock.now(), ev, observer);
+                // One reading of the clocks for the whole batch: the events were all
+                // queued by the time it started, and two clock reads per event were
+                // a measurable share of an unpipelined request's CPU.
+                let now = clock.now();
+                handle_net(&mut server, now, ev, observer);
                 for _ in 0..EVENTS_PER_ITERATION_MAX {
                     match net_rx.try_recv() {
-                        Ok(ev) => handle_net(&mut server, clock.now(), ev, observer),
+                        Ok(ev) => handle_net(&mut server, now, ev, observer),
                         Err(_) => break,
                     }
                 }
