@@ -46,7 +46,27 @@ impl Server {
         let Some(db) = self.dbs.get(client.db) else {
             return;
         };
+        let big_keyspace =
+            db.keys.len() >= PREFETCH_MIN_ENTRIES || db.expires.len() >= PREFETCH_MIN_ENTRIES;
         let mut requests = [[&b""[..]; 3]; 32];
+        if !big_keyspace {
+            // Only a big collection under the first request's key can pay for the
+            // look ahead (LPUSH into one list would spend 3% of its time on it).
+            let first = peek_key_args(&client.query, &mut requests[..1]);
+            let big_collection = first == 1
+                && db
+                    .keys
+                    .get(requests[0][0])
+                    .is_some_and(|obj| match &obj.value {
+                        Value::Set(Set::Table(d)) => d.len() >= PREFETCH_MIN_ENTRIES,
+                        Value::Hash(Hash::Table(d)) => d.len() >= PREFETCH_MIN_ENTRIES,
+                        Value::Zset(Zset::Skiplist(sl)) => sl.len() >= PREFETCH_MIN_ENTRIES,
+                        _ => false,
+                    });
+            if !big_collection {
+                return;
+            }
+        }
         let found = peek_key_args(&client.query, &mut requests);
         if found < 2 {
             return;
