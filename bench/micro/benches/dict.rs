@@ -3,11 +3,13 @@
 //! 1,000 keys stay in the cache; 1,000,000 (the throughput benchmarks' key space,
 //! ~80 MB of entries) do not, which is where prefetching pays. Probes are drawn over
 //! the whole key space, as many as there are keys, so the big table's lookups miss the
-//! cache as the server's do.
+//! cache as the server's do. Growth is measured from empty to 1,000 keys (in the
+//! cache) and to 100,000 (every rehash on the way to 128k buckets, ~3 ms a run, where
+//! 1M would take ~40 ms an iteration and most of the group's time).
 
-use cinnabar_bench_micro::{key, Sequence};
+use cinnabar_bench_micro::{key, Name, Sequence};
 use cinnabar_core::dict::Dict;
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, SamplingMode};
 use std::hint::black_box;
 
 /// Stand-in for the rest of a command between two lookups (parse, dispatch, reply):
@@ -33,6 +35,8 @@ fn dict(c: &mut Criterion) {
     let mut g = c.benchmark_group("dict");
     g.sample_size(30)
         .measurement_time(std::time::Duration::from_secs(3));
+    // ~3 ms an iteration: linear sampling's 1 + 2 + ... + 30 iterations overrun 3 s.
+    g.sampling_mode(SamplingMode::Flat);
     g.bench_function("insert 100k keys from empty (rehashing)", |b| {
         let keys: Vec<Vec<u8>> = (0..100_000).map(key).collect();
         b.iter_batched(
@@ -44,6 +48,20 @@ fn dict(c: &mut Criterion) {
                 d
             },
             BatchSize::LargeInput,
+        )
+    });
+    g.sampling_mode(SamplingMode::Auto);
+    g.bench_function("insert 1k keys from empty (rehashing)", |b| {
+        let keys: Vec<Vec<u8>> = (0..1_000).map(key).collect();
+        b.iter_batched(
+            || Dict::<u64>::new(1),
+            |mut d| {
+                for (i, k) in keys.iter().enumerate() {
+                    d.insert_new(&k[..], i as u64);
+                }
+                d
+            },
+            BatchSize::SmallInput,
         )
     });
     for n in [1_000u64, 1_000_000] {
@@ -95,11 +113,11 @@ fn dict(c: &mut Criterion) {
     }
     let mut d = filled(100_000);
     let mut j = 0u64;
+    let mut name = Name::<16>::new(b"key:");
     g.bench_function("remove and reinsert, 100k keys", |b| {
         b.iter(|| {
             j = (j + 7) % 100_000;
-            let k = key(j);
-            let (k, v) = d.remove(&k).expect("present");
+            let (k, v) = d.remove(name.of(j)).expect("present");
             d.insert_new(k, v);
         })
     });

@@ -7,6 +7,30 @@ pub fn key(i: u64) -> Vec<u8> {
     format!("key:{i:012}").into_bytes()
 }
 
+/// A name of the form `<prefix><i as 12 digits>` (`key:%012d`, `element:%012d`),
+/// rewritten in place: timed loops make names with neither an allocation and
+/// `format!` (~40% of a 100k-key remove-and-reinsert) nor a read from a table of
+/// prebuilt names (a cache miss of its own at 100k names).
+pub struct Name<const N: usize>([u8; N]);
+
+impl<const N: usize> Name<N> {
+    /// `N` must be `prefix.len() + 12`.
+    pub fn new(prefix: &[u8]) -> Name<N> {
+        assert_eq!(prefix.len() + 12, N, "a name is its prefix and 12 digits");
+        let mut buf = [b'0'; N];
+        buf[..prefix.len()].copy_from_slice(prefix);
+        Name(buf)
+    }
+
+    pub fn of(&mut self, mut i: u64) -> &[u8] {
+        for d in self.0[N - 12..].iter_mut().rev() {
+            *d = b'0' + (i % 10) as u8;
+            i /= 10;
+        }
+        &self.0
+    }
+}
+
 /// A cheap, seeded sequence of pseudo-random numbers (SplitMix64) for inputs.
 pub struct Sequence(pub u64);
 
