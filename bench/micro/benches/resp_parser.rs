@@ -5,6 +5,7 @@
 use cinnabar_bench_micro::key;
 use cinnabar_core::resp::parse::{peek_key_args, RequestParser};
 use cinnabar_core::resp::{Parse, ParseLimits};
+use cinnabar_core::testing::encode_command;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::hint::black_box;
 
@@ -12,16 +13,6 @@ const LIMITS: ParseLimits = ParseLimits {
     proto_max_bulk_len: 512 * 1024 * 1024,
     auth_required: false,
 };
-
-fn multibulk(args: &[&[u8]]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for a in args {
-        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-        out.extend_from_slice(a);
-        out.extend_from_slice(b"\r\n");
-    }
-    out
-}
 
 /// Parse every request in `buf` as the dispatcher does; returns how many there were.
 fn parse_all(parser: &mut RequestParser, buf: &[u8]) -> usize {
@@ -44,16 +35,16 @@ fn parse_all(parser: &mut RequestParser, buf: &[u8]) -> usize {
 fn parser(c: &mut Criterion) {
     let value = vec![b'x'; 100];
     let pipelined: Vec<u8> = (0..16)
-        .flat_map(|i| multibulk(&[b"SET", &key(i * 7919), &value]))
+        .flat_map(|i| encode_command(&[b"SET", &key(i * 7919), &value]))
         .collect();
-    let get = multibulk(&[b"GET", &key(42)]);
+    let get = encode_command(&[b"GET", &key(42)]);
     let inline = b"SET greeting \"hello world\"\r\n".to_vec();
     let values: Vec<Vec<u8>> = (0..100)
         .map(|i| format!("element:{i}").into_bytes())
         .collect();
     let mut lpush_args: Vec<&[u8]> = vec![b"LPUSH", b"mylist"];
     lpush_args.extend(values.iter().map(|v| &v[..]));
-    let lpush = multibulk(&lpush_args);
+    let lpush = encode_command(&lpush_args);
 
     let mut g = c.benchmark_group("resp_parser");
     g.sample_size(50)
